@@ -1,0 +1,276 @@
+// scalesfm: COLMAP's subcommands and --Section.option flags, with scale-aware extensions.
+#include <filesystem>
+#include <functional>
+#include <iostream>
+#include <map>
+
+#include "cli/options.h"
+#include "colmap_ext/database.h"
+#include "eval_eth/eth_evaluation.h"
+#include "feature/image_io.h"
+#include "pipeline/reconstruction_pipeline.h"
+#include "synthetic/synthetic_scene.h"
+#include "util/logging.h"
+
+namespace scalesfm {
+namespace {
+
+namespace fs = std::filesystem;
+
+void Require(const std::string& value, const std::string& flag) {
+  if (value.empty()) throw Error("missing required option --" + flag);
+}
+
+int FeatureExtractor(int argc, char** argv) {
+  std::string database_path, image_path;
+  ImageReaderOptions reader;
+  ExtractionOptions extraction;
+  po::options_description desc("feature_extractor options");
+  desc.add_options()("database_path", po::value(&database_path), "COLMAP database")(
+      "image_path", po::value(&image_path), "image folder");
+  AddImageReaderOptions(&desc, &reader);
+  AddExtractionOptions(&desc, &extraction);
+  if (!ParseCommandLine(argc, argv, "scalesfm feature_extractor --database_path DB --image_path DIR",
+                        desc)) {
+    return 0;
+  }
+  Require(database_path, "database_path");
+  Require(image_path, "image_path");
+  const ExtractionSummary summary =
+      RunFeatureExtraction(database_path, image_path, reader, extraction);
+  return summary.num_extracted + summary.num_already_done > 0 ? 0 : 1;
+}
+
+int ExhaustiveMatcher(int argc, char** argv) {
+  std::string database_path;
+  MatchingOptions matching;
+  VerificationOptions verification;
+  po::options_description desc("exhaustive_matcher options");
+  desc.add_options()("database_path", po::value(&database_path), "COLMAP database");
+  AddMatchingOptions(&desc, &matching);
+  AddVerificationOptions(&desc, &verification);
+  if (!ParseCommandLine(argc, argv, "scalesfm exhaustive_matcher --database_path DB", desc)) {
+    return 0;
+  }
+  Require(database_path, "database_path");
+  if (!fs::exists(database_path)) throw Error("database " + database_path + " does not exist");
+  RunExhaustiveMatching(database_path, matching, verification, ColmapRunner());
+  return 0;
+}
+
+int Mapper(int argc, char** argv) {
+  std::string database_path, image_path, output_path;
+  std::vector<std::string> forwarded;
+  po::options_description desc("mapper options (--Mapper.* are passed to colmap mapper)");
+  desc.add_options()("database_path", po::value(&database_path), "COLMAP database")(
+      "image_path", po::value(&image_path), "image folder")(
+      "output_path", po::value(&output_path), "output folder for sparse models");
+  if (!ParseCommandLine(argc, argv, "scalesfm mapper --database_path DB --image_path DIR "
+                                    "--output_path DIR [--Mapper.option value ...]",
+                        desc, {"Mapper."}, &forwarded)) {
+    return 0;
+  }
+  Require(database_path, "database_path");
+  Require(image_path, "image_path");
+  Require(output_path, "output_path");
+  if (!fs::exists(database_path)) throw Error("database " + database_path + " does not exist");
+  const MapperResult result =
+      RunMapper(database_path, image_path, output_path, forwarded, ColmapRunner(),
+                (fs::path(output_path) / "scalesfm_colmap.log").string());
+  return result.model_path.empty() ? 1 : 0;
+}
+
+int AutomaticReconstructor(int argc, char** argv) {
+  AutomaticReconstructionOptions options;
+  po::options_description desc("automatic_reconstructor options");
+  desc.add_options()("image_path", po::value(&options.image_path), "image folder")(
+      "workspace_path", po::value(&options.workspace_path), "output folder")(
+      "ImageReader.fixed_intrinsics_path", po::value(&options.fixed_intrinsics_path),
+      "COLMAP model (e.g. GT) whose intrinsics are imported and held fixed");
+  AddImageReaderOptions(&desc, &options.reader);
+  AddExtractionOptions(&desc, &options.extraction);
+  AddMatchingOptions(&desc, &options.matching);
+  AddVerificationOptions(&desc, &options.verification);
+  if (!ParseCommandLine(argc, argv,
+                        "scalesfm automatic_reconstructor --image_path DIR --workspace_path DIR",
+                        desc, {"Mapper."}, &options.mapper_args)) {
+    return 0;
+  }
+  Require(options.image_path, "image_path");
+  Require(options.workspace_path, "workspace_path");
+  const AutomaticReconstructionResult result =
+      RunAutomaticReconstruction(options, ColmapRunner());
+  PrintHeading1("Summary");
+  PrintExtractionSummary(result.extraction);
+  LogInfo(StringPrintf("Verified image pairs: %zu", result.matching.num_verified));
+  if (result.mapper.model_path.empty()) {
+    LogWarning("no model was reconstructed");
+    return 1;
+  }
+  LogInfo("Model: " + result.mapper.model_path);
+  PrintReconstructionStats(result.mapper.stats);
+  return 0;
+}
+
+int MakeSyntheticScene(int argc, char** argv) {
+  SyntheticSceneOptions o;
+  std::string output_path;
+  po::options_description desc("make_synthetic_scene options");
+  desc.add_options()("output_path", po::value(&output_path), "folder for images/ and gt/")(
+      "num_cameras", po::value(&o.num_cameras)->default_value(o.num_cameras), "")(
+      "num_zoomed", po::value(&o.num_zoomed)->default_value(o.num_zoomed), "")(
+      "zoom", po::value(&o.zoom)->default_value(o.zoom), "focal factor of zoomed cameras")(
+      "width", po::value(&o.width)->default_value(o.width), "")(
+      "height", po::value(&o.height)->default_value(o.height), "")(
+      "focal", po::value(&o.focal)->default_value(o.focal), "wide-camera focal (pixels)")(
+      "supersampling", po::value(&o.supersampling)->default_value(o.supersampling), "")(
+      "seed", po::value(&o.seed)->default_value(o.seed), "");
+  if (!ParseCommandLine(argc, argv, "scalesfm make_synthetic_scene --output_path DIR", desc)) {
+    return 0;
+  }
+  Require(output_path, "output_path");
+  PrintHeading1("Rendering synthetic scene");
+  const SyntheticScene scene = RenderSyntheticScene(o);
+  WriteSyntheticScene(scene, output_path);
+  LogInfo(StringPrintf("Wrote %zu images and GT cameras to %s", scene.cameras.size(),
+                       output_path.c_str()));
+  return 0;
+}
+
+int EvaluateModel(int argc, char** argv) {
+  std::string model_path, gt_path;
+  po::options_description desc("evaluate_model options");
+  desc.add_options()("model_path", po::value(&model_path),
+                     "COLMAP model, or a mapper output folder (largest model is used)")(
+      "gt_path", po::value(&gt_path), "GT COLMAP model");
+  if (!ParseCommandLine(argc, argv, "scalesfm evaluate_model --model_path DIR --gt_path DIR",
+                        desc)) {
+    return 0;
+  }
+  Require(model_path, "model_path");
+  Require(gt_path, "gt_path");
+  std::string path = model_path;
+  if (!fs::exists(fs::path(path) / "cameras.bin") && !fs::exists(fs::path(path) / "cameras.txt")) {
+    const auto models = ListModels(path);
+    path = models.empty() ? "" : models.front();
+  }
+  const Reconstruction estimate = path.empty() ? Reconstruction() : Reconstruction::Read(path);
+  const Reconstruction gt = Reconstruction::Read(gt_path);
+  PrintHeading1("Model evaluation");
+  PrintReconstructionStats(estimate.ComputeStats());
+  PrintPoseAccuracy(EvaluatePoses(gt, estimate));
+  return 0;
+}
+
+int EvalEth(int argc, char** argv) {
+  EthEvaluationOptions o;
+  std::string methods;
+  po::options_description desc("eval_eth options");
+  desc.add_options()("dataset_path", po::value(&o.dataset_paths)->composing(),
+                     "dataset folder with images/ [gt/] [match-list.txt]; repeatable")(
+      "output_path", po::value(&o.output_path), "results folder")(
+      "methods", po::value(&methods)->default_value("scalesfm,colmap-default"),
+      "comma-separated: scalesfm, colmap-default, colmap-best")(
+      "max_num_features", po::value(&o.max_num_features)->default_value(o.max_num_features), "")(
+      "num_threads", po::value(&o.num_threads)->default_value(o.num_threads), "")(
+      "repetitions", po::value(&o.repetitions)->default_value(o.repetitions), "");
+  if (!ParseCommandLine(argc, argv,
+                        "scalesfm eval_eth --dataset_path DIR [--dataset_path DIR ...] "
+                        "--output_path DIR",
+                        desc)) {
+    return 0;
+  }
+  o.methods.clear();
+  std::stringstream ss(methods);
+  std::string m;
+  while (std::getline(ss, m, ',')) {
+    if (!m.empty()) o.methods.push_back(m);
+  }
+  RunEthEvaluation(o, ColmapRunner());
+  return 0;
+}
+
+int EstimateScale(int argc, char** argv) {
+  std::string image1, image2;
+  bool json = false;
+  ScaleEstimatorOptions o;
+  po::options_description desc("estimate_scale options");
+  desc.add_options()("image1", po::value(&image1), "image A")("image2", po::value(&image2),
+                                                               "image B")(
+      "json", po::bool_switch(&json), "print one JSON object")(
+      "device", po::value(&o.device)->default_value(o.device), "auto | cpu | cuda");
+  AddScaleOptions(&desc, &o);
+  if (!ParseCommandLine(argc, argv, "scalesfm estimate_scale --image1 A --image2 B", desc)) {
+    return 0;
+  }
+  Require(image1, "image1");
+  Require(image2, "image2");
+  std::string error;
+  const cv::Mat a = ReadImageGray(image1, &error);
+  if (a.empty()) throw Error("cannot read " + image1 + ": " + error);
+  const cv::Mat b = ReadImageGray(image2, &error);
+  if (b.empty()) throw Error("cannot read " + image2 + ": " + error);
+  const ScaleEstimate e = ScaleEstimator::Create(o)->Estimate(a, b);
+  std::string probs;
+  for (double p : e.probs) probs += (probs.empty() ? "" : ", ") + StringPrintf("%.6f", p);
+  if (json) {
+    std::cout << StringPrintf("{\"scale\": %.6f, \"log2_scale\": %.6f, \"bin\": %d, "
+                              "\"probs\": [%s]}\n",
+                              e.scale, std::log2(e.scale), e.bin, probs.c_str());
+  } else {
+    std::cout << StringPrintf("s(A->B) = %.4f (log2 %.3f), bin %d (%.4f), support %zu\n", e.scale,
+                              std::log2(e.scale), e.bin, ScaleBinCenter(e.bin), e.support)
+              << "distribution: [" << probs << "]\n";
+  }
+  return 0;
+}
+
+const std::map<std::string, std::pair<std::function<int(int, char**)>, const char*>>& Commands() {
+  static const std::map<std::string, std::pair<std::function<int(int, char**)>, const char*>>
+      commands = {
+          {"feature_extractor", {FeatureExtractor, "extract features into a COLMAP database"}},
+          {"exhaustive_matcher",
+           {ExhaustiveMatcher, "match all pairs (or --Matching.pair_list), then verify"}},
+          {"mapper", {Mapper, "run colmap mapper on the database"}},
+          {"automatic_reconstructor", {AutomaticReconstructor, "images to sparse model"}},
+          {"make_synthetic_scene", {MakeSyntheticScene, "render a synthetic scene with GT"}},
+          {"evaluate_model", {EvaluateModel, "statistics and pose accuracy vs a GT model"}},
+          {"eval_eth", {EvalEth, "ETH local-feature benchmark protocol vs stock COLMAP"}},
+          {"estimate_scale", {EstimateScale, "estimate s(A->B) for two images"}},
+      };
+  return commands;
+}
+
+int PrintUsage() {
+  std::cout << "scalesfm -- scale-aware structure-from-motion on top of COLMAP\n\n"
+            << "Usage:\n  scalesfm [command] [options]\n\nCommands:\n";
+  for (const auto& [name, entry] : Commands()) {
+    std::cout << "  " << name << std::string(26 - name.size(), ' ') << entry.second << "\n";
+  }
+  std::cout << "\nRun `scalesfm [command] -h` for the command's options.\n";
+  return 0;
+}
+
+}  // namespace
+}  // namespace scalesfm
+
+int main(int argc, char** argv) {
+  using namespace scalesfm;
+  if (argc < 2 || std::string(argv[1]) == "-h" || std::string(argv[1]) == "--help" ||
+      std::string(argv[1]) == "help") {
+    return PrintUsage();
+  }
+  const std::string command = argv[1];
+  auto it = Commands().find(command);
+  if (it == Commands().end()) {
+    std::cerr << "ERROR: unknown command '" << command << "'\n";
+    PrintUsage();
+    return 2;
+  }
+  try {
+    return it->second.first(argc - 1, argv + 1);
+  } catch (const std::exception& e) {
+    std::cerr << "ERROR: " << e.what() << std::endl;
+    return 1;
+  }
+}

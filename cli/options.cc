@@ -1,0 +1,125 @@
+#include "cli/options.h"
+
+#include <iostream>
+
+#include "util/logging.h"
+
+namespace scalesfm {
+
+void AddImageReaderOptions(po::options_description* desc, ImageReaderOptions* o) {
+  desc->add_options()(
+      "ImageReader.camera_model", po::value(&o->camera_model)->default_value(o->camera_model),
+      "COLMAP camera model")(
+      "ImageReader.single_camera", po::value(&o->single_camera)->default_value(o->single_camera),
+      "one camera shared by all images")(
+      "ImageReader.camera_params", po::value(&o->camera_params)->default_value(o->camera_params),
+      "comma-separated camera parameters (replace EXIF and the prior)")(
+      "ImageReader.default_focal_length_factor",
+      po::value(&o->default_focal_length_factor)->default_value(o->default_focal_length_factor),
+      "focal prior factor * max(width, height) when EXIF has none");
+}
+
+void AddExtractionOptions(po::options_description* desc, ExtractionOptions* o) {
+  desc->add_options()("Extraction.type", po::value(&o->type)->default_value(o->type),
+                      "feature type (sift)")(
+      "Extraction.max_num_features",
+      po::value(&o->max_num_features)->default_value(o->max_num_features), "features per image")(
+      "Extraction.max_image_size", po::value(&o->max_image_size)->default_value(o->max_image_size),
+      "downscale images larger than this (pixels, longest side)")(
+      "Extraction.num_threads", po::value(&o->num_threads)->default_value(o->num_threads),
+      "images extracted in parallel (-1: all cores)")(
+      "Extraction.sift_contrast_threshold",
+      po::value(&o->sift_contrast_threshold)->default_value(o->sift_contrast_threshold),
+      "OpenCV SIFT contrast threshold")(
+      "Extraction.sift_edge_threshold",
+      po::value(&o->sift_edge_threshold)->default_value(o->sift_edge_threshold),
+      "OpenCV SIFT edge threshold")("device", po::value(&o->device)->default_value(o->device),
+                                    "auto | cpu | cuda");
+}
+
+void AddMatchingOptions(po::options_description* desc, MatchingOptions* o) {
+  desc->add_options()("Matching.max_ratio",
+                      po::value(&o->nn.max_ratio)->default_value(o->nn.max_ratio),
+                      "Lowe ratio on descriptor angles")(
+      "Matching.max_distance", po::value(&o->nn.max_distance)->default_value(o->nn.max_distance),
+      "maximum descriptor angle (radians)")(
+      "Matching.cross_check", po::value(&o->nn.cross_check)->default_value(o->nn.cross_check),
+      "keep mutual nearest neighbours only")(
+      "Matching.block_size", po::value(&o->block_size)->default_value(o->block_size),
+      "images per block (2x this many descriptor sets in memory)")(
+      "Matching.block_rows", po::value(&o->nn.block_rows)->default_value(o->nn.block_rows),
+      "descriptor rows per similarity block")(
+      "Matching.pairs_per_commit",
+      po::value(&o->pairs_per_commit)->default_value(o->pairs_per_commit),
+      "pairs per database transaction")(
+      "Matching.num_threads", po::value(&o->num_threads)->default_value(o->num_threads),
+      "LibTorch threads (-1: all cores)")(
+      "Matching.pair_list", po::value(&o->pair_list)->default_value(o->pair_list),
+      "file of 'name1 name2' lines to match instead of all pairs")(
+      "Matching.device", po::value(&o->device)->default_value(o->device), "auto | cpu | cuda");
+}
+
+void AddVerificationOptions(po::options_description* desc, VerificationOptions* o) {
+  desc->add_options()("SiftMatching.max_error",
+                      po::value(&o->max_error)->default_value(o->max_error),
+                      "RANSAC error (pixels), for colmap's verification")(
+      "SiftMatching.confidence", po::value(&o->confidence)->default_value(o->confidence), "")(
+      "SiftMatching.max_num_trials",
+      po::value(&o->max_num_trials)->default_value(o->max_num_trials), "")(
+      "SiftMatching.min_inlier_ratio",
+      po::value(&o->min_inlier_ratio)->default_value(o->min_inlier_ratio), "")(
+      "SiftMatching.min_num_inliers",
+      po::value(&o->min_num_inliers)->default_value(o->min_num_inliers), "")(
+      "SiftMatching.multiple_models",
+      po::value(&o->multiple_models)->default_value(o->multiple_models), "")(
+      "SiftMatching.guided_matching",
+      po::value(&o->guided_matching)->default_value(o->guided_matching), "")(
+      "SiftMatching.planar_scene", po::value(&o->planar_scene)->default_value(o->planar_scene),
+      "")("SiftMatching.num_threads", po::value(&o->num_threads)->default_value(o->num_threads),
+          "");
+}
+
+void AddScaleOptions(po::options_description* desc, ScaleEstimatorOptions* o) {
+  desc->add_options()("ScaleMatching.estimator",
+                      po::value(&o->estimator)->default_value(o->estimator),
+                      "scale estimator (sift_vote)")(
+      "ScaleMatching.max_num_features",
+      po::value(&o->max_num_features)->default_value(o->max_num_features), "")(
+      "ScaleMatching.max_image_size",
+      po::value(&o->max_image_size)->default_value(o->max_image_size), "");
+}
+
+bool ParseCommandLine(int argc, char** argv, const std::string& usage,
+                      const po::options_description& desc,
+                      const std::vector<std::string>& passthrough_sections,
+                      std::vector<std::string>* passthrough) {
+  po::options_description all(desc);
+  all.add_options()("help,h", "print this help");
+  po::parsed_options parsed =
+      po::command_line_parser(argc, argv).options(all).allow_unregistered().run();
+  for (const po::option& opt : parsed.options) {
+    if (!opt.unregistered) continue;
+    bool forwarded = false;
+    for (const std::string& section : passthrough_sections) {
+      if (opt.string_key.rfind(section, 0) == 0 && passthrough) {
+        passthrough->push_back("--" + opt.string_key);
+        for (const std::string& v : opt.value) passthrough->push_back(v);
+        forwarded = true;
+      }
+    }
+    if (!forwarded) {
+      const std::string name = opt.original_tokens.empty() ? opt.string_key : opt.original_tokens[0];
+      throw Error("unknown option '" + name + "' (see -h)");
+    }
+  }
+  po::variables_map vm;
+  po::store(parsed, vm);
+  if (vm.count("help")) {
+    std::cout << usage << "\n\n" << all << "\n";
+    return false;
+  }
+  po::notify(vm);
+  return true;
+}
+
+}  // namespace scalesfm

@@ -1,0 +1,33 @@
+// COLMAP-style --Section.option flags, each bound 1:1 to a field of an options struct.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <boost/program_options.hpp>
+
+#include "colmap_ext/image_reader.h"
+#include "feature/extractor.h"
+#include "matching/matching_pipeline.h"
+#include "scale/scale_estimator.h"
+
+namespace scalesfm {
+
+namespace po = boost::program_options;
+
+void AddImageReaderOptions(po::options_description* desc, ImageReaderOptions* o);
+void AddExtractionOptions(po::options_description* desc, ExtractionOptions* o);
+void AddMatchingOptions(po::options_description* desc, MatchingOptions* o);
+void AddVerificationOptions(po::options_description* desc, VerificationOptions* o);
+void AddScaleOptions(po::options_description* desc, ScaleEstimatorOptions* o);
+
+// Parses argv (after the subcommand). Prints help and returns false for -h/--help. Options not
+// declared but starting with one of `passthrough_sections` (e.g. "Mapper.") are collected into
+// `passthrough` as "--name value" pairs for the colmap binary; any other unknown option is an
+// error.
+bool ParseCommandLine(int argc, char** argv, const std::string& usage,
+                      const po::options_description& desc,
+                      const std::vector<std::string>& passthrough_sections = {},
+                      std::vector<std::string>* passthrough = nullptr);
+
+}  // namespace scalesfm

@@ -1,0 +1,96 @@
+#include "colmap_ext/colmap_runner.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "util/logging.h"
+#include "util/progress.h"
+
+namespace scalesfm {
+
+ColmapRunner::ColmapRunner(std::string binary) : binary_(std::move(binary)) {}
+
+std::string ColmapRunner::DefaultBinary() {
+  const char* env = std::getenv("SCALESFM_COLMAP");
+  return env && *env ? env : "colmap";
+}
+
+std::string ColmapRunner::ResolveBinary() const {
+  namespace fs = std::filesystem;
+  auto executable = [](const fs::path& p) {
+    return fs::is_regular_file(p) && access(p.c_str(), X_OK) == 0;
+  };
+  if (binary_.find('/') != std::string::npos) {
+    if (executable(binary_)) return binary_;
+  } else if (const char* path = std::getenv("PATH")) {
+    std::stringstream ss(path);
+    std::string dir;
+    while (std::getline(ss, dir, ':')) {
+      const fs::path candidate = fs::path(dir.empty() ? "." : dir) / binary_;
+      if (executable(candidate)) return candidate.string();
+    }
+  }
+  throw Error("the COLMAP binary '" + binary_ +
+              "' was not found or is not executable. Install Debian's colmap package "
+              "(scripts/install_deps.sh) or point $SCALESFM_COLMAP at it.");
+}
+
+ColmapRunResult ColmapRunner::Run(const std::string& command, const std::vector<std::string>& args,
+                                  const std::string& log_path) const {
+  const std::string binary = ResolveBinary();
+  std::vector<std::string> argv_strings = {binary, command};
+  argv_strings.insert(argv_strings.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& s : argv_strings) argv.push_back(s.data());
+  argv.push_back(nullptr);
+
+  int pipe_fds[2];
+  if (pipe(pipe_fds) != 0) throw Error(std::string("pipe() failed: ") + std::strerror(errno));
+  Timer timer;
+  const pid_t pid = fork();
+  if (pid < 0) throw Error(std::string("fork() failed: ") + std::strerror(errno));
+  if (pid == 0) {
+    dup2(pipe_fds[1], STDOUT_FILENO);
+    dup2(pipe_fds[1], STDERR_FILENO);
+    close(pipe_fds[0]);
+    close(pipe_fds[1]);
+    setenv("QT_QPA_PLATFORM", "offscreen", 1);
+    execv(binary.c_str(), argv.data());
+    std::fprintf(stderr, "exec %s failed: %s\n", binary.c_str(), std::strerror(errno));
+    _exit(127);
+  }
+  close(pipe_fds[1]);
+  ColmapRunResult result;
+  char buffer[4096];
+  ssize_t n;
+  while ((n = read(pipe_fds[0], buffer, sizeof(buffer))) > 0) result.log.append(buffer, n);
+  close(pipe_fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  result.seconds = timer.ElapsedSeconds();
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+
+  if (!log_path.empty()) {
+    std::ofstream log(log_path, std::ios::app);
+    log << "$ colmap " << command;
+    for (const auto& a : args) log << " " << a;
+    log << "\n" << result.log << "\n";
+  }
+  if (result.exit_code != 0) {
+    const size_t keep = 2000;
+    const std::string tail =
+        result.log.size() > keep ? "..." + result.log.substr(result.log.size() - keep) : result.log;
+    throw Error(StringPrintf("`colmap %s` failed with exit code %d. End of its log:\n%s",
+                             command.c_str(), result.exit_code, tail.c_str()));
+  }
+  return result;
+}
+
+}  // namespace scalesfm

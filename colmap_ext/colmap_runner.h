@@ -1,0 +1,36 @@
+// A thin wrapper that runs the `colmap` binary (COLMAP 3.8 has no library in Debian, so
+// verification and mapping happen through its CLI on the shared database).
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace scalesfm {
+
+struct ColmapRunResult {
+  int exit_code = 0;
+  std::string log;  // stdout and stderr, interleaved
+  double seconds = 0;
+};
+
+class ColmapRunner {
+ public:
+  // `binary` is a name looked up on PATH or a path. The default honours $SCALESFM_COLMAP.
+  explicit ColmapRunner(std::string binary = DefaultBinary());
+
+  static std::string DefaultBinary();
+
+  // Resolved path of the binary; throws Error when it cannot be found or executed.
+  std::string ResolveBinary() const;
+
+  // Runs `colmap <command> <args...>` with QT_QPA_PLATFORM=offscreen, captures its log (and
+  // appends it to `log_path` when set). Throws Error naming the command and quoting the end of
+  // the log when the binary is missing or exits non-zero.
+  ColmapRunResult Run(const std::string& command, const std::vector<std::string>& args,
+                      const std::string& log_path = "") const;
+
+ private:
+  std::string binary_;
+};
+
+}  // namespace scalesfm

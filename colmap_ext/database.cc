@@ -1,0 +1,425 @@
+#include "colmap_ext/database.h"
+
+#include <sqlite3.h>
+
+#include <cstring>
+#include <filesystem>
+
+#include "util/logging.h"
+
+namespace scalesfm {
+
+// A prepared statement that finalizes itself and turns SQLite errors into Error.
+class Database::Statement {
+ public:
+  Statement(const Database* db, const char* sql) : db_(db) {
+    const int rc = sqlite3_prepare_v2(db_->db_, sql, -1, &stmt_, nullptr);
+    if (rc != SQLITE_OK) db_->Fail(std::string("preparing '") + sql + "'", rc);
+  }
+  ~Statement() { sqlite3_finalize(stmt_); }
+
+  void Bind(int i, int64_t v) { Check(sqlite3_bind_int64(stmt_, i, v)); }
+  void Bind(int i, double v) { Check(sqlite3_bind_double(stmt_, i, v)); }
+  void Bind(int i, const std::string& v) {
+    Check(sqlite3_bind_text(stmt_, i, v.c_str(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
+  }
+  void BindBlob(int i, const void* data, size_t bytes) {
+    Check(sqlite3_bind_blob(stmt_, i, data, static_cast<int>(bytes), SQLITE_TRANSIENT));
+  }
+  void BindNull(int i) { Check(sqlite3_bind_null(stmt_, i)); }
+
+  // Returns true while rows come back.
+  bool Step() {
+    const int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    db_->Fail("executing '" + std::string(sqlite3_sql(stmt_)) + "'", rc);
+  }
+
+  int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
+  double Double(int col) const { return sqlite3_column_double(stmt_, col); }
+  std::string Text(int col) const {
+    const unsigned char* t = sqlite3_column_text(stmt_, col);
+    return t ? reinterpret_cast<const char*>(t) : "";
+  }
+  template <typename T>
+  std::vector<T> Blob(int col) const {
+    const int bytes = sqlite3_column_bytes(stmt_, col);
+    std::vector<T> out(bytes / sizeof(T));
+    if (bytes > 0) std::memcpy(out.data(), sqlite3_column_blob(stmt_, col), out.size() * sizeof(T));
+    return out;
+  }
+
+ private:
+  void Check(int rc) {
+    if (rc != SQLITE_OK) db_->Fail("binding a parameter", rc);
+  }
+  const Database* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+void Database::Fail(const std::string& what, int rc) const {
+  std::string reason = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+  const int primary = rc & 0xff;
+  if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) {
+    reason = "the database is locked by another process (" + reason + ")";
+  } else if (primary == SQLITE_READONLY || primary == SQLITE_CANTOPEN || primary == SQLITE_PERM) {
+    reason = "the database is not writable (" + reason + ")";
+  } else if (primary == SQLITE_NOTADB || primary == SQLITE_CORRUPT) {
+    reason = "the file is not a valid SQLite/COLMAP database (" + reason + ")";
+  }
+  throw Error("database " + path_ + ": " + what + " failed: " + reason);
+}
+
+Database::Database(const std::string& path, int busy_timeout_ms) : path_(path) {
+  namespace fs = std::filesystem;
+  const fs::path parent = fs::absolute(path).parent_path();
+  if (!fs::is_directory(parent)) {
+    throw Error("database " + path + ": folder " + parent.string() + " does not exist");
+  }
+  if (fs::is_directory(path)) throw Error("database " + path + " is a folder, not a file");
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string message = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw Error("database " + path + " cannot be opened: " + message);
+  }
+  sqlite3_busy_timeout(db_, busy_timeout_ms);
+  try {
+    Execute("PRAGMA foreign_keys = ON;");
+    CreateTables();
+  } catch (...) {
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw;
+  }
+}
+
+Database::~Database() {
+  if (db_) sqlite3_close(db_);
+}
+
+void Database::Execute(const std::string& sql) {
+  char* err = nullptr;
+  const int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err);
+  if (rc != SQLITE_OK) {
+    sqlite3_free(err);
+    Fail("executing '" + sql.substr(0, 60) + "'", rc);
+  }
+}
+
+void Database::CreateTables() {
+  // Exactly COLMAP 3.8's schema (src/base/database.cc). BEGIN IMMEDIATE takes the write lock up
+  // front, so a locked or read-only database is reported here, before any work is done.
+  Transaction transaction(this);
+  Execute(
+      "CREATE TABLE IF NOT EXISTS cameras (camera_id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, "
+      "model INTEGER NOT NULL, width INTEGER NOT NULL, height INTEGER NOT NULL, params BLOB, "
+      "prior_focal_length INTEGER NOT NULL);");
+  Execute(
+      "CREATE TABLE IF NOT EXISTS images (image_id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, "
+      "name TEXT NOT NULL UNIQUE, camera_id INTEGER NOT NULL, prior_qw REAL, prior_qx REAL, "
+      "prior_qy REAL, prior_qz REAL, prior_tx REAL, prior_ty REAL, prior_tz REAL, "
+      "CONSTRAINT image_id_check CHECK(image_id >= 0 and image_id < 2147483647), "
+      "FOREIGN KEY(camera_id) REFERENCES cameras(camera_id));");
+  Execute("CREATE UNIQUE INDEX IF NOT EXISTS index_name ON images(name);");
+  Execute(
+      "CREATE TABLE IF NOT EXISTS keypoints (image_id INTEGER PRIMARY KEY NOT NULL, "
+      "rows INTEGER NOT NULL, cols INTEGER NOT NULL, data BLOB, "
+      "FOREIGN KEY(image_id) REFERENCES images(image_id) ON DELETE CASCADE);");
+  Execute(
+      "CREATE TABLE IF NOT EXISTS descriptors (image_id INTEGER PRIMARY KEY NOT NULL, "
+      "rows INTEGER NOT NULL, cols INTEGER NOT NULL, data BLOB, "
+      "FOREIGN KEY(image_id) REFERENCES images(image_id) ON DELETE CASCADE);");
+  Execute(
+      "CREATE TABLE IF NOT EXISTS matches (pair_id INTEGER PRIMARY KEY NOT NULL, "
+      "rows INTEGER NOT NULL, cols INTEGER NOT NULL, data BLOB);");
+  Execute(
+      "CREATE TABLE IF NOT EXISTS two_view_geometries (pair_id INTEGER PRIMARY KEY NOT NULL, "
+      "rows INTEGER NOT NULL, cols INTEGER NOT NULL, data BLOB, config INTEGER NOT NULL, "
+      "F BLOB, E BLOB, H BLOB, qvec BLOB, tvec BLOB);");
+  transaction.Commit();
+}
+
+Database::Transaction::Transaction(Database* db) : db_(db) { db_->Execute("BEGIN IMMEDIATE;"); }
+
+Database::Transaction::~Transaction() {
+  if (!done_) sqlite3_exec(db_->db_, "ROLLBACK;", nullptr, nullptr, nullptr);
+}
+
+void Database::Transaction::Commit() {
+  db_->Execute("COMMIT;");
+  done_ = true;
+}
+
+bool Database::RowExists(const char* table, const char* key, int64_t value) const {
+  Statement s(this, (std::string("SELECT 1 FROM ") + table + " WHERE " + key + " = ?;").c_str());
+  s.Bind(1, value);
+  return s.Step();
+}
+
+size_t Database::CountRows(const char* table) const {
+  Statement s(this, (std::string("SELECT COUNT(*) FROM ") + table + ";").c_str());
+  s.Step();
+  return static_cast<size_t>(s.Int(0));
+}
+
+camera_t Database::WriteCamera(const Camera& camera, bool use_camera_id) {
+  if (camera.params.size() != CameraModelNumParams(camera.model_id)) {
+    throw Error(StringPrintf("camera model %s needs %zu parameters, got %zu",
+                             camera.ModelName().c_str(), CameraModelNumParams(camera.model_id),
+                             camera.params.size()));
+  }
+  Statement s(this,
+              "INSERT INTO cameras(camera_id, model, width, height, params, prior_focal_length) "
+              "VALUES(?, ?, ?, ?, ?, ?);");
+  if (use_camera_id) {
+    s.Bind(1, static_cast<int64_t>(camera.camera_id));
+  } else {
+    s.BindNull(1);
+  }
+  s.Bind(2, static_cast<int64_t>(camera.model_id));
+  s.Bind(3, static_cast<int64_t>(camera.width));
+  s.Bind(4, static_cast<int64_t>(camera.height));
+  s.BindBlob(5, camera.params.data(), camera.params.size() * sizeof(double));
+  s.Bind(6, static_cast<int64_t>(camera.has_prior_focal_length));
+  s.Step();
+  return static_cast<camera_t>(sqlite3_last_insert_rowid(db_));
+}
+
+void Database::UpdateCamera(const Camera& camera) {
+  Statement s(this,
+              "UPDATE cameras SET model=?, width=?, height=?, params=?, prior_focal_length=? "
+              "WHERE camera_id=?;");
+  s.Bind(1, static_cast<int64_t>(camera.model_id));
+  s.Bind(2, static_cast<int64_t>(camera.width));
+  s.Bind(3, static_cast<int64_t>(camera.height));
+  s.BindBlob(4, camera.params.data(), camera.params.size() * sizeof(double));
+  s.Bind(5, static_cast<int64_t>(camera.has_prior_focal_length));
+  s.Bind(6, static_cast<int64_t>(camera.camera_id));
+  s.Step();
+}
+
+namespace {
+template <typename StatementT>
+Camera CameraFromRow(const StatementT& s) {
+  Camera c;
+  c.camera_id = static_cast<camera_t>(s.Int(0));
+  c.model_id = static_cast<int>(s.Int(1));
+  c.width = static_cast<int>(s.Int(2));
+  c.height = static_cast<int>(s.Int(3));
+  c.params = s.template Blob<double>(4);
+  c.has_prior_focal_length = s.Int(5) != 0;
+  return c;
+}
+}  // namespace
+
+Camera Database::ReadCamera(camera_t camera_id) const {
+  Statement s(this,
+              "SELECT camera_id, model, width, height, params, prior_focal_length FROM cameras "
+              "WHERE camera_id = ?;");
+  s.Bind(1, static_cast<int64_t>(camera_id));
+  if (!s.Step()) throw Error(StringPrintf("database %s has no camera %u", path_.c_str(), camera_id));
+  return CameraFromRow(s);
+}
+
+std::vector<Camera> Database::ReadAllCameras() const {
+  Statement s(this,
+              "SELECT camera_id, model, width, height, params, prior_focal_length FROM cameras "
+              "ORDER BY camera_id;");
+  std::vector<Camera> cameras;
+  while (s.Step()) cameras.push_back(CameraFromRow(s));
+  return cameras;
+}
+
+image_t Database::WriteImage(const Image& image, bool use_image_id) {
+  Statement s(this, "INSERT INTO images(image_id, name, camera_id) VALUES(?, ?, ?);");
+  if (use_image_id) {
+    s.Bind(1, static_cast<int64_t>(image.image_id));
+  } else {
+    s.BindNull(1);
+  }
+  s.Bind(2, image.name);
+  s.Bind(3, static_cast<int64_t>(image.camera_id));
+  s.Step();
+  return static_cast<image_t>(sqlite3_last_insert_rowid(db_));
+}
+
+std::optional<Image> Database::ReadImageWithName(const std::string& name) const {
+  Statement s(this, "SELECT image_id, name, camera_id FROM images WHERE name = ?;");
+  s.Bind(1, name);
+  if (!s.Step()) return std::nullopt;
+  return Image{static_cast<image_t>(s.Int(0)), s.Text(1), static_cast<camera_t>(s.Int(2))};
+}
+
+std::vector<Image> Database::ReadAllImages() const {
+  Statement s(this, "SELECT image_id, name, camera_id FROM images ORDER BY image_id;");
+  std::vector<Image> images;
+  while (s.Step()) {
+    images.push_back({static_cast<image_t>(s.Int(0)), s.Text(1), static_cast<camera_t>(s.Int(2))});
+  }
+  return images;
+}
+
+size_t Database::NumImages() const { return CountRows("images"); }
+size_t Database::NumKeypointRows() const { return CountRows("keypoints"); }
+size_t Database::NumMatchesRows() const { return CountRows("matches"); }
+size_t Database::NumTwoViewGeometries() const { return CountRows("two_view_geometries"); }
+
+bool Database::ExistsKeypoints(image_t image_id) const {
+  return RowExists("keypoints", "image_id", image_id);
+}
+bool Database::ExistsDescriptors(image_t image_id) const {
+  return RowExists("descriptors", "image_id", image_id);
+}
+
+void Database::WriteKeypoints(image_t image_id, const Keypoints& keypoints) {
+  static_assert(sizeof(Keypoint) == 6 * sizeof(float), "Keypoint must be 6 packed floats");
+  Statement s(this, "INSERT OR REPLACE INTO keypoints(image_id, rows, cols, data) VALUES(?,?,?,?);");
+  s.Bind(1, static_cast<int64_t>(image_id));
+  s.Bind(2, static_cast<int64_t>(keypoints.size()));
+  s.Bind(3, static_cast<int64_t>(6));
+  s.BindBlob(4, keypoints.data(), keypoints.size() * sizeof(Keypoint));
+  s.Step();
+}
+
+Keypoints Database::ReadKeypoints(image_t image_id) const {
+  Statement s(this, "SELECT rows, cols, data FROM keypoints WHERE image_id = ?;");
+  s.Bind(1, static_cast<int64_t>(image_id));
+  if (!s.Step()) return {};
+  const int64_t rows = s.Int(0), cols = s.Int(1);
+  const std::vector<float> data = s.Blob<float>(2);
+  if (static_cast<int64_t>(data.size()) != rows * cols) {
+    throw Error(StringPrintf("database %s: keypoint blob of image %u is corrupt", path_.c_str(),
+                             image_id));
+  }
+  Keypoints keypoints(rows);
+  for (int64_t i = 0; i < rows; ++i) {
+    const float* r = &data[i * cols];
+    Keypoint& kp = keypoints[i];
+    kp.x = r[0];
+    kp.y = r[1];
+    if (cols == 4) {
+      kp = Keypoint::FromScaleOrientation(r[0], r[1], r[2], r[3]);
+    } else if (cols == 6) {
+      kp.a11 = r[2];
+      kp.a12 = r[3];
+      kp.a21 = r[4];
+      kp.a22 = r[5];
+    }
+  }
+  return keypoints;
+}
+
+void Database::WriteDescriptors(image_t image_id, const DescriptorsU8& descriptors) {
+  Statement s(this,
+              "INSERT OR REPLACE INTO descriptors(image_id, rows, cols, data) VALUES(?,?,?,?);");
+  s.Bind(1, static_cast<int64_t>(image_id));
+  s.Bind(2, static_cast<int64_t>(descriptors.rows()));
+  s.Bind(3, static_cast<int64_t>(descriptors.cols()));
+  s.BindBlob(4, descriptors.data(), descriptors.size());
+  s.Step();
+}
+
+DescriptorsU8 Database::ReadDescriptors(image_t image_id) const {
+  Statement s(this, "SELECT rows, cols, data FROM descriptors WHERE image_id = ?;");
+  s.Bind(1, static_cast<int64_t>(image_id));
+  if (!s.Step()) return {};
+  const int64_t rows = s.Int(0), cols = s.Int(1);
+  const std::vector<uint8_t> data = s.Blob<uint8_t>(2);
+  if (static_cast<int64_t>(data.size()) != rows * cols) {
+    throw Error(StringPrintf("database %s: descriptor blob of image %u is corrupt", path_.c_str(),
+                             image_id));
+  }
+  DescriptorsU8 d(rows, cols);
+  if (!data.empty()) std::memcpy(d.data(), data.data(), data.size());
+  return d;
+}
+
+namespace {
+std::vector<uint32_t> PackMatches(const Matches& matches, bool swap) {
+  std::vector<uint32_t> data;
+  data.reserve(matches.size() * 2);
+  for (const Match& m : matches) {
+    data.push_back(swap ? m.idx2 : m.idx1);
+    data.push_back(swap ? m.idx1 : m.idx2);
+  }
+  return data;
+}
+
+Matches UnpackMatches(const std::vector<uint32_t>& data, bool swap) {
+  Matches matches(data.size() / 2);
+  for (size_t i = 0; i < matches.size(); ++i) {
+    matches[i].idx1 = swap ? data[2 * i + 1] : data[2 * i];
+    matches[i].idx2 = swap ? data[2 * i] : data[2 * i + 1];
+  }
+  return matches;
+}
+}  // namespace
+
+bool Database::ExistsMatches(image_t id1, image_t id2) const {
+  return RowExists("matches", "pair_id", static_cast<int64_t>(ImagePairToPairId(id1, id2)));
+}
+
+void Database::WriteMatches(image_t id1, image_t id2, const Matches& matches) {
+  const std::vector<uint32_t> data = PackMatches(matches, id1 > id2);
+  Statement s(this, "INSERT OR REPLACE INTO matches(pair_id, rows, cols, data) VALUES(?,?,?,?);");
+  s.Bind(1, static_cast<int64_t>(ImagePairToPairId(id1, id2)));
+  s.Bind(2, static_cast<int64_t>(matches.size()));
+  s.Bind(3, static_cast<int64_t>(2));
+  s.BindBlob(4, data.data(), data.size() * sizeof(uint32_t));
+  s.Step();
+}
+
+Matches Database::ReadMatches(image_t id1, image_t id2) const {
+  Statement s(this, "SELECT data FROM matches WHERE pair_id = ?;");
+  s.Bind(1, static_cast<int64_t>(ImagePairToPairId(id1, id2)));
+  if (!s.Step()) return {};
+  return UnpackMatches(s.Blob<uint32_t>(0), id1 > id2);
+}
+
+std::vector<image_pair_t> Database::ReadMatchedPairIds() const {
+  Statement s(this, "SELECT pair_id FROM matches;");
+  std::vector<image_pair_t> ids;
+  while (s.Step()) ids.push_back(static_cast<image_pair_t>(s.Int(0)));
+  return ids;
+}
+
+bool Database::ExistsTwoViewGeometry(image_t id1, image_t id2) const {
+  return RowExists("two_view_geometries", "pair_id",
+                   static_cast<int64_t>(ImagePairToPairId(id1, id2)));
+}
+
+void Database::WriteTwoViewGeometry(image_t id1, image_t id2, const TwoViewGeometry& tvg) {
+  const std::vector<uint32_t> data = PackMatches(tvg.inlier_matches, id1 > id2);
+  Statement s(this,
+              "INSERT OR REPLACE INTO two_view_geometries(pair_id, rows, cols, data, config) "
+              "VALUES(?,?,?,?,?);");
+  s.Bind(1, static_cast<int64_t>(ImagePairToPairId(id1, id2)));
+  s.Bind(2, static_cast<int64_t>(tvg.inlier_matches.size()));
+  s.Bind(3, static_cast<int64_t>(2));
+  s.BindBlob(4, data.data(), data.size() * sizeof(uint32_t));
+  s.Bind(5, static_cast<int64_t>(tvg.config));
+  s.Step();
+}
+
+TwoViewGeometry Database::ReadTwoViewGeometry(image_t id1, image_t id2) const {
+  Statement s(this, "SELECT data, config FROM two_view_geometries WHERE pair_id = ?;");
+  s.Bind(1, static_cast<int64_t>(ImagePairToPairId(id1, id2)));
+  TwoViewGeometry tvg;
+  if (!s.Step()) return tvg;
+  tvg.inlier_matches = UnpackMatches(s.Blob<uint32_t>(0), id1 > id2);
+  tvg.config = static_cast<int>(s.Int(1));
+  return tvg;
+}
+
+std::unordered_map<image_pair_t, size_t> Database::ReadTwoViewGeometryNumInliers() const {
+  Statement s(this, "SELECT pair_id, rows FROM two_view_geometries;");
+  std::unordered_map<image_pair_t, size_t> out;
+  while (s.Step()) out[static_cast<image_pair_t>(s.Int(0))] = static_cast<size_t>(s.Int(1));
+  return out;
+}
+
+}  // namespace scalesfm

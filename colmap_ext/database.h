@@ -1,0 +1,120 @@
+// COLMAP 3.8's SQLite database, unchanged schema, plus access to scalesfm_ side tables.
+//
+// Every multi-row write goes through a Transaction, so a killed process leaves either the old
+// or the new state of an image or a block of pairs, never half of one.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "colmap_ext/camera.h"
+#include "colmap_ext/types.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace scalesfm {
+
+struct Image {
+  image_t image_id = kInvalidImageId;
+  std::string name;
+  camera_t camera_id = 0;
+};
+
+// COLMAP's TwoViewGeometry::ConfigurationType.
+enum class TwoViewConfig : int {
+  kUndefined = 0,
+  kDegenerate = 1,
+  kCalibrated = 2,
+  kUncalibrated = 3,
+  kPlanar = 4,
+  kPanoramic = 5,
+  kPlanarOrPanoramic = 6,
+  kWatermark = 7,
+  kMultiple = 8,
+};
+
+struct TwoViewGeometry {
+  int config = 0;
+  Matches inlier_matches;
+};
+
+class Database {
+ public:
+  // Opens `path`, creating it with COLMAP's tables if needed. Throws Error with a clear message
+  // when the folder does not exist, the file is not an SQLite database, it is read-only, or
+  // another process holds a write lock for longer than `busy_timeout_ms`.
+  explicit Database(const std::string& path, int busy_timeout_ms = 5000);
+  ~Database();
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  const std::string& path() const { return path_; }
+
+  // RAII write transaction (BEGIN IMMEDIATE ... COMMIT); rolls back unless Commit() was called.
+  class Transaction {
+   public:
+    explicit Transaction(Database* db);
+    ~Transaction();
+    void Commit();
+
+   private:
+    Database* db_;
+    bool done_ = false;
+  };
+
+  // Cameras.
+  camera_t WriteCamera(const Camera& camera, bool use_camera_id = false);
+  void UpdateCamera(const Camera& camera);
+  Camera ReadCamera(camera_t camera_id) const;
+  std::vector<Camera> ReadAllCameras() const;
+
+  // Images.
+  image_t WriteImage(const Image& image, bool use_image_id = false);
+  std::optional<Image> ReadImageWithName(const std::string& name) const;
+  std::vector<Image> ReadAllImages() const;
+  size_t NumImages() const;
+
+  // Features.
+  bool ExistsKeypoints(image_t image_id) const;
+  bool ExistsDescriptors(image_t image_id) const;
+  void WriteKeypoints(image_t image_id, const Keypoints& keypoints);
+  Keypoints ReadKeypoints(image_t image_id) const;
+  void WriteDescriptors(image_t image_id, const DescriptorsU8& descriptors);
+  DescriptorsU8 ReadDescriptors(image_t image_id) const;
+  size_t NumKeypointRows() const;
+
+  // Raw matches; (idx1, idx2) index the keypoints of (image_id1, image_id2), swapped on the way
+  // in and out when image_id1 > image_id2, as COLMAP does.
+  bool ExistsMatches(image_t image_id1, image_t image_id2) const;
+  void WriteMatches(image_t image_id1, image_t image_id2, const Matches& matches);
+  Matches ReadMatches(image_t image_id1, image_t image_id2) const;
+  std::vector<image_pair_t> ReadMatchedPairIds() const;
+  size_t NumMatchesRows() const;
+
+  // Verified geometries (written by `colmap matches_importer`; written here only by tests).
+  bool ExistsTwoViewGeometry(image_t image_id1, image_t image_id2) const;
+  void WriteTwoViewGeometry(image_t image_id1, image_t image_id2, const TwoViewGeometry& tvg);
+  TwoViewGeometry ReadTwoViewGeometry(image_t image_id1, image_t image_id2) const;
+  // pair_id -> number of inlier matches, for every verified pair.
+  std::unordered_map<image_pair_t, size_t> ReadTwoViewGeometryNumInliers() const;
+  size_t NumTwoViewGeometries() const;
+
+  // Raw SQL for scalesfm_ side tables and tests.
+  void Execute(const std::string& sql);
+  sqlite3* handle() { return db_; }
+
+ private:
+  class Statement;
+  void CreateTables();
+  bool RowExists(const char* table, const char* key, int64_t value) const;
+  size_t CountRows(const char* table) const;
+  [[noreturn]] void Fail(const std::string& what, int rc) const;
+
+  std::string path_;
+  sqlite3* db_ = nullptr;
+};
+
+}  // namespace scalesfm

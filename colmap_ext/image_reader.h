@@ -1,0 +1,37 @@
+// What COLMAP's ImageReader does before features exist: list the images of a folder, and set up
+// a camera for each (or one shared camera) from EXIF or COLMAP's default focal prior.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "colmap_ext/camera.h"
+
+namespace scalesfm {
+
+// Maps 1:1 to the --ImageReader.* flags.
+struct ImageReaderOptions {
+  std::string camera_model = "SIMPLE_RADIAL";
+  bool single_camera = false;
+  // Comma-separated parameters in the model's order; when set they replace EXIF and the prior.
+  std::string camera_params;
+  // Focal prior when EXIF has none: factor * max(width, height) (COLMAP's default 1.2).
+  double default_focal_length_factor = 1.2;
+
+  void Check() const;  // throws Error on invalid values
+};
+
+// Relative paths (with '/') of the regular, non-hidden files below `image_path`, sorted, as
+// COLMAP lists them. Throws Error if the folder does not exist or holds no files.
+std::vector<std::string> ListImages(const std::string& image_path);
+
+// Focal length in pixels from the image's EXIF, if it has enough information: the 35 mm
+// equivalent focal length, else the focal length in mm with the focal-plane resolution.
+std::optional<double> ReadExifFocalLengthPixels(const std::string& path, int width, int height);
+
+// A camera for an image of the given size, initialised as COLMAP's ImageReader does.
+Camera SetupCamera(const ImageReaderOptions& options, const std::string& path, int width,
+                   int height);
+
+}  // namespace scalesfm

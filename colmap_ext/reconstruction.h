@@ -1,0 +1,62 @@
+// Reader for COLMAP sparse models (binary or text) and the statistics users compare.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include <Eigen/Core>
+#include <Eigen/Geometry>
+
+#include "colmap_ext/camera.h"
+#include "colmap_ext/types.h"
+
+namespace scalesfm {
+
+struct ModelImage {
+  image_t image_id = 0;
+  std::string name;
+  camera_t camera_id = 0;
+  Eigen::Quaterniond q = Eigen::Quaterniond::Identity();  // world -> camera rotation
+  Eigen::Vector3d t = Eigen::Vector3d::Zero();             // world -> camera translation
+  size_t num_points2D = 0;
+  size_t num_points3D = 0;  // observations with a 3D point
+
+  Eigen::Matrix3d R() const { return q.normalized().toRotationMatrix(); }
+  Eigen::Vector3d Center() const { return -(R().transpose() * t); }
+};
+
+struct ModelPoint {
+  Eigen::Vector3d xyz = Eigen::Vector3d::Zero();
+  double error = 0;
+  size_t track_length = 0;
+};
+
+struct ReconstructionStats {
+  size_t num_images = 0;  // registered
+  size_t num_points = 0;
+  size_t num_observations = 0;
+  double mean_track_length = 0;
+  double mean_observations_per_image = 0;
+  double mean_reprojection_error = 0;  // pixels, averaged over observations
+};
+
+class Reconstruction {
+ public:
+  // Reads cameras/images/points3D from `path`, binary (.bin) if present, else text (.txt).
+  // Throws Error naming the file when a file is missing or truncated.
+  static Reconstruction Read(const std::string& path);
+
+  std::map<camera_t, Camera> cameras;
+  std::map<image_t, ModelImage> images;
+  std::vector<ModelPoint> points;
+
+  ReconstructionStats ComputeStats() const;
+  const ModelImage* FindImageByName(const std::string& name) const;
+};
+
+// The sub-models under a mapper output folder (sparse/0, sparse/1, ...), largest first by number
+// of registered images. Empty when the mapper produced no model.
+std::vector<std::string> ListModels(const std::string& sparse_path);
+
+}  // namespace scalesfm

@@ -1,0 +1,213 @@
+#include "eval_eth/eth_evaluation.h"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "colmap_ext/database.h"
+#include "colmap_ext/image_reader.h"
+#include "util/logging.h"
+#include "util/progress.h"
+
+namespace scalesfm {
+namespace fs = std::filesystem;
+
+void EthEvaluationOptions::Check() const {
+  if (dataset_paths.empty()) throw Error("eval_eth needs at least one --dataset_path");
+  if (output_path.empty()) throw Error("eval_eth needs --output_path");
+  for (const std::string& d : dataset_paths) {
+    if (!fs::is_directory(fs::path(d) / "images")) {
+      throw Error("dataset " + d + " has no images/ folder");
+    }
+  }
+  for (const std::string& m : methods) {
+    if (m != "scalesfm" && m != "colmap-default" && m != "colmap-best") {
+      throw Error("unknown eval_eth method '" + m +
+                  "' (known: scalesfm, colmap-default, colmap-best)");
+    }
+  }
+  if (repetitions < 1) throw Error("--repetitions must be >= 1");
+}
+
+namespace {
+
+// One method on one dataset, in `workspace` (created afresh).
+EthResult RunMethod(const std::string& dataset, const std::string& method,
+                    const EthEvaluationOptions& options, const std::string& workspace,
+                    const ColmapRunner& colmap) {
+  EthResult result;
+  result.dataset = fs::path(dataset).filename().string();
+  result.method = method;
+  fs::remove_all(workspace);
+  fs::create_directories(workspace);
+  const std::string image_path = (fs::path(dataset) / "images").string();
+  const std::string gt_path = (fs::path(dataset) / "gt").string();
+  const std::string match_list = (fs::path(dataset) / "match-list.txt").string();
+  const std::string db_path = (fs::path(workspace) / "database.db").string();
+  const std::string log_path = (fs::path(workspace) / "colmap.log").string();
+  result.num_images = ListImages(image_path).size();
+  result.has_gt = fs::is_directory(gt_path);
+  std::vector<std::string> mapper_args = {"--Mapper.num_threads",
+                                          std::to_string(options.num_threads)};
+  if (result.has_gt) {
+    // GT intrinsics go into the database and stay fixed, the same for every method.
+    ImportIntrinsicsFromModel(db_path, gt_path, image_path);
+    const auto fixed = FixedIntrinsicsMapperArgs();
+    mapper_args.insert(mapper_args.end(), fixed.begin(), fixed.end());
+  }
+  const bool has_match_list = fs::exists(match_list);
+  const std::string threads = std::to_string(options.num_threads);
+
+  Timer timer;
+  if (method == "scalesfm") {
+    ExtractionOptions extraction;
+    extraction.max_num_features = options.max_num_features;
+    extraction.num_threads = options.num_threads;
+    RunFeatureExtraction(db_path, image_path, ImageReaderOptions(), extraction);
+    result.extraction_seconds = timer.ElapsedSeconds();
+    timer.Restart();
+    MatchingOptions matching;
+    matching.num_threads = options.num_threads;
+    if (has_match_list) matching.pair_list = match_list;
+    VerificationOptions verification;
+    verification.num_threads = options.num_threads;
+    RunExhaustiveMatching(db_path, matching, verification, colmap);
+    result.matching_seconds = timer.ElapsedSeconds();
+  } else {
+    const bool best = method == "colmap-best";
+    std::vector<std::string> extract = {"--database_path", db_path, "--image_path", image_path,
+                                        "--SiftExtraction.use_gpu", "0",
+                                        "--SiftExtraction.num_threads", threads,
+                                        "--SiftExtraction.max_num_features",
+                                        std::to_string(options.max_num_features)};
+    if (best) {
+      extract.insert(extract.end(), {"--SiftExtraction.domain_size_pooling", "1",
+                                     "--SiftExtraction.estimate_affine_shape", "1"});
+    }
+    PrintHeading1("Stock COLMAP feature extraction (" + method + ")");
+    colmap.Run("feature_extractor", extract, log_path);
+    result.extraction_seconds = timer.ElapsedSeconds();
+    timer.Restart();
+    std::vector<std::string> match = {"--database_path", db_path, "--SiftMatching.use_gpu", "0",
+                                      "--SiftMatching.num_threads", threads};
+    if (best) match.insert(match.end(), {"--SiftMatching.guided_matching", "1"});
+    PrintHeading1("Stock COLMAP matching (" + method + ")");
+    if (has_match_list) {
+      match.insert(match.end(), {"--match_list_path", match_list, "--match_type", "pairs"});
+      colmap.Run("matches_importer", match, log_path);
+    } else {
+      colmap.Run("exhaustive_matcher", match, log_path);
+    }
+    result.matching_seconds = timer.ElapsedSeconds();
+  }
+  const MapperResult mapper =
+      RunMapper(db_path, image_path, (fs::path(workspace) / "sparse").string(), mapper_args,
+                colmap, log_path);
+  result.mapping_seconds = mapper.seconds;
+  result.num_models = mapper.num_models;
+  result.stats = mapper.stats;
+  if (result.has_gt) {
+    const Reconstruction gt = Reconstruction::Read(gt_path);
+    const Reconstruction estimate =
+        mapper.model_path.empty() ? Reconstruction() : Reconstruction::Read(mapper.model_path);
+    result.pose = EvaluatePoses(gt, estimate);
+    PrintPoseAccuracy(result.pose);
+  }
+  return result;
+}
+
+void WriteJson(const std::string& path, const std::vector<EthResult>& results) {
+  std::ofstream out(path);
+  out << "[\n";
+  for (size_t i = 0; i < results.size(); ++i) {
+    const EthResult& r = results[i];
+    out << StringPrintf(
+        "  {\"dataset\": \"%s\", \"method\": \"%s\", \"repetition\": %d, \"num_images\": %zu, "
+        "\"registered\": %zu, \"num_models\": %zu, \"points\": %zu, \"observations\": %zu, "
+        "\"mean_track_length\": %.6f, \"mean_reprojection_error\": %.6f, \"has_gt\": %s, "
+        "\"maa5\": %.6f, \"maa10\": %.6f, \"median_rotation_deg\": %.6f, "
+        "\"median_translation_deg\": %.6f, \"median_center_error\": %.6f, "
+        "\"extraction_s\": %.3f, \"matching_s\": %.3f, \"mapping_s\": %.3f, \"total_s\": %.3f}%s\n",
+        r.dataset.c_str(), r.method.c_str(), r.repetition, r.num_images, r.stats.num_images,
+        r.num_models, r.stats.num_points, r.stats.num_observations, r.stats.mean_track_length,
+        r.stats.mean_reprojection_error, r.has_gt ? "true" : "false", r.pose.maa5, r.pose.maa10,
+        r.pose.median_rotation_deg, r.pose.median_translation_deg, r.pose.median_center_error,
+        r.extraction_seconds, r.matching_seconds, r.mapping_seconds, r.TotalSeconds(),
+        i + 1 < results.size() ? "," : "");
+  }
+  out << "]\n";
+}
+
+void WriteCsv(const std::string& path, const std::vector<EthResult>& results) {
+  std::ofstream out(path);
+  out << "dataset,method,repetition,num_images,registered,num_models,points,observations,"
+         "mean_track_length,mean_reprojection_error,maa5,maa10,median_rotation_deg,"
+         "median_translation_deg,extraction_s,matching_s,mapping_s,total_s\n";
+  for (const EthResult& r : results) {
+    out << StringPrintf("%s,%s,%d,%zu,%zu,%zu,%zu,%zu,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.2f,%.2f,"
+                        "%.2f,%.2f\n",
+                        r.dataset.c_str(), r.method.c_str(), r.repetition, r.num_images,
+                        r.stats.num_images, r.num_models, r.stats.num_points,
+                        r.stats.num_observations, r.stats.mean_track_length,
+                        r.stats.mean_reprojection_error, r.pose.maa5, r.pose.maa10,
+                        r.pose.median_rotation_deg, r.pose.median_translation_deg,
+                        r.extraction_seconds, r.matching_seconds, r.mapping_seconds,
+                        r.TotalSeconds());
+  }
+}
+
+}  // namespace
+
+std::string FormatMarkdownTable(const std::vector<EthResult>& results) {
+  std::ostringstream out;
+  out << "| dataset | method | run | registered | models | points | observations | track len | "
+         "reproj px | mAA@5 | mAA@10 | med rot deg | med trans deg | extract s | match s | "
+         "map s | total s |\n";
+  out << "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+  for (const EthResult& r : results) {
+    out << StringPrintf(
+        "| %s | %s | %d | %zu/%zu | %zu | %zu | %zu | %.3f | %.3f | %s | %s | %s | %s | %.1f | "
+        "%.1f | %.1f | %.1f |\n",
+        r.dataset.c_str(), r.method.c_str(), r.repetition, r.stats.num_images, r.num_images,
+        r.num_models, r.stats.num_points, r.stats.num_observations, r.stats.mean_track_length,
+        r.stats.mean_reprojection_error, r.has_gt ? StringPrintf("%.3f", r.pose.maa5).c_str() : "-",
+        r.has_gt ? StringPrintf("%.3f", r.pose.maa10).c_str() : "-",
+        r.has_gt ? StringPrintf("%.2f", r.pose.median_rotation_deg).c_str() : "-",
+        r.has_gt ? StringPrintf("%.2f", r.pose.median_translation_deg).c_str() : "-",
+        r.extraction_seconds, r.matching_seconds, r.mapping_seconds, r.TotalSeconds());
+  }
+  return out.str();
+}
+
+std::vector<EthResult> RunEthEvaluation(const EthEvaluationOptions& options,
+                                        const ColmapRunner& colmap) {
+  options.Check();
+  colmap.ResolveBinary();
+  fs::create_directories(options.output_path);
+  std::vector<EthResult> results;
+  Progress progress("run", options.dataset_paths.size() * options.methods.size() *
+                               options.repetitions);
+  for (const std::string& dataset : options.dataset_paths) {
+    for (int rep = 0; rep < options.repetitions; ++rep) {
+      for (const std::string& method : options.methods) {
+        const std::string name = fs::path(dataset).filename().string();
+        const std::string workspace =
+            (fs::path(options.output_path) / name / (method + "-" + std::to_string(rep))).string();
+        PrintHeading1("eval_eth: " + name + " / " + method);
+        EthResult r = RunMethod(dataset, method, options, workspace, colmap);
+        r.repetition = rep;
+        results.push_back(r);
+        progress.Step(name + " " + method);
+        // Rewritten after every run so an interrupted evaluation keeps what it measured.
+        WriteJson((fs::path(options.output_path) / "results.json").string(), results);
+        WriteCsv((fs::path(options.output_path) / "results.csv").string(), results);
+        std::ofstream((fs::path(options.output_path) / "results.md").string())
+            << FormatMarkdownTable(results);
+      }
+    }
+  }
+  LogInfo("\n" + FormatMarkdownTable(results));
+  return results;
+}
+
+}  // namespace scalesfm

@@ -1,0 +1,46 @@
+// The ETH local-feature evaluation (Schonberger et al., CVPR 2017): each method runs end to end
+// on a dataset folder (images/, optional gt/ and match-list.txt) in its own workspace; we report
+// reconstruction statistics, per-stage wall time and, with gt/, pose accuracy.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "eval_eth/pose_metrics.h"
+#include "pipeline/reconstruction_pipeline.h"
+
+namespace scalesfm {
+
+struct EthEvaluationOptions {
+  std::vector<std::string> dataset_paths;
+  std::string output_path;
+  // scalesfm (our SIFT pipeline), colmap-default, colmap-best (DESIGN.md baselines).
+  std::vector<std::string> methods = {"scalesfm", "colmap-default"};
+  int max_num_features = 8192;
+  int num_threads = -1;
+  int repetitions = 1;
+
+  void Check() const;
+};
+
+struct EthResult {
+  std::string dataset;
+  std::string method;
+  int repetition = 0;
+  size_t num_images = 0;
+  size_t num_models = 0;
+  ReconstructionStats stats;
+  bool has_gt = false;
+  PoseAccuracy pose;
+  double extraction_seconds = 0, matching_seconds = 0, mapping_seconds = 0;
+  double TotalSeconds() const { return extraction_seconds + matching_seconds + mapping_seconds; }
+};
+
+// Runs every method on every dataset; writes results.json, results.csv and results.md to
+// output_path and returns the rows.
+std::vector<EthResult> RunEthEvaluation(const EthEvaluationOptions& options,
+                                        const ColmapRunner& colmap);
+
+std::string FormatMarkdownTable(const std::vector<EthResult>& results);
+
+}  // namespace scalesfm

@@ -1,0 +1,156 @@
+#include "feature/extraction_pipeline.h"
+
+#include <atomic>
+#include <filesystem>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include <opencv2/core/utility.hpp>
+
+#include "colmap_ext/database.h"
+#include "feature/image_io.h"
+#include "util/logging.h"
+#include "util/progress.h"
+
+namespace scalesfm {
+
+ExtractionSummary RunFeatureExtraction(const std::string& database_path,
+                                       const std::string& image_path,
+                                       const ImageReaderOptions& reader_options,
+                                       const ExtractionOptions& extraction_options) {
+  reader_options.Check();
+  extraction_options.Check();
+  PrintHeading1("Feature extraction");
+  Timer timer;
+  ExtractionSummary summary;
+  const std::vector<std::string> names = ListImages(image_path);
+  summary.num_images = names.size();
+  Database db(database_path);
+
+  // Which images still need work? (Resume: those with keypoints and descriptors are done.)
+  std::vector<std::string> todo;
+  std::optional<camera_t> shared_camera_id;
+  for (const std::string& name : names) {
+    if (auto image = db.ReadImageWithName(name)) {
+      if (reader_options.single_camera && !shared_camera_id) shared_camera_id = image->camera_id;
+      if (db.ExistsKeypoints(image->image_id) && db.ExistsDescriptors(image->image_id)) {
+        ++summary.num_already_done;
+        continue;
+      }
+    }
+    todo.push_back(name);
+  }
+  if (summary.num_already_done > 0) {
+    LogInfo(StringPrintf("Skipping %zu images whose features are already in the database",
+                         summary.num_already_done));
+  }
+
+  const int num_threads =
+      std::min<int>(extraction_options.EffectiveNumThreads(), std::max<size_t>(1, todo.size()));
+  // Parallelism is across images; OpenCV's own threads would oversubscribe the cores.
+  const int previous_cv_threads = cv::getNumThreads();
+  cv::setNumThreads(1);
+  std::mutex db_mutex;
+  std::atomic<size_t> next{0};
+  Progress progress("image", todo.size());
+  std::exception_ptr fatal;
+
+  auto worker = [&]() {
+    std::unique_ptr<FeatureExtractor> extractor = FeatureExtractor::Create(extraction_options);
+    for (size_t i = next++; i < todo.size(); i = next++) {
+      const std::string& name = todo[i];
+      const std::string path = (std::filesystem::path(image_path) / name).string();
+      try {
+        std::string error;
+        const cv::Mat image = ReadImageGray(path, &error);
+        if (image.empty()) {
+          LogWarning("skipping image " + path + ": " + error);
+          std::lock_guard<std::mutex> lock(db_mutex);
+          summary.failed.emplace_back(name, error);
+          continue;
+        }
+        double sx, sy;
+        const cv::Mat work =
+            DownscaleToMaxSize(image, extraction_options.max_image_size, &sx, &sy);
+        FeatureSet features = extractor->Extract(work);
+        for (Keypoint& kp : features.keypoints) {
+          // Back to original-image COLMAP coordinates (corner origin, so a pure scaling).
+          kp.x *= sx;
+          kp.y *= sy;
+          kp.a11 *= sx;
+          kp.a12 *= sx;
+          kp.a21 *= sy;
+          kp.a22 *= sy;
+        }
+
+        std::lock_guard<std::mutex> lock(db_mutex);
+        Database::Transaction transaction(&db);
+        Image db_image;
+        if (auto existing = db.ReadImageWithName(name)) {
+          db_image = *existing;
+          const Camera camera = db.ReadCamera(db_image.camera_id);
+          if (camera.width != image.cols || camera.height != image.rows) {
+            const std::string reason = StringPrintf(
+                "image is %dx%d but its camera %u in the database is %dx%d", image.cols,
+                image.rows, camera.camera_id, camera.width, camera.height);
+            LogWarning("skipping image " + path + ": " + reason);
+            summary.failed.emplace_back(name, reason);
+            continue;
+          }
+        } else {
+          db_image.name = name;
+          if (reader_options.single_camera && shared_camera_id) {
+            const Camera camera = db.ReadCamera(*shared_camera_id);
+            if (camera.width != image.cols || camera.height != image.rows) {
+              const std::string reason =
+                  "--ImageReader.single_camera is set but this image's size differs from the "
+                  "shared camera's";
+              LogWarning("skipping image " + path + ": " + reason);
+              summary.failed.emplace_back(name, reason);
+              continue;
+            }
+            db_image.camera_id = *shared_camera_id;
+          } else {
+            db_image.camera_id =
+                db.WriteCamera(SetupCamera(reader_options, path, image.cols, image.rows));
+            if (reader_options.single_camera) shared_camera_id = db_image.camera_id;
+          }
+          db_image.image_id = db.WriteImage(db_image);
+        }
+        db.WriteKeypoints(db_image.image_id, features.keypoints);
+        db.WriteDescriptors(db_image.image_id, features.descriptors);
+        transaction.Commit();
+        ++summary.num_extracted;
+        progress.Step(StringPrintf("%s (%dx%d, %zu features)", name.c_str(), image.cols,
+                                   image.rows, features.keypoints.size()));
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(db_mutex);
+        if (!fatal) fatal = std::current_exception();
+        next = todo.size();  // stop the other workers
+        return;
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int t = 0; t < num_threads; ++t) threads.emplace_back(worker);
+  for (auto& t : threads) t.join();
+  cv::setNumThreads(previous_cv_threads);
+  if (fatal) std::rethrow_exception(fatal);
+
+  summary.seconds = timer.ElapsedSeconds();
+  PrintExtractionSummary(summary);
+  PrintElapsedTime(summary.seconds);
+  return summary;
+}
+
+void PrintExtractionSummary(const ExtractionSummary& summary) {
+  LogInfo(StringPrintf("Images: %zu listed, %zu extracted now, %zu already done, %zu failed",
+                       summary.num_images, summary.num_extracted, summary.num_already_done,
+                       summary.failed.size()));
+  for (const auto& [name, reason] : summary.failed) {
+    LogInfo("  failed: " + name + " (" + reason + ")");
+  }
+}
+
+}  // namespace scalesfm

@@ -1,0 +1,52 @@
+#include "feature/extractor.h"
+
+#include <map>
+#include <thread>
+
+#include "feature/sift_extractor.h"
+#include "util/logging.h"
+
+namespace scalesfm {
+namespace {
+
+using Factory = std::function<std::unique_ptr<FeatureExtractor>(const ExtractionOptions&)>;
+
+// The one table of extractors. Adding a method adds one entry here.
+const std::map<std::string, Factory>& Registry() {
+  static const std::map<std::string, Factory> registry = {
+      {"sift", [](const ExtractionOptions& o) { return std::make_unique<SiftExtractor>(o); }},
+  };
+  return registry;
+}
+
+}  // namespace
+
+void ExtractionOptions::Check() const {
+  if (!Registry().count(type)) {
+    std::string names;
+    for (const auto& n : FeatureExtractor::Names()) names += (names.empty() ? "" : ", ") + n;
+    throw Error("unknown --Extraction.type '" + type + "' (known: " + names + ")");
+  }
+  if (max_num_features <= 0) throw Error("--Extraction.max_num_features must be positive");
+  if (max_image_size < 16) throw Error("--Extraction.max_image_size must be at least 16");
+  if (sift_contrast_threshold <= 0) throw Error("--Extraction.sift_contrast_threshold must be > 0");
+  if (sift_edge_threshold <= 0) throw Error("--Extraction.sift_edge_threshold must be > 0");
+}
+
+int ExtractionOptions::EffectiveNumThreads() const {
+  if (num_threads > 0) return num_threads;
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+std::unique_ptr<FeatureExtractor> FeatureExtractor::Create(const ExtractionOptions& options) {
+  options.Check();
+  return Registry().at(options.type)(options);
+}
+
+std::vector<std::string> FeatureExtractor::Names() {
+  std::vector<std::string> names;
+  for (const auto& [name, factory] : Registry()) names.push_back(name);
+  return names;
+}
+
+}  // namespace scalesfm

@@ -1,0 +1,49 @@
+// The feature-extractor interface. Methods register by name in one table (extractor.cc), each
+// with its options mapped 1:1 to --Extraction.* flags.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+#include "colmap_ext/types.h"
+
+namespace scalesfm {
+
+struct ExtractionOptions {
+  std::string type = "sift";
+  int max_num_features = 8192;
+  // Images are downscaled so that max(width, height) <= max_image_size (COLMAP's default).
+  int max_image_size = 3200;
+  int num_threads = -1;  // -1: all cores
+  // SIFT (OpenCV). The contrast threshold 0.02 equals COLMAP's peak_threshold 0.02/3 once
+  // OpenCV divides it by the 3 layers per octave.
+  double sift_contrast_threshold = 0.02;
+  double sift_edge_threshold = 10.0;
+  std::string device = "auto";
+
+  void Check() const;  // throws Error
+  int EffectiveNumThreads() const;
+};
+
+// Keypoints in COLMAP's pixel convention on the image as passed in; descriptors one per row.
+struct FeatureSet {
+  Keypoints keypoints;
+  DescriptorsU8 descriptors;
+};
+
+class FeatureExtractor {
+ public:
+  virtual ~FeatureExtractor() = default;
+  // `gray` is an 8-bit single-channel image.
+  virtual FeatureSet Extract(const cv::Mat& gray) = 0;
+
+  // Creates the extractor named by options.type; throws Error listing the known names.
+  static std::unique_ptr<FeatureExtractor> Create(const ExtractionOptions& options);
+  static std::vector<std::string> Names();
+};
+
+}  // namespace scalesfm

@@ -1,0 +1,69 @@
+#include "feature/image_io.h"
+
+#include <fstream>
+#include <iterator>
+#include <vector>
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+namespace scalesfm {
+
+cv::Mat ReadImageGray(const std::string& path, std::string* error) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    *error = "cannot open file";
+    return {};
+  }
+  const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)),
+                                   std::istreambuf_iterator<char>());
+  if (bytes.empty()) {
+    *error = "file is empty";
+    return {};
+  }
+  // libjpeg decodes a truncated JPEG into a grey-padded image with only a warning; a JPEG must
+  // end with its EOI marker (FF D9), possibly followed by a little padding.
+  if (bytes.size() >= 2 && bytes[0] == 0xFF && bytes[1] == 0xD8) {
+    bool has_eoi = false;
+    const size_t start = bytes.size() > 4096 ? bytes.size() - 4096 : 0;
+    for (size_t i = bytes.size() - 1; i > start; --i) {
+      if (bytes[i - 1] == 0xFF && bytes[i] == 0xD9) {
+        has_eoi = true;
+        break;
+      }
+    }
+    if (!has_eoi) {
+      *error = "truncated or corrupt JPEG (no end-of-image marker)";
+      return {};
+    }
+  }
+  cv::Mat image;
+  try {
+    image = cv::imdecode(bytes, cv::IMREAD_GRAYSCALE | cv::IMREAD_IGNORE_ORIENTATION);
+  } catch (const cv::Exception& e) {
+    *error = std::string("decoder error: ") + e.what();
+    return {};
+  }
+  if (image.empty()) {
+    *error = "not a readable image in a supported format";
+    return {};
+  }
+  if (image.depth() != CV_8U) image.convertTo(image, CV_8U);
+  return image;
+}
+
+cv::Mat DownscaleToMaxSize(const cv::Mat& image, int max_size, double* scale_x, double* scale_y) {
+  *scale_x = *scale_y = 1.0;
+  const int max_dim = std::max(image.cols, image.rows);
+  if (max_size <= 0 || max_dim <= max_size) return image;
+  const double f = static_cast<double>(max_size) / max_dim;
+  const int w = std::max(1, static_cast<int>(image.cols * f + 0.5));
+  const int h = std::max(1, static_cast<int>(image.rows * f + 0.5));
+  cv::Mat resized;
+  cv::resize(image, resized, cv::Size(w, h), 0, 0, cv::INTER_AREA);
+  *scale_x = static_cast<double>(image.cols) / w;
+  *scale_y = static_cast<double>(image.rows) / h;
+  return resized;
+}
+
+}  // namespace scalesfm

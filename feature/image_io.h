@@ -1,0 +1,20 @@
+// Image loading with clear failures: unreadable, unsupported and truncated files are reported,
+// not half-decoded.
+#pragma once
+
+#include <string>
+
+#include <opencv2/core.hpp>
+
+namespace scalesfm {
+
+// Reads `path` as 8-bit grayscale in its stored pixel grid (EXIF orientation is not applied, as
+// in COLMAP). Returns an empty Mat and sets `error` when the file cannot be read, is not a
+// supported image, or is a truncated JPEG.
+cv::Mat ReadImageGray(const std::string& path, std::string* error);
+
+// Resizes so that max(width, height) <= max_size (area interpolation). Returns the factors that
+// map COLMAP-convention coordinates of the result back to the original: x_orig = x * scale_x.
+cv::Mat DownscaleToMaxSize(const cv::Mat& image, int max_size, double* scale_x, double* scale_y);
+
+}  // namespace scalesfm

@@ -1,0 +1,188 @@
+#include "matching/matching_pipeline.h"
+
+#include <deque>
+#include <filesystem>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "util/device.h"
+#include "util/logging.h"
+#include "util/progress.h"
+
+namespace scalesfm {
+
+void MatchingOptions::Check() const {
+  nn.Check();
+  if (block_size <= 0) throw Error("--Matching.block_size must be positive");
+  if (pairs_per_commit <= 0) throw Error("--Matching.pairs_per_commit must be positive");
+  ParseDevice(device);
+}
+
+std::vector<std::string> VerificationOptions::ToColmapArgs() const {
+  return {"--SiftMatching.use_gpu", "0",
+          "--SiftMatching.num_threads", std::to_string(num_threads),
+          "--SiftMatching.max_error", std::to_string(max_error),
+          "--SiftMatching.confidence", std::to_string(confidence),
+          "--SiftMatching.max_num_trials", std::to_string(max_num_trials),
+          "--SiftMatching.min_inlier_ratio", std::to_string(min_inlier_ratio),
+          "--SiftMatching.min_num_inliers", std::to_string(min_num_inliers),
+          "--SiftMatching.multiple_models", multiple_models ? "1" : "0",
+          "--SiftMatching.guided_matching", guided_matching ? "1" : "0",
+          "--SiftMatching.planar_scene", planar_scene ? "1" : "0"};
+}
+
+namespace {
+
+// Holds the descriptors of at most `capacity` images on the matching device, oldest out first.
+class DescriptorCache {
+ public:
+  DescriptorCache(const Database* db, torch::Device device, size_t capacity)
+      : db_(db), device_(device), capacity_(std::max<size_t>(2, capacity)) {}
+
+  const torch::Tensor& Get(image_t image_id) {
+    auto it = cache_.find(image_id);
+    if (it != cache_.end()) return it->second;
+    if (order_.size() >= capacity_) {
+      cache_.erase(order_.front());
+      order_.pop_front();
+    }
+    order_.push_back(image_id);
+    return cache_[image_id] = DescriptorsToTensor(db_->ReadDescriptors(image_id), device_);
+  }
+
+ private:
+  const Database* db_;
+  torch::Device device_;
+  size_t capacity_;
+  std::unordered_map<image_t, torch::Tensor> cache_;
+  std::deque<image_t> order_;
+};
+
+}  // namespace
+
+MatchingSummary RunRawMatching(const std::string& database_path, const ImagePairs& pairs,
+                               const MatchingOptions& options) {
+  options.Check();
+  Timer timer;
+  MatchingSummary summary;
+  summary.num_pairs = pairs.size();
+  Database db(database_path);
+  const torch::Device device = ParseDevice(options.device);
+  if (options.num_threads > 0) torch::set_num_threads(options.num_threads);
+
+  std::unordered_set<image_t> with_features;
+  for (const Image& image : db.ReadAllImages()) {
+    if (db.ExistsDescriptors(image.image_id)) with_features.insert(image.image_id);
+  }
+  std::unordered_set<image_pair_t> done;
+  for (image_pair_t id : db.ReadMatchedPairIds()) done.insert(id);
+
+  ImagePairs todo;
+  size_t missing_features = 0;
+  for (const auto& [a, b] : pairs) {
+    if (done.count(ImagePairToPairId(a, b))) {
+      ++summary.num_already_done;
+    } else if (!with_features.count(a) || !with_features.count(b)) {
+      ++missing_features;
+    } else {
+      todo.emplace_back(a, b);
+    }
+  }
+  if (missing_features > 0) {
+    LogWarning(StringPrintf("%zu pairs involve images without features and are left out",
+                            missing_features));
+  }
+  if (summary.num_already_done > 0) {
+    LogInfo(StringPrintf("Skipping %zu pairs whose raw matches are already in the database",
+                         summary.num_already_done));
+  }
+  LogInfo(StringPrintf("Matching %zu pairs on %s", todo.size(), device.str().c_str()));
+
+  DescriptorCache cache(&db, device, 2 * options.block_size);
+  Progress progress("pairs", todo.size());
+  for (size_t start = 0; start < todo.size(); start += options.pairs_per_commit) {
+    const size_t end = std::min(todo.size(), start + options.pairs_per_commit);
+    std::vector<Matches> batch;
+    size_t num_matches = 0;
+    for (size_t i = start; i < end; ++i) {
+      batch.push_back(MatchNearestNeighbors(cache.Get(todo[i].first), cache.Get(todo[i].second),
+                                            options.nn));
+      num_matches += batch.back().size();
+    }
+    Database::Transaction transaction(&db);
+    for (size_t i = start; i < end; ++i) {
+      db.WriteMatches(todo[i].first, todo[i].second, batch[i - start]);
+    }
+    transaction.Commit();
+    summary.num_matched += end - start;
+    progress.Step(StringPrintf("(%.0f matches/pair)", double(num_matches) / (end - start)),
+                  end - start);
+  }
+  summary.matching_seconds = timer.ElapsedSeconds();
+  return summary;
+}
+
+void RunGeometricVerification(const std::string& database_path, const ImagePairs& pairs,
+                              const VerificationOptions& options, const ColmapRunner& colmap,
+                              const std::string& work_dir, MatchingSummary* summary) {
+  Timer timer;
+  ImagePairs todo;
+  std::vector<Image> images;
+  {
+    Database db(database_path);
+    images = db.ReadAllImages();
+    std::unordered_set<image_pair_t> matched;
+    for (image_pair_t id : db.ReadMatchedPairIds()) matched.insert(id);
+    std::unordered_set<image_pair_t> verified;
+    for (const auto& [id, n] : db.ReadTwoViewGeometryNumInliers()) verified.insert(id);
+    for (const auto& pair : pairs) {
+      const image_pair_t id = ImagePairToPairId(pair.first, pair.second);
+      if (matched.count(id) && !verified.count(id)) todo.push_back(pair);
+    }
+  }
+  PrintHeading1("Geometric verification (colmap matches_importer)");
+  LogInfo(StringPrintf("Verifying %zu pairs", todo.size()));
+  if (!todo.empty()) {
+    const std::string list_path =
+        (std::filesystem::path(work_dir) / "scalesfm_verification_pairs.txt").string();
+    WritePairList(list_path, todo, images);
+    std::vector<std::string> args = {"--database_path", database_path, "--match_list_path",
+                                     list_path, "--match_type", "pairs"};
+    const std::vector<std::string> extra = options.ToColmapArgs();
+    args.insert(args.end(), extra.begin(), extra.end());
+    colmap.Run("matches_importer", args,
+               (std::filesystem::path(work_dir) / "scalesfm_colmap.log").string());
+    std::filesystem::remove(list_path);
+  }
+  Database db(database_path);
+  size_t verified = 0;
+  for (const auto& [id, n] : db.ReadTwoViewGeometryNumInliers()) verified += n > 0;
+  summary->num_verified = verified;
+  summary->verification_seconds = timer.ElapsedSeconds();
+  LogInfo(StringPrintf("%zu image pairs have a verified two-view geometry", verified));
+  PrintElapsedTime(summary->verification_seconds);
+}
+
+MatchingSummary RunExhaustiveMatching(const std::string& database_path,
+                                      const MatchingOptions& options,
+                                      const VerificationOptions& verification,
+                                      const ColmapRunner& colmap) {
+  colmap.ResolveBinary();  // fail before any work when COLMAP is missing
+  PrintHeading1(options.pair_list.empty() ? "Exhaustive feature matching"
+                                          : "Feature matching from pair list");
+  ImagePairs pairs;
+  {
+    Database db(database_path);
+    pairs = options.pair_list.empty() ? ExhaustivePairs(db.ReadAllImages(), options.block_size)
+                                      : ReadPairList(options.pair_list, db);
+  }
+  MatchingSummary summary = RunRawMatching(database_path, pairs, options);
+  PrintElapsedTime(summary.matching_seconds);
+  const std::string work_dir =
+      std::filesystem::absolute(database_path).parent_path().string();
+  RunGeometricVerification(database_path, pairs, verification, colmap, work_dir, &summary);
+  return summary;
+}
+
+}  // namespace scalesfm

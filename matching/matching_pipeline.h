@@ -1,0 +1,71 @@
+// Database -> raw matches for every pair -> COLMAP geometric verification.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "colmap_ext/colmap_runner.h"
+#include "matching/nn_matcher.h"
+#include "matching/pairs.h"
+
+namespace scalesfm {
+
+// --Matching.* flags.
+struct MatchingOptions {
+  NnMatchOptions nn;
+  // Images whose descriptors are held in memory at once: 2 * block_size.
+  int block_size = 50;
+  // Pairs written per database transaction (and per progress line).
+  int pairs_per_commit = 32;
+  int num_threads = -1;  // LibTorch intra-op threads; -1: all cores
+  std::string device = "auto";
+  // Optional "name1 name2" list instead of all pairs.
+  std::string pair_list;
+
+  void Check() const;
+};
+
+// --SiftMatching.* flags forwarded to `colmap matches_importer`, which verifies our raw matches.
+struct VerificationOptions {
+  double max_error = 4.0;
+  double confidence = 0.999;
+  int max_num_trials = 10000;
+  double min_inlier_ratio = 0.25;
+  int min_num_inliers = 15;
+  bool multiple_models = false;
+  bool guided_matching = false;
+  bool planar_scene = false;
+  int num_threads = -1;
+
+  std::vector<std::string> ToColmapArgs() const;
+};
+
+struct MatchingSummary {
+  size_t num_pairs = 0;
+  size_t num_matched = 0;       // newly matched in this run
+  size_t num_already_done = 0;  // raw matches already present
+  size_t num_verified = 0;      // pairs with a two-view geometry after verification
+  double matching_seconds = 0;
+  double verification_seconds = 0;
+};
+
+// Writes raw matches for each pair that has none yet (resume), in transactions of
+// `pairs_per_commit` pairs. Images without features are left out with a warning.
+MatchingSummary RunRawMatching(const std::string& database_path, const ImagePairs& pairs,
+                               const MatchingOptions& options);
+
+// Runs `colmap matches_importer --match_type pairs` on the pairs that have raw matches but no
+// two-view geometry. COLMAP verifies the raw matches already in the database and does not
+// re-match them (pinned by tests/colmap_behaviour_test.cc).
+void RunGeometricVerification(const std::string& database_path, const ImagePairs& pairs,
+                              const VerificationOptions& options, const ColmapRunner& colmap,
+                              const std::string& work_dir, MatchingSummary* summary);
+
+// The whole exhaustive (or pair-list) matcher: raw matching + verification, leaving the database
+// as `colmap exhaustive_matcher` would.
+MatchingSummary RunExhaustiveMatching(const std::string& database_path,
+                                      const MatchingOptions& options,
+                                      const VerificationOptions& verification,
+                                      const ColmapRunner& colmap);
+
+}  // namespace scalesfm

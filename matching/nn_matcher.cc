@@ -1,0 +1,95 @@
+#include "matching/nn_matcher.h"
+
+#include <cmath>
+
+#include "util/logging.h"
+
+namespace scalesfm {
+
+void NnMatchOptions::Check() const {
+  if (max_ratio <= 0 || max_ratio > 1) throw Error("--Matching.max_ratio must be in (0, 1]");
+  if (max_distance <= 0) throw Error("--Matching.max_distance must be positive");
+  if (block_rows <= 0) throw Error("--Matching.block_rows must be positive");
+}
+
+torch::Tensor DescriptorsToTensor(const DescriptorsU8& descriptors, const torch::Device& device) {
+  const int64_t rows = descriptors.rows(), cols = descriptors.cols();
+  if (rows == 0) return torch::zeros({0, cols > 0 ? cols : 128}, torch::kFloat32).to(device);
+  torch::Tensor t = torch::from_blob(const_cast<uint8_t*>(descriptors.data()), {rows, cols},
+                                     torch::kUInt8)
+                        .to(torch::kFloat32)
+                        .div_(512.0f);
+  return t.to(device);
+}
+
+namespace {
+
+// For each row i: the best column if it passes COLMAP's distance and ratio tests, else -1.
+// `best`/`second` hold the two largest similarities per row, `best_idx` the best's column.
+torch::Tensor RatioTest(const torch::Tensor& best, const torch::Tensor& second,
+                        const torch::Tensor& best_idx, const NnMatchOptions& options) {
+  const torch::Tensor best_angle = torch::acos(best.clamp(-1.0, 1.0));
+  const torch::Tensor second_angle = torch::acos(second.clamp(-1.0, 1.0));
+  const torch::Tensor ok = (best_angle <= options.max_distance) &
+                           (best_angle < options.max_ratio * second_angle);
+  return torch::where(ok, best_idx, torch::full_like(best_idx, -1));
+}
+
+}  // namespace
+
+Matches MatchNearestNeighbors(const torch::Tensor& d1, const torch::Tensor& d2,
+                              const NnMatchOptions& options) {
+  torch::NoGradGuard no_grad;
+  const int64_t n1 = d1.size(0), n2 = d2.size(0);
+  if (n1 < 2 || n2 < 2) return {};
+  TORCH_CHECK(d1.size(1) == d2.size(1), "descriptor dimensions differ");
+  const auto fopts = d1.options();
+  // Running top-2 per column of the full similarity matrix (for the 2 -> 1 direction).
+  torch::Tensor col_best = torch::full({n2}, -2.0, fopts);
+  torch::Tensor col_second = torch::full({n2}, -2.0, fopts);
+  torch::Tensor col_best_idx = torch::full({n2}, -1, fopts.dtype(torch::kLong));
+  std::vector<torch::Tensor> row_match;
+  const torch::Tensor d2t = d2.t();
+
+  for (int64_t start = 0; start < n1; start += options.block_rows) {
+    const int64_t end = std::min(n1, start + options.block_rows);
+    const torch::Tensor sim = torch::matmul(d1.slice(0, start, end), d2t);  // [b, n2]
+    auto [row_top, row_top_idx] = sim.topk(2, /*dim=*/1);
+    row_match.push_back(RatioTest(row_top.select(1, 0), row_top.select(1, 1),
+                                  row_top_idx.select(1, 0), options));
+    if (!options.cross_check) continue;
+    // Merge this block's per-column top-2 into the running top-2.
+    const int64_t k = std::min<int64_t>(2, end - start);
+    auto [blk_top, blk_top_idx] = sim.topk(k, /*dim=*/0);
+    const torch::Tensor blk_best = blk_top.select(0, 0);
+    const torch::Tensor blk_second =
+        k > 1 ? blk_top.select(0, 1) : torch::full_like(blk_best, -2.0);
+    const torch::Tensor blk_best_idx = blk_top_idx.select(0, 0) + start;
+    const torch::Tensor new_is_best = blk_best > col_best;
+    const torch::Tensor second_if_new = torch::maximum(col_best, blk_second);
+    const torch::Tensor second_if_old = torch::maximum(col_second, blk_best);
+    col_second = torch::where(new_is_best, second_if_new, second_if_old);
+    col_best_idx = torch::where(new_is_best, blk_best_idx, col_best_idx);
+    col_best = torch::where(new_is_best, blk_best, col_best);
+  }
+
+  torch::Tensor m12 = torch::cat(row_match).to(torch::kCPU);
+  torch::Tensor keep = m12 >= 0;
+  if (options.cross_check) {
+    const torch::Tensor m21 = RatioTest(col_best, col_second, col_best_idx, options).to(torch::kCPU);
+    const torch::Tensor back = m21.index_select(0, m12.clamp_min(0));
+    keep = keep & (back == torch::arange(n1, torch::kLong));
+  }
+  const torch::Tensor idx1 = torch::nonzero(keep).squeeze(1);
+  const torch::Tensor idx2 = m12.index_select(0, idx1);
+  Matches matches(idx1.size(0));
+  const auto a1 = idx1.accessor<int64_t, 1>();
+  const auto a2 = idx2.accessor<int64_t, 1>();
+  for (int64_t i = 0; i < idx1.size(0); ++i) {
+    matches[i].idx1 = static_cast<point2D_t>(a1[i]);
+    matches[i].idx2 = static_cast<point2D_t>(a2[i]);
+  }
+  return matches;
+}
+
+}  // namespace scalesfm

@@ -1,0 +1,101 @@
+#include "pipeline/reconstruction_pipeline.h"
+
+#include <filesystem>
+
+#include "colmap_ext/database.h"
+#include "util/logging.h"
+#include "util/progress.h"
+
+namespace scalesfm {
+namespace fs = std::filesystem;
+
+size_t ImportIntrinsicsFromModel(const std::string& database_path, const std::string& model_path,
+                                 const std::string& image_path) {
+  const Reconstruction model = Reconstruction::Read(model_path);
+  Database db(database_path);
+  Database::Transaction transaction(&db);
+  size_t imported = 0;
+  for (const auto& [id, image] : model.images) {
+    if (db.ReadImageWithName(image.name)) continue;
+    if (!fs::exists(fs::path(image_path) / image.name)) {
+      throw Error("model " + model_path + " names image " + image.name + ", which is not in " +
+                  image_path);
+    }
+    Camera camera = model.cameras.at(image.camera_id);
+    camera.has_prior_focal_length = true;
+    Image db_image;
+    db_image.name = image.name;
+    db_image.camera_id = db.WriteCamera(camera);
+    db.WriteImage(db_image);
+    ++imported;
+  }
+  transaction.Commit();
+  return imported;
+}
+
+std::vector<std::string> FixedIntrinsicsMapperArgs() {
+  return {"--Mapper.ba_refine_focal_length", "0", "--Mapper.ba_refine_principal_point", "0",
+          "--Mapper.ba_refine_extra_params", "0"};
+}
+
+MapperResult RunMapper(const std::string& database_path, const std::string& image_path,
+                       const std::string& output_path, const std::vector<std::string>& mapper_args,
+                       const ColmapRunner& colmap, const std::string& log_path) {
+  PrintHeading1("Incremental mapping (colmap mapper)");
+  Timer timer;
+  fs::create_directories(output_path);
+  std::vector<std::string> args = {"--database_path", database_path, "--image_path", image_path,
+                                   "--output_path", output_path};
+  args.insert(args.end(), mapper_args.begin(), mapper_args.end());
+  colmap.Run("mapper", args, log_path);
+  MapperResult result;
+  result.seconds = timer.ElapsedSeconds();
+  const std::vector<std::string> models = ListModels(output_path);
+  result.num_models = models.size();
+  if (!models.empty()) {
+    result.model_path = models.front();
+    result.stats = Reconstruction::Read(result.model_path).ComputeStats();
+  } else {
+    LogWarning("colmap mapper produced no model (too few registrable images)");
+  }
+  PrintReconstructionStats(result.stats);
+  PrintElapsedTime(result.seconds);
+  return result;
+}
+
+void PrintReconstructionStats(const ReconstructionStats& s) {
+  LogInfo(StringPrintf("Registered images: %zu", s.num_images));
+  LogInfo(StringPrintf("Points:            %zu", s.num_points));
+  LogInfo(StringPrintf("Observations:      %zu", s.num_observations));
+  LogInfo(StringPrintf("Mean track length: %.4f", s.mean_track_length));
+  LogInfo(StringPrintf("Mean reprojection error: %.4f px", s.mean_reprojection_error));
+}
+
+AutomaticReconstructionResult RunAutomaticReconstruction(
+    const AutomaticReconstructionOptions& options, const ColmapRunner& colmap) {
+  colmap.ResolveBinary();
+  fs::create_directories(options.workspace_path);
+  const std::string database_path = (fs::path(options.workspace_path) / "database.db").string();
+  const std::string log_path = (fs::path(options.workspace_path) / "scalesfm_colmap.log").string();
+  std::vector<std::string> mapper_args = options.mapper_args;
+  if (!options.fixed_intrinsics_path.empty()) {
+    const size_t n =
+        ImportIntrinsicsFromModel(database_path, options.fixed_intrinsics_path, options.image_path);
+    LogInfo(StringPrintf("Imported fixed intrinsics of %zu images from %s", n,
+                         options.fixed_intrinsics_path.c_str()));
+    const auto fixed = FixedIntrinsicsMapperArgs();
+    mapper_args.insert(mapper_args.end(), fixed.begin(), fixed.end());
+  }
+  AutomaticReconstructionResult result;
+  result.extraction = RunFeatureExtraction(database_path, options.image_path, options.reader,
+                                           options.extraction);
+  result.matching =
+      RunExhaustiveMatching(database_path, options.matching, options.verification, colmap);
+  const std::string sparse = (fs::path(options.workspace_path) / "sparse").string();
+  fs::remove_all(sparse);  // the mapper is not incremental across runs; start it afresh
+  result.mapper = RunMapper(database_path, options.image_path, sparse, mapper_args, colmap,
+                            log_path);
+  return result;
+}
+
+}  // namespace scalesfm

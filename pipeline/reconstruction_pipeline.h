@@ -1,0 +1,60 @@
+// images -> features -> matches -> COLMAP verification -> COLMAP mapper, stage by stage.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "colmap_ext/colmap_runner.h"
+#include "colmap_ext/reconstruction.h"
+#include "feature/extraction_pipeline.h"
+#include "matching/matching_pipeline.h"
+
+namespace scalesfm {
+
+// Writes cameras and image rows for every image of `model_path` (a COLMAP model, e.g. GT) that
+// exists below `image_path`, so extraction uses these intrinsics. Images already in the
+// database are left alone. Returns the number of images imported.
+size_t ImportIntrinsicsFromModel(const std::string& database_path, const std::string& model_path,
+                                 const std::string& image_path);
+
+// COLMAP mapper options that keep intrinsics fixed (when they come from a known model).
+std::vector<std::string> FixedIntrinsicsMapperArgs();
+
+struct MapperResult {
+  std::string model_path;  // largest model, empty if none
+  size_t num_models = 0;
+  ReconstructionStats stats;
+  double seconds = 0;
+};
+
+// Runs `colmap mapper` into `output_path` (created) with extra `--Mapper.*` arguments and reads
+// back the largest model. No model is a result with zeros, not an error.
+MapperResult RunMapper(const std::string& database_path, const std::string& image_path,
+                       const std::string& output_path, const std::vector<std::string>& mapper_args,
+                       const ColmapRunner& colmap, const std::string& log_path);
+
+struct AutomaticReconstructionOptions {
+  std::string image_path;
+  std::string workspace_path;
+  // Optional COLMAP model whose intrinsics are imported and held fixed.
+  std::string fixed_intrinsics_path;
+  ImageReaderOptions reader;
+  ExtractionOptions extraction;
+  MatchingOptions matching;
+  VerificationOptions verification;
+  std::vector<std::string> mapper_args;
+};
+
+struct AutomaticReconstructionResult {
+  ExtractionSummary extraction;
+  MatchingSummary matching;
+  MapperResult mapper;
+};
+
+// database.db and sparse/ under the workspace; resumable stage by stage.
+AutomaticReconstructionResult RunAutomaticReconstruction(
+    const AutomaticReconstructionOptions& options, const ColmapRunner& colmap);
+
+void PrintReconstructionStats(const ReconstructionStats& stats);
+
+}  // namespace scalesfm

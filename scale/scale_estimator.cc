@@ -1,0 +1,51 @@
+#include "scale/scale_estimator.h"
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <map>
+
+#include "scale/sift_vote.h"
+#include "util/logging.h"
+
+namespace scalesfm {
+namespace {
+
+using Factory = std::function<std::unique_ptr<ScaleEstimator>(const ScaleEstimatorOptions&)>;
+
+// The one table of scale estimators. Adding a method adds one entry here.
+const std::map<std::string, Factory>& Registry() {
+  static const std::map<std::string, Factory> registry = {
+      {"sift_vote",
+       [](const ScaleEstimatorOptions& o) { return std::make_unique<SiftVoteEstimator>(o); }},
+  };
+  return registry;
+}
+
+}  // namespace
+
+double ScaleBinCenter(int bin) { return std::pow(std::sqrt(2.0), bin - kNumScaleBins / 2); }
+
+int NearestScaleBin(double scale) {
+  const int t = static_cast<int>(std::lround(2.0 * std::log2(std::max(scale, 1e-9))));
+  return std::clamp(t, -kNumScaleBins / 2, kNumScaleBins / 2) + kNumScaleBins / 2;
+}
+
+std::unique_ptr<ScaleEstimator> ScaleEstimator::Create(const ScaleEstimatorOptions& options) {
+  auto it = Registry().find(options.estimator);
+  if (it == Registry().end()) {
+    std::string names;
+    for (const auto& n : Names()) names += (names.empty() ? "" : ", ") + n;
+    throw Error("unknown --ScaleMatching.estimator '" + options.estimator + "' (known: " + names +
+                ")");
+  }
+  return it->second(options);
+}
+
+std::vector<std::string> ScaleEstimator::Names() {
+  std::vector<std::string> names;
+  for (const auto& [name, factory] : Registry()) names.push_back(name);
+  return names;
+}
+
+}  // namespace scalesfm

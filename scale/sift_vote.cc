@@ -1,0 +1,72 @@
+#include "scale/sift_vote.h"
+
+#include <cmath>
+
+#include "feature/image_io.h"
+#include "feature/sift_extractor.h"
+#include "matching/nn_matcher.h"
+
+namespace scalesfm {
+
+double RobustLog2Mode(const std::vector<double>& v) {
+  if (v.empty()) return 0.0;
+  const double bandwidth = 0.15, step = 0.02, lo = -8.0, hi = 8.0;
+  double best_x = 0, best_density = -1;
+  for (double x = lo; x <= hi; x += step) {
+    double density = 0;
+    for (double r : v) {
+      const double z = (r - x) / bandwidth;
+      if (std::abs(z) < 4) density += std::exp(-0.5 * z * z);
+    }
+    if (density > best_density) {
+      best_density = density;
+      best_x = x;
+    }
+  }
+  double sum = 0;
+  size_t n = 0;
+  for (double r : v) {
+    if (std::abs(r - best_x) <= 0.25) {
+      sum += r;
+      ++n;
+    }
+  }
+  return n > 0 ? sum / n : best_x;
+}
+
+SiftVoteEstimator::SiftVoteEstimator(const ScaleEstimatorOptions& options) : options_(options) {}
+
+ScaleEstimate SiftVoteEstimator::Estimate(const cv::Mat& image1, const cv::Mat& image2) {
+  ExtractionOptions extraction;
+  extraction.max_num_features = options_.max_num_features;
+  SiftExtractor sift(extraction);
+  double sx1, sy1, sx2, sy2;
+  const FeatureSet f1 = sift.Extract(DownscaleToMaxSize(image1, options_.max_image_size, &sx1, &sy1));
+  const FeatureSet f2 = sift.Extract(DownscaleToMaxSize(image2, options_.max_image_size, &sx2, &sy2));
+  const torch::Device cpu(torch::kCPU);
+  const Matches matches = MatchNearestNeighbors(DescriptorsToTensor(f1.descriptors, cpu),
+                                                DescriptorsToTensor(f2.descriptors, cpu), {});
+  // Keypoint scales are measured on the downscaled images; undo the downscaling.
+  const double correction = std::log2(std::sqrt(sx2 * sy2) / std::sqrt(sx1 * sy1));
+  std::vector<double> votes;
+  votes.reserve(matches.size());
+  ScaleEstimate estimate;
+  estimate.probs.assign(kNumScaleBins, 0.0);
+  for (const Match& m : matches) {
+    const double r = std::log2(f2.keypoints[m.idx2].ComputeScale() /
+                               f1.keypoints[m.idx1].ComputeScale()) + correction;
+    votes.push_back(r);
+    estimate.probs[NearestScaleBin(std::exp2(r))] += 1.0;
+  }
+  estimate.support = votes.size();
+  if (votes.empty()) {
+    estimate.probs.assign(kNumScaleBins, 1.0 / kNumScaleBins);
+    return estimate;
+  }
+  for (double& p : estimate.probs) p /= votes.size();
+  estimate.scale = std::exp2(RobustLog2Mode(votes));
+  estimate.bin = NearestScaleBin(estimate.scale);
+  return estimate;
+}
+
+}  // namespace scalesfm

@@ -1,0 +1,24 @@
+// sift_vote: the non-learned baseline. SIFT mutual matches with a ratio test vote with
+// log2(scale_B / scale_A); the estimate is the robust mode of the votes.
+#pragma once
+
+#include <vector>
+
+#include "scale/scale_estimator.h"
+
+namespace scalesfm {
+
+// Mode of `log2_ratios` by a Gaussian-kernel density on a fine grid, refined as the mean of the
+// votes within +-0.25 of it. Returns 0 for no votes.
+double RobustLog2Mode(const std::vector<double>& log2_ratios);
+
+class SiftVoteEstimator : public ScaleEstimator {
+ public:
+  explicit SiftVoteEstimator(const ScaleEstimatorOptions& options);
+  ScaleEstimate Estimate(const cv::Mat& image1, const cv::Mat& image2) override;
+
+ private:
+  ScaleEstimatorOptions options_;
+};
+
+}  // namespace scalesfm

@@ -1,0 +1,14 @@
+// --device auto|cpu|cuda: one place that turns the user's choice into a torch::Device.
+#pragma once
+
+#include <string>
+
+#include <torch/torch.h>
+
+namespace scalesfm {
+
+// "auto" picks CUDA when LibTorch was built with it and a GPU is visible, else CPU. "cuda"
+// without a usable GPU is an error, not a silent fallback.
+torch::Device ParseDevice(const std::string& name);
+
+}  // namespace scalesfm

@@ -1,0 +1,28 @@
+// Console output in COLMAP's style: section headers framed by '=' rules, indented key/value
+// details, "Elapsed time: x [minutes]" footers, and WARNING/ERROR prefixes on stderr.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace scalesfm {
+
+// Every user-facing failure is thrown as Error; the CLI prints "ERROR: <what>" and exits 1.
+class Error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+void PrintHeading1(const std::string& heading);
+void PrintHeading2(const std::string& heading);
+void LogInfo(const std::string& message);
+void LogWarning(const std::string& message);
+void PrintElapsedTime(double seconds);
+
+// printf-style formatting into a std::string.
+std::string StringPrintf(const char* format, ...) __attribute__((format(printf, 1, 2)));
+
+// Silences LogInfo/PrintHeading (warnings still go to stderr). Used by tests and --quiet.
+void SetQuiet(bool quiet);
+
+}  // namespace scalesfm
