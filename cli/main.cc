@@ -9,6 +9,7 @@
 #include "eval_eth/eth_evaluation.h"
 #include "feature/image_io.h"
 #include "pipeline/reconstruction_pipeline.h"
+#include "scale/scalenet_trainer.h"
 #include "synthetic/synthetic_scene.h"
 #include "util/logging.h"
 
@@ -225,6 +226,31 @@ int EstimateScale(int argc, char** argv) {
   return 0;
 }
 
+int TrainScaleNetCommand(int argc, char** argv) {
+  ScaleNetTrainOptions o;
+  po::options_description desc("train_scalenet options");
+  desc.add_options()("data_path", po::value(&o.data_path), "folder of training images")(
+      "output_path", po::value(&o.output_path), "weights file to write (+ .json sidecar)")(
+      "config", po::value(&o.config)->default_value(o.config), "compact | paper")(
+      "iterations", po::value(&o.iterations)->default_value(o.iterations), "")(
+      "batch_size", po::value(&o.batch_size)->default_value(o.batch_size), "")(
+      "learning_rate", po::value(&o.learning_rate)->default_value(o.learning_rate), "")(
+      "validation_pairs", po::value(&o.validation_pairs)->default_value(o.validation_pairs), "")(
+      "validate_every", po::value(&o.validate_every)->default_value(o.validate_every), "")(
+      "checkpoint_every", po::value(&o.checkpoint_every)->default_value(o.checkpoint_every), "")(
+      "seed", po::value(&o.seed)->default_value(o.seed), "")(
+      "num_threads", po::value(&o.num_threads)->default_value(o.num_threads), "")(
+      "device", po::value(&o.device)->default_value(o.device), "auto | cpu | cuda");
+  if (!ParseCommandLine(argc, argv,
+                        "scalesfm train_scalenet --data_path DIR --output_path FILE.pt", desc)) {
+    return 0;
+  }
+  o.command_line = "scalesfm";
+  for (int i = 0; i < argc; ++i) o.command_line += std::string(" ") + argv[i];
+  TrainScaleNet(o);
+  return 0;
+}
+
 const std::map<std::string, std::pair<std::function<int(int, char**)>, const char*>>& Commands() {
   static const std::map<std::string, std::pair<std::function<int(int, char**)>, const char*>>
       commands = {
@@ -237,6 +263,7 @@ const std::map<std::string, std::pair<std::function<int(int, char**)>, const cha
           {"evaluate_model", {EvaluateModel, "statistics and pose accuracy vs a GT model"}},
           {"eval_eth", {EvalEth, "ETH local-feature benchmark protocol vs stock COLMAP"}},
           {"estimate_scale", {EstimateScale, "estimate s(A->B) for two images"}},
+          {"train_scalenet", {TrainScaleNetCommand, "train ScaleNet on synthetic pairs"}},
       };
   return commands;
 }

@@ -82,7 +82,9 @@ void AddVerificationOptions(po::options_description* desc, VerificationOptions* 
 void AddScaleOptions(po::options_description* desc, ScaleEstimatorOptions* o) {
   desc->add_options()("ScaleMatching.estimator",
                       po::value(&o->estimator)->default_value(o->estimator),
-                      "scale estimator (sift_vote)")(
+                      "scale estimator: dscalenet | scalenet | sift_vote")(
+      "ScaleMatching.weights", po::value(&o->weights)->default_value(o->weights),
+      "ScaleNet weights (default: models/scalenet_compact.pt)")(
       "ScaleMatching.max_num_features",
       po::value(&o->max_num_features)->default_value(o->max_num_features), "")(
       "ScaleMatching.max_image_size",

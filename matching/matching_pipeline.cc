@@ -69,7 +69,10 @@ MatchingSummary RunRawMatching(const std::string& database_path, const ImagePair
   summary.num_pairs = pairs.size();
   Database db(database_path);
   const torch::Device device = ParseDevice(options.device);
-  if (options.num_threads > 0) torch::set_num_threads(options.num_threads);
+  // LibTorch defaults to the number of physical cores, which undercounts on VMs.
+  torch::set_num_threads(options.num_threads > 0
+                             ? options.num_threads
+                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
 
   std::unordered_set<image_t> with_features;
   for (const Image& image : db.ReadAllImages()) {

@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <functional>
 #include <map>
 
+#include "scale/scalenet_estimator.h"
 #include "scale/sift_vote.h"
 #include "util/logging.h"
 
@@ -16,6 +18,14 @@ using Factory = std::function<std::unique_ptr<ScaleEstimator>(const ScaleEstimat
 // The one table of scale estimators. Adding a method adds one entry here.
 const std::map<std::string, Factory>& Registry() {
   static const std::map<std::string, Factory> registry = {
+      {"scalenet",
+       [](const ScaleEstimatorOptions& o) {
+         return std::make_unique<ScaleNetEstimator>(o, /*discrete=*/false);
+       }},
+      {"dscalenet",
+       [](const ScaleEstimatorOptions& o) {
+         return std::make_unique<ScaleNetEstimator>(o, /*discrete=*/true);
+       }},
       {"sift_vote",
        [](const ScaleEstimatorOptions& o) { return std::make_unique<SiftVoteEstimator>(o); }},
   };
@@ -23,6 +33,12 @@ const std::map<std::string, Factory>& Registry() {
 }
 
 }  // namespace
+
+std::string DefaultScaleNetWeights() {
+  const char* env = std::getenv("SCALESFM_MODELS");
+  const std::string dir = env && *env ? env : SCALESFM_MODELS_DIR;
+  return dir + "/scalenet_compact.pt";
+}
 
 double ScaleBinCenter(int bin) { return std::pow(std::sqrt(2.0), bin - kNumScaleBins / 2); }
 

@@ -25,10 +25,15 @@ struct ScaleEstimate {
 
 struct ScaleEstimatorOptions {
   std::string estimator = "sift_vote";
+  // ScaleNet weights; empty: models/scalenet_compact.pt of the source tree (or $SCALESFM_MODELS).
+  std::string weights;
   int max_num_features = 4096;
   int max_image_size = 1024;
   std::string device = "auto";
 };
+
+// The weights file used when ScaleEstimatorOptions::weights is empty.
+std::string DefaultScaleNetWeights();
 
 class ScaleEstimator {
  public:

@@ -6,6 +6,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 shared="${SCALESFM_SHARED:-$here/../shared}"
 out="${1:-$here/bench_out/foundation}"
+shift || true
 bin="${SCALESFM_BIN:-$here/build/cli/scalesfm}"
 args=()
 for scene in fountain-P11 Herz-Jesus-P8 entry-P10 castle-P19; do

@@ -1,0 +1,210 @@
+#include "scale/scale_pairs.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+
+#include <opencv2/calib3d.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "feature/image_io.h"
+#include "util/logging.h"
+
+namespace scalesfm {
+namespace {
+
+double Uniform(std::mt19937* rng, double lo, double hi) {
+  return std::uniform_real_distribution<double>(lo, hi)(*rng);
+}
+
+// Normalise [0, 255] intensities to about [-1, 1].
+cv::Mat Normalise(const cv::Mat& image_0_255) {
+  cv::Mat out;
+  image_0_255.convertTo(out, CV_32F, 1.0 / 127.5, -1.0);
+  return out;
+}
+
+// The homography taking canvas pixels to source-image pixels for a view whose canvas spans
+// `extent` source pixels (longest side), centred at `center`, rotated by `angle`, with corner
+// jitter. Canvas content occupies [0, w) x [0, h) (w, h <= size).
+cv::Mat ViewHomography(int w, int h, double extent, cv::Point2d center, double angle,
+                       double jitter, int size, std::mt19937* rng) {
+  const double per_px = extent / std::max(w, h);
+  const double c = std::cos(angle), s = std::sin(angle);
+  std::vector<cv::Point2f> canvas = {{0, 0}, {float(w), 0}, {float(w), float(h)}, {0, float(h)}};
+  std::vector<cv::Point2f> source;
+  for (const auto& p : canvas) {
+    const double dx = (p.x + Uniform(rng, -jitter, jitter) * size - w / 2.0) * per_px;
+    const double dy = (p.y + Uniform(rng, -jitter, jitter) * size - h / 2.0) * per_px;
+    source.emplace_back(center.x + c * dx - s * dy, center.y + s * dx + c * dy);
+  }
+  return cv::getPerspectiveTransform(canvas, source);
+}
+
+// Renders a view: source warped through H (canvas -> source) into a w x h region of a size^2
+// canvas; pixels outside the source are filled from the distractor. Returns 0..255 floats and
+// the mask of pixels that came from the source.
+cv::Mat RenderView(const cv::Mat& source, const cv::Mat& distractor, const cv::Mat& H, int w,
+                   int h, int size, std::mt19937* rng, cv::Mat* valid) {
+  cv::Mat view, mask;
+  cv::warpPerspective(source, view, H, cv::Size(w, h), cv::INTER_AREA | cv::WARP_INVERSE_MAP,
+                      cv::BORDER_CONSTANT, 0);
+  cv::Mat ones(source.size(), CV_8U, cv::Scalar(255));
+  cv::warpPerspective(ones, mask, H, cv::Size(w, h), cv::INTER_NEAREST | cv::WARP_INVERSE_MAP,
+                      cv::BORDER_CONSTANT, 0);
+  // Distractor: a random crop of another image, resized to the view.
+  const double f = Uniform(rng, 0.4, 1.0);
+  const int dw = std::max(8, int(distractor.cols * f)), dh = std::max(8, int(distractor.rows * f));
+  const int dx = std::uniform_int_distribution<int>(0, distractor.cols - dw)(*rng);
+  const int dy = std::uniform_int_distribution<int>(0, distractor.rows - dh)(*rng);
+  cv::Mat filler;
+  cv::resize(distractor(cv::Rect(dx, dy, dw, dh)), filler, cv::Size(w, h), 0, 0, cv::INTER_AREA);
+  filler.copyTo(view, mask == 0);
+  // Photometric jitter: contrast, brightness, gamma, blur, noise.
+  const double blur = Uniform(rng, 0.0, 1.2);
+  if (blur > 0.3) cv::GaussianBlur(view, view, cv::Size(0, 0), blur);
+  const double gamma = std::exp(Uniform(rng, -0.3, 0.3));
+  cv::pow(view / 255.0, gamma, view);
+  view = view * (255.0 * Uniform(rng, 0.7, 1.3)) + Uniform(rng, -25, 25);
+  cv::Mat noise(view.size(), CV_32F);
+  cv::randn(noise, 0, Uniform(rng, 0, 6));
+  view += noise;
+  cv::Mat canvas(size, size, CV_32F, cv::Scalar(127.5));
+  view.copyTo(canvas(cv::Rect((size - w) / 2, (size - h) / 2, w, h)));
+  *valid = cv::Mat::zeros(size, size, CV_8U);
+  mask.copyTo((*valid)(cv::Rect((size - w) / 2, (size - h) / 2, w, h)));
+  return canvas;
+}
+
+}  // namespace
+
+std::vector<std::string> ListTrainingImages(const std::string& root) {
+  namespace fs = std::filesystem;
+  if (!fs::is_directory(root)) throw Error("training data folder " + root + " does not exist");
+  std::vector<std::string> paths;
+  for (const auto& e : fs::recursive_directory_iterator(root)) {
+    if (!e.is_regular_file()) continue;
+    std::string ext = e.path().extension().string();
+    std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
+    if (ext == ".jpg" || ext == ".jpeg" || ext == ".png" || ext == ".bmp") {
+      paths.push_back(e.path().string());
+    }
+  }
+  std::sort(paths.begin(), paths.end());
+  if (paths.empty()) throw Error("no training images below " + root);
+  return paths;
+}
+
+ScalePairGenerator::ScalePairGenerator(const std::vector<std::string>& image_paths,
+                                       const ScalePairOptions& options)
+    : options_(options) {
+  for (const std::string& path : image_paths) {
+    std::string error;
+    cv::Mat gray = ReadImageGray(path, &error);
+    if (gray.empty() || std::min(gray.cols, gray.rows) < 64) {
+      LogWarning("skipping training image " + path + (error.empty() ? ": too small" : ": " + error));
+      continue;
+    }
+    cv::Mat f;
+    gray.convertTo(f, CV_32F);
+    images_.push_back(f);
+  }
+  if (images_.size() < 2) throw Error("need at least two readable training images");
+}
+
+ScalePair ScalePairGenerator::Sample(std::mt19937* rng) const {
+  const int size = options_.canvas_size;
+  std::uniform_int_distribution<size_t> pick(0, images_.size() - 1);
+  const cv::Mat& source = images_[pick(*rng)];
+  const cv::Mat& distractor = images_[pick(*rng)];
+  const double log2_s = Uniform(rng, -options_.max_log2_scale, options_.max_log2_scale);
+  const double zoom = std::exp2(std::abs(log2_s));
+
+  auto view_size = [&](int* w, int* h) {
+    *w = *h = size;
+    if (Uniform(rng, 0, 1) < options_.letterbox_probability) {
+      const int short_side = static_cast<int>(size * Uniform(rng, 0.6, 0.8));
+      if (Uniform(rng, 0, 1) < 0.7) *h = short_side; else *w = short_side;
+    }
+  };
+  int ww, wh, zw, zh;
+  view_size(&ww, &wh);
+  view_size(&zw, &zh);
+  // The wide view spans most of the source; the zoomed one 1/zoom of that, centred inside it.
+  const double min_side = std::min(source.cols, source.rows);
+  const double wide_extent = min_side * Uniform(rng, 0.6, 1.0);
+  const cv::Point2d wide_center(source.cols / 2.0 + Uniform(rng, -0.15, 0.15) * source.cols,
+                                source.rows / 2.0 + Uniform(rng, -0.15, 0.15) * source.rows);
+  const double reach = 0.45 * wide_extent;  // zoomed centre within the wide view (some partial)
+  const cv::Point2d zoom_center(wide_center.x + Uniform(rng, -reach, reach),
+                                wide_center.y + Uniform(rng, -reach, reach));
+  const double rotation = Uniform(rng, -1, 1) * options_.max_rotation_deg * M_PI / 180.0;
+  const cv::Mat H_wide = ViewHomography(ww, wh, wide_extent, wide_center, 0.0,
+                                        options_.max_corner_jitter, size, rng);
+  const cv::Mat H_zoom = ViewHomography(zw, zh, wide_extent / zoom, zoom_center, rotation,
+                                        options_.max_corner_jitter, size, rng);
+  cv::Mat valid_wide, valid_zoom;
+  const cv::Mat wide = RenderView(source, distractor, H_wide, ww, wh, size, rng, &valid_wide);
+  const cv::Mat zoomed = RenderView(source, distractor, H_zoom, zw, zh, size, rng, &valid_zoom);
+
+  // Canvas offsets of the letterboxed content.
+  auto shift = [&](int w, int h) {
+    cv::Mat T = cv::Mat::eye(3, 3, CV_64F);
+    T.at<double>(0, 2) = (size - w) / 2;
+    T.at<double>(1, 2) = (size - h) / 2;
+    return T;
+  };
+  // Wide canvas -> zoomed canvas.
+  const cv::Mat H_wz =
+      shift(zw, zh) * H_zoom.inv() * H_wide * shift(ww, wh).inv();
+  // GT: geometric mean of sqrt|det J| over wide-canvas pixels (from the source) that land inside
+  // the zoomed view's source pixels.
+  double log_sum = 0;
+  int count = 0;
+  for (int y = 2; y < size; y += 4) {
+    for (int x = 2; x < size; x += 4) {
+      if (!valid_wide.at<uint8_t>(y, x)) continue;
+      const double* m = H_wz.ptr<double>(0);
+      const double X = m[0] * x + m[1] * y + m[2], Y = m[3] * x + m[4] * y + m[5],
+                   W = m[6] * x + m[7] * y + m[8];
+      const double u = X / W, v = Y / W;
+      if (u < 0 || v < 0 || u >= size || v >= size) continue;
+      if (!valid_zoom.at<uint8_t>(int(v), int(u))) continue;
+      // Jacobian of the projective map at (x, y).
+      const double j11 = (m[0] - m[6] * u) / W, j12 = (m[1] - m[7] * u) / W;
+      const double j21 = (m[3] - m[6] * v) / W, j22 = (m[4] - m[7] * v) / W;
+      log_sum += 0.5 * std::log(std::abs(j11 * j22 - j12 * j21));
+      ++count;
+    }
+  }
+  ScalePair pair;
+  const double log_scale_wz = count > 0 ? log_sum / count : std::log(zoom);
+  // A is the wide view when log2_s >= 0, else the zoomed one.
+  if (log2_s >= 0) {
+    pair.a = Normalise(wide);
+    pair.b = Normalise(zoomed);
+    pair.scale = std::exp(log_scale_wz);
+    pair.nominal_scale = zoom;
+  } else {
+    pair.a = Normalise(zoomed);
+    pair.b = Normalise(wide);
+    pair.scale = std::exp(-log_scale_wz);
+    pair.nominal_scale = 1.0 / zoom;
+  }
+  return pair;
+}
+
+cv::Mat LetterboxForScaleNet(const cv::Mat& gray, int size, double* factor) {
+  *factor = static_cast<double>(size) / std::max(gray.cols, gray.rows);
+  const int w = std::max(1, int(std::lround(gray.cols * *factor)));
+  const int h = std::max(1, int(std::lround(gray.rows * *factor)));
+  cv::Mat resized;
+  cv::resize(gray, resized, cv::Size(w, h), 0, 0, cv::INTER_AREA);
+  cv::Mat f;
+  resized.convertTo(f, CV_32F);
+  cv::Mat canvas(size, size, CV_32F, cv::Scalar(127.5));
+  f.copyTo(canvas(cv::Rect((size - w) / 2, (size - h) / 2, w, h)));
+  return Normalise(canvas);
+}
+
+}  // namespace scalesfm

@@ -1,0 +1,51 @@
+// Self-supervised training pairs for scale estimation, generated on the fly from generic images
+// (the Scale-COCO recipe of the Scale-Net paper, with ScaleNet's log-uniform scales): a wide
+// view and a zoomed view of the same image with log-uniform zoom in [1/8, 8], random crops,
+// small perspective warps and rotations, photometric jitter, and partial overlap with a
+// distractor image filling whatever falls outside the source.
+#pragma once
+
+#include <random>
+#include <string>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+namespace scalesfm {
+
+struct ScalePairOptions {
+  int canvas_size = 128;
+  double max_log2_scale = 3.0;  // |log2 s| <= 3, i.e. s in [1/8, 8]
+  double max_corner_jitter = 0.05;  // perspective: corner offsets, fraction of the canvas
+  double max_rotation_deg = 10.0;
+  double letterbox_probability = 0.5;  // mimic inference on non-square images
+};
+
+struct ScalePair {
+  cv::Mat a, b;      // CV_32F, canvas_size^2, normalised (zero mean-ish, padding 0)
+  double scale = 1;  // s(A->B): geometric mean of sqrt|det J| of A -> B over A's visible pixels
+  double nominal_scale = 1;  // the drawn zoom, A -> B (equals `scale` without perspective jitter)
+};
+
+// Lists the image files below `root` (recursively), sorted.
+std::vector<std::string> ListTrainingImages(const std::string& root);
+
+class ScalePairGenerator {
+ public:
+  // Loads every image (grey, float) up front; unreadable files are skipped with a warning.
+  ScalePairGenerator(const std::vector<std::string>& image_paths, const ScalePairOptions& options);
+
+  ScalePair Sample(std::mt19937* rng) const;
+  size_t num_images() const { return images_.size(); }
+
+ private:
+  ScalePairOptions options_;
+  std::vector<cv::Mat> images_;
+};
+
+// Letterboxes an 8-bit grey image into a size^2 float canvas: longest side resized to `size`,
+// centred, padding 0, values normalised to roughly zero mean and unit range. Returns the resize
+// factor (canvas pixels per image pixel).
+cv::Mat LetterboxForScaleNet(const cv::Mat& gray, int size, double* factor);
+
+}  // namespace scalesfm

@@ -1,0 +1,65 @@
+#include "scale/scalenet_estimator.h"
+
+#include <cmath>
+
+#include "scale/scale_distribution.h"
+#include "scale/scale_pairs.h"
+#include "util/device.h"
+#include "util/logging.h"
+#include "util/weights_io.h"
+
+namespace scalesfm {
+
+ScaleNetEstimator::ScaleNetEstimator(const ScaleEstimatorOptions& options, bool discrete)
+    : discrete_(discrete), device_(ParseDevice(options.device)) {
+  const std::string weights = options.weights.empty() ? DefaultScaleNetWeights() : options.weights;
+  const nlohmann::json sidecar = ReadSidecar(weights);
+  if (sidecar.value("architecture", "") != "scalenet") {
+    throw Error("weights " + weights + " are not ScaleNet weights (sidecar architecture: '" +
+                sidecar.value("architecture", "") + "')");
+  }
+  model_ = ScaleNet(ScaleNetConfig::FromName(sidecar.value("config", "compact")));
+  LoadWeights(model_.get(), weights);
+  model_->to(device_);
+  model_->eval();
+}
+
+ScaleNetEstimator::ImageFeatures ScaleNetEstimator::ComputeImageFeatures(const cv::Mat& gray) {
+  torch::NoGradGuard no_grad;
+  const int size = model_->config().input_size;
+  ImageFeatures f;
+  const cv::Mat canvas = LetterboxForScaleNet(gray, size, &f.letterbox_factor);
+  torch::Tensor input = torch::from_blob(const_cast<float*>(canvas.ptr<float>()),
+                                         {1, 1, size, size}, torch::kFloat32)
+                            .clone();
+  if (model_->config().in_channels == 3) input = input.expand({1, 3, size, size}).contiguous();
+  f.net = model_->ExtractFeatures(input.to(device_));
+  return f;
+}
+
+ScaleEstimate ScaleNetEstimator::EstimateFromFeatures(const ImageFeatures& a,
+                                                      const ImageFeatures& b) {
+  torch::NoGradGuard no_grad;
+  const torch::Tensor p_ab = torch::softmax(model_->PairLogits(a.net, b.net), 1).cpu();
+  // Canvas scale -> original images: s = s_canvas * f_A / f_B.
+  const double to_original = std::log(a.letterbox_factor / b.letterbox_factor);
+  ScaleEstimate e;
+  e.probs.assign(p_ab.data_ptr<float>(), p_ab.data_ptr<float>() + kNumScaleBins);
+  double log_scale;
+  if (discrete_) {
+    log_scale = std::log(ScaleBinCenter(p_ab.argmax(1).item<int>()));
+  } else {
+    const torch::Tensor p_ba = torch::softmax(model_->PairLogits(b.net, a.net), 1).cpu();
+    log_scale = ConsistentLogScale(p_ab, p_ba).item<double>();
+  }
+  e.scale = std::exp(log_scale + to_original);
+  e.bin = NearestScaleBin(e.scale);
+  e.support = 1;
+  return e;
+}
+
+ScaleEstimate ScaleNetEstimator::Estimate(const cv::Mat& image1, const cv::Mat& image2) {
+  return EstimateFromFeatures(ComputeImageFeatures(image1), ComputeImageFeatures(image2));
+}
+
+}  // namespace scalesfm

@@ -1,0 +1,201 @@
+#include "scale/scalenet_trainer.h"
+
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+#include <thread>
+
+#include "scale/scale_distribution.h"
+#include "scale/scale_estimator.h"
+#include "scale/scale_pairs.h"
+#include "scale/scalenet.h"
+#include "util/device.h"
+#include "util/logging.h"
+#include "util/progress.h"
+#include "util/weights_io.h"
+
+namespace scalesfm {
+namespace fs = std::filesystem;
+
+void ScaleNetTrainOptions::Check() const {
+  if (data_path.empty()) throw Error("train_scalenet needs --data_path");
+  if (output_path.empty()) throw Error("train_scalenet needs --output_path");
+  if (iterations < 1 || batch_size < 1) throw Error("--iterations and --batch_size must be >= 1");
+  if (learning_rate <= 0) throw Error("--learning_rate must be positive");
+  ScaleNetConfig::FromName(config);
+  ParseDevice(device);
+}
+
+namespace {
+
+struct Batch {
+  torch::Tensor a, b, log_scale;  // [N,1,S,S] x2, [N]
+};
+
+Batch MakeBatch(const ScalePairGenerator& generator, int n, std::mt19937* rng) {
+  std::vector<torch::Tensor> a, b;
+  std::vector<float> log_scale;
+  for (int i = 0; i < n; ++i) {
+    const ScalePair pair = generator.Sample(rng);
+    const int s = pair.a.rows;
+    a.push_back(torch::from_blob(pair.a.clone().data, {1, 1, s, s}, torch::kFloat32).clone());
+    b.push_back(torch::from_blob(pair.b.clone().data, {1, 1, s, s}, torch::kFloat32).clone());
+    log_scale.push_back(static_cast<float>(std::log(pair.scale)));
+  }
+  return {torch::cat(a), torch::cat(b), torch::tensor(log_scale)};
+}
+
+ScaleNetValidation Validate(ScaleNet& model, const std::vector<Batch>& batches,
+                            const torch::Device& device) {
+  torch::NoGradGuard no_grad;
+  model->eval();
+  double sum = 0, sum_ge1 = 0;
+  size_t n = 0, n_ge1 = 0, within = 0;
+  for (const Batch& batch : batches) {
+    const auto fa = model->ExtractFeatures(batch.a.to(device));
+    const auto fb = model->ExtractFeatures(batch.b.to(device));
+    const torch::Tensor p_ab = torch::softmax(model->PairLogits(fa, fb), 1).cpu();
+    const torch::Tensor p_ba = torch::softmax(model->PairLogits(fb, fa), 1).cpu();
+    const torch::Tensor est = ConsistentLogScale(p_ab, p_ba) / std::log(2.0);
+    const torch::Tensor gt = batch.log_scale / std::log(2.0);
+    const torch::Tensor err = (est - gt).abs();
+    const torch::Tensor argmax = p_ab.argmax(1);
+    for (int64_t i = 0; i < err.size(0); ++i) {
+      const double e = err[i].item<double>();
+      sum += e;
+      ++n;
+      const double g = gt[i].item<double>();
+      if (std::abs(g) >= 1) {
+        sum_ge1 += e;
+        ++n_ge1;
+      }
+      within += std::abs(argmax[i].item<int64_t>() - NearestScaleBin(std::exp2(g))) <= 1;
+    }
+  }
+  model->train();
+  ScaleNetValidation v;
+  v.mean_log2_error = n ? sum / n : 0;
+  v.mean_log2_error_ge1 = n_ge1 ? sum_ge1 / n_ge1 : 0;
+  v.argmax_within_one_bin = n ? double(within) / n : 0;
+  return v;
+}
+
+}  // namespace
+
+void TrainScaleNet(const ScaleNetTrainOptions& options) {
+  options.Check();
+  PrintHeading1("ScaleNet training (" + options.config + ")");
+  const torch::Device device = ParseDevice(options.device);
+  torch::set_num_threads(options.num_threads > 0
+                             ? options.num_threads
+                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  torch::manual_seed(options.seed);
+  const ScaleNetConfig config = ScaleNetConfig::FromName(options.config);
+
+  // Every 10th image (sorted) is held out for validation.
+  const std::vector<std::string> all = ListTrainingImages(options.data_path);
+  std::vector<std::string> train_paths, val_paths;
+  for (size_t i = 0; i < all.size(); ++i) (i % 10 == 9 ? val_paths : train_paths).push_back(all[i]);
+  ScalePairOptions pair_options;
+  pair_options.canvas_size = config.input_size;
+  const ScalePairGenerator train_data(train_paths, pair_options);
+  const ScalePairGenerator val_data(val_paths, pair_options);
+  LogInfo(StringPrintf("Training images: %zu, validation images: %zu", train_data.num_images(),
+                       val_data.num_images()));
+  std::vector<Batch> validation;
+  {
+    std::mt19937 rng(options.seed + 977);
+    for (int done = 0; done < options.validation_pairs; done += options.batch_size) {
+      validation.push_back(
+          MakeBatch(val_data, std::min(options.batch_size, options.validation_pairs - done), &rng));
+    }
+  }
+
+  ScaleNet model(config);
+  model->to(device);
+  torch::optim::Adam optimizer(model->parameters(),
+                               torch::optim::AdamOptions(options.learning_rate));
+  const std::string checkpoint = options.output_path + ".ckpt";
+  const std::string optimizer_checkpoint = options.output_path + ".optim.ckpt";
+  int start = 0;
+  if (fs::exists(checkpoint) && fs::exists(optimizer_checkpoint)) {
+    LoadWeights(model.get(), checkpoint);
+    torch::load(optimizer, optimizer_checkpoint);
+    start = ReadSidecar(checkpoint).at("iteration").get<int>();
+    LogInfo(StringPrintf("Resuming from checkpoint %s at iteration %d", checkpoint.c_str(), start));
+  }
+  model->train();
+
+  Timer timer;
+  Progress progress("iteration", options.iterations - start);
+  double running = 0;
+  int running_n = 0;
+  ScaleNetValidation last;
+  for (int it = start; it < options.iterations; ++it) {
+    double lr = options.learning_rate;
+    if (it >= 0.7 * options.iterations) lr *= 0.1;
+    if (it >= 0.9 * options.iterations) lr *= 0.1;
+    for (auto& group : optimizer.param_groups()) {
+      static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
+    }
+    // The batch depends on (seed, iteration) only, so a resumed run sees the same data.
+    std::mt19937 rng(options.seed * 1000003u + static_cast<unsigned>(it));
+    const Batch batch = MakeBatch(train_data, options.batch_size, &rng);
+    optimizer.zero_grad();
+    const torch::Tensor logits = model->forward(batch.a.to(device), batch.b.to(device));
+    const torch::Tensor loss = ScaleKlLoss(logits, GroundTruthDistribution(batch.log_scale).to(device));
+    loss.backward();
+    optimizer.step();
+    running += loss.item<double>();
+    ++running_n;
+
+    const bool last_it = it + 1 == options.iterations;
+    if ((it + 1) % 25 == 0 || last_it) {
+      progress.Step(StringPrintf("loss %.4f lr %.0e", running / running_n, lr), running_n);
+      running = 0;
+      running_n = 0;
+    }
+    if ((it + 1) % options.validate_every == 0 || last_it) {
+      last = Validate(model, validation, device);
+      LogInfo(StringPrintf("Validation at %d: E = %.4f, E(|log2 s|>=1) = %.4f, argmax within "
+                           "one bin: %.3f",
+                           it + 1, last.mean_log2_error, last.mean_log2_error_ge1,
+                           last.argmax_within_one_bin));
+    }
+    if ((it + 1) % options.checkpoint_every == 0 && !last_it) {
+      SaveWeights(*model, checkpoint, {{"iteration", it + 1}});
+      torch::save(optimizer, optimizer_checkpoint);
+    }
+  }
+
+  const std::time_t now = std::time(nullptr);
+  char date[32];
+  std::strftime(date, sizeof(date), "%Y-%m-%d", std::gmtime(&now));
+  nlohmann::json sidecar = {
+      {"architecture", "scalenet"},
+      {"config", config.name},
+      {"input_size", config.input_size},
+      {"in_channels", config.in_channels},
+      {"num_bins", kNumScaleBins},
+      {"command", options.command_line},
+      {"data", options.data_path + " (every 10th image held out for validation)"},
+      {"seed", options.seed},
+      {"date", date},
+      {"iterations", options.iterations},
+      {"batch_size", options.batch_size},
+      {"learning_rate", options.learning_rate},
+      {"training_seconds_this_run", timer.ElapsedSeconds()},
+      {"final_metrics",
+       {{"validation_pairs", options.validation_pairs},
+        {"E_log2", last.mean_log2_error},
+        {"E_log2_abs_ge1", last.mean_log2_error_ge1},
+        {"argmax_within_one_bin", last.argmax_within_one_bin}}}};
+  SaveWeights(*model, options.output_path, sidecar);
+  fs::remove(checkpoint);
+  fs::remove(checkpoint + ".json");
+  fs::remove(optimizer_checkpoint);
+  LogInfo("Wrote " + options.output_path + " and its .json sidecar");
+  PrintElapsedTime(timer.ElapsedSeconds());
+}
+
+}  // namespace scalesfm

@@ -1,0 +1,36 @@
+// `scalesfm train_scalenet`: self-supervised ScaleNet training on synthetic pairs (scale_pairs.h)
+// with the KL loss of eq. 1, Adam, a fixed seed, progress lines, resumable checkpoints and a
+// validation error E = mean |log2 s - log2 s_hat| (eq. 3 estimate).
+#pragma once
+
+#include <string>
+
+namespace scalesfm {
+
+struct ScaleNetTrainOptions {
+  std::string data_path;    // folder of generic images (e.g. ../shared/data/train)
+  std::string output_path;  // weights file; <output>.json sidecar, <output>.ckpt checkpoint
+  std::string config = "compact";
+  int iterations = 6000;
+  int batch_size = 16;
+  double learning_rate = 1e-3;  // decayed x0.1 at 70% and 90% of the iterations
+  int validation_pairs = 256;
+  int validate_every = 500;
+  int checkpoint_every = 100;
+  unsigned seed = 0;
+  std::string device = "auto";
+  int num_threads = -1;
+  std::string command_line;  // recorded in the sidecar
+
+  void Check() const;
+};
+
+struct ScaleNetValidation {
+  double mean_log2_error = 0;       // E over all validation pairs (soft + consistency)
+  double mean_log2_error_ge1 = 0;   // E over pairs with |log2 s| >= 1
+  double argmax_within_one_bin = 0;  // D-ScaleNet: fraction with |argmax bin - GT bin| <= 1
+};
+
+void TrainScaleNet(const ScaleNetTrainOptions& options);
+
+}  // namespace scalesfm

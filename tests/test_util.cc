@@ -1,0 +1,73 @@
+#include "tests/test_util.h"
+
+#include <unistd.h>
+
+#include <array>
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <mutex>
+
+#include "colmap_ext/colmap_runner.h"
+#include "synthetic/synthetic_scene.h"
+
+namespace scalesfm::test {
+namespace fs = std::filesystem;
+
+std::string MakeTempDir(const std::string& tag) {
+  static std::atomic<int> counter{0};
+  const fs::path dir = fs::temp_directory_path() /
+                       ("scalesfm_test_" + tag + "_" + std::to_string(getpid()) + "_" +
+                        std::to_string(counter++));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir.string();
+}
+
+const std::string& SyntheticSceneDir() {
+  static std::once_flag once;
+  static std::string dir;
+  std::call_once(once, [] {
+    dir = MakeTempDir("scene");
+    SyntheticSceneOptions options;
+    options.num_cameras = 8;
+    options.num_zoomed = 2;
+    options.zoom = 2.0;
+    options.width = 480;
+    options.height = 360;
+    options.focal = 400;
+    options.seed = 7;
+    WriteSyntheticScene(RenderSyntheticScene(options), dir);
+  });
+  return dir;
+}
+
+std::string ScalesfmBinary() { return SCALESFM_BINARY; }
+
+std::string SharedDataDir() {
+  const fs::path dir = fs::path(SCALESFM_SOURCE_DIR) / ".." / "shared" / "data";
+  return fs::is_directory(dir) ? fs::canonical(dir).string() : "";
+}
+
+bool HaveColmap() {
+  try {
+    ColmapRunner().ResolveBinary();
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+int RunCommand(const std::string& command, std::string* output) {
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  if (!pipe) return -1;
+  std::array<char, 4096> buffer;
+  std::string text;
+  size_t n;
+  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) text.append(buffer.data(), n);
+  const int status = pclose(pipe);
+  if (output) *output = text;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+}  // namespace scalesfm::test

@@ -1,0 +1,28 @@
+// Helpers shared by the tests: scratch folders, the built binary, and one synthetic scene per
+// test process.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace scalesfm::test {
+
+// A fresh, empty folder under the system temp dir, unique per call.
+std::string MakeTempDir(const std::string& tag);
+
+// The synthetic scene (images/ and gt/) rendered once per process: 8 cameras, 2 of them zoomed
+// 2x, 480x360 pixels.
+const std::string& SyntheticSceneDir();
+
+// Path of the built scalesfm executable.
+std::string ScalesfmBinary();
+
+// ../shared/data beside the checkout, or "" when absent.
+std::string SharedDataDir();
+
+bool HaveColmap();
+
+// Runs a shell command, returns its exit code; stdout+stderr go to `output` when given.
+int RunCommand(const std::string& command, std::string* output = nullptr);
+
+}  // namespace scalesfm::test

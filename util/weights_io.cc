@@ -1,0 +1,70 @@
+#include "util/weights_io.h"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "util/logging.h"
+
+namespace scalesfm {
+namespace {
+std::string ShapeString(const torch::Tensor& t) {
+  std::ostringstream s;
+  s << t.sizes();
+  return s.str();
+}
+}  // namespace
+
+void SaveWeights(const torch::nn::Module& module, const std::string& path,
+                 const nlohmann::json& sidecar) {
+  torch::serialize::OutputArchive archive;
+  for (const auto& p : module.named_parameters()) archive.write(p.key(), p.value().detach().cpu());
+  for (const auto& b : module.named_buffers()) archive.write(b.key(), b.value().cpu(), true);
+  // Write to a temporary file and rename, so a crash never leaves half a weights file.
+  const std::string tmp = path + ".tmp";
+  archive.save_to(tmp);
+  std::filesystem::rename(tmp, path);
+  std::ofstream(path + ".json") << sidecar.dump(2) << "\n";
+}
+
+void LoadWeights(torch::nn::Module* module, const std::string& path) {
+  if (!std::filesystem::is_regular_file(path)) throw Error("weights file " + path + " not found");
+  torch::serialize::InputArchive archive;
+  try {
+    archive.load_from(path);
+  } catch (const std::exception& e) {
+    std::string what = e.what();
+    what = what.substr(0, what.find('\n'));
+    throw Error("weights file " + path + " is truncated, corrupt or not a LibTorch archive (" +
+                what + ")");
+  }
+  torch::NoGradGuard no_grad;
+  auto load = [&](const std::string& name, torch::Tensor& target, bool is_buffer) {
+    torch::Tensor value;
+    if (!archive.try_read(name, value, is_buffer)) {
+      throw Error("weights file " + path + " has no tensor '" + name + "' (expected shape " +
+                  ShapeString(target) + "): wrong architecture or config?");
+    }
+    if (value.sizes() != target.sizes()) {
+      throw Error("weights file " + path + ": tensor '" + name + "' has shape " +
+                  ShapeString(value) + ", the model expects " + ShapeString(target) +
+                  ": wrong architecture or config?");
+    }
+    target.copy_(value);
+  };
+  for (auto& p : module->named_parameters()) load(p.key(), p.value(), false);
+  for (auto& b : module->named_buffers()) load(b.key(), b.value(), true);
+}
+
+nlohmann::json ReadSidecar(const std::string& weights_path) {
+  const std::string path = weights_path + ".json";
+  std::ifstream in(path);
+  if (!in) throw Error("weights sidecar " + path + " not found");
+  try {
+    return nlohmann::json::parse(in);
+  } catch (const std::exception& e) {
+    throw Error("weights sidecar " + path + " is not valid JSON: " + e.what());
+  }
+}
+
+}  // namespace scalesfm

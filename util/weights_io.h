@@ -1,0 +1,23 @@
+// Weights are LibTorch archives of our own modules plus a JSON sidecar (`<file>.json`) with the
+// architecture config, training command, data, seed, date and final metrics. Loading checks
+// every parameter and buffer by name and shape and fails with a message naming the tensor.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+namespace scalesfm {
+
+void SaveWeights(const torch::nn::Module& module, const std::string& path,
+                 const nlohmann::json& sidecar);
+
+// Throws Error when the file is missing, truncated or not a LibTorch archive, or when a tensor
+// of `module` is missing from it or has another shape.
+void LoadWeights(torch::nn::Module* module, const std::string& path);
+
+// The sidecar of `weights_path` (`weights_path + ".json"`); throws Error when missing/corrupt.
+nlohmann::json ReadSidecar(const std::string& weights_path);
+
+}  // namespace scalesfm
