@@ -3,10 +3,12 @@
 #include <functional>
 #include <iostream>
 #include <map>
+#include <sstream>
 
 #include "cli/options.h"
 #include "colmap_ext/database.h"
 #include "eval_eth/eth_evaluation.h"
+#include "eval_scale/scale_evaluation.h"
 #include "feature/image_io.h"
 #include "pipeline/reconstruction_pipeline.h"
 #include "scale/scalenet_trainer.h"
@@ -20,6 +22,16 @@ namespace fs = std::filesystem;
 
 void Require(const std::string& value, const std::string& flag) {
   if (value.empty()) throw Error("missing required option --" + flag);
+}
+
+std::vector<std::string> SplitCommas(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
 }
 
 int FeatureExtractor(int argc, char** argv) {
@@ -181,13 +193,37 @@ int EvalEth(int argc, char** argv) {
                         desc)) {
     return 0;
   }
-  o.methods.clear();
-  std::stringstream ss(methods);
-  std::string m;
-  while (std::getline(ss, m, ',')) {
-    if (!m.empty()) o.methods.push_back(m);
-  }
+  o.methods = SplitCommas(methods);
   RunEthEvaluation(o, ColmapRunner());
+  return 0;
+}
+
+int EvalScale(int argc, char** argv) {
+  ScaleEvaluationOptions o;
+  std::string estimators = "dscalenet,scalenet,sift_vote";
+  po::options_description desc("eval_scale options");
+  desc.add_options()("homography_path", po::value(&o.homography_path),
+                     "folder with pairs.txt and <pair>/A.jpg, B.jpg")(
+      "scene_path", po::value(&o.scene_paths)->composing(),
+      "posed scene with images/ and gt/; repeatable")(
+      "estimators", po::value(&estimators)->default_value(estimators), "comma-separated")(
+      "ScaleMatching.weights", po::value(&o.weights), "ScaleNet weights")(
+      "output_path", po::value(&o.output_path), "results folder")(
+      "device", po::value(&o.device)->default_value(o.device), "auto | cpu | cuda")(
+      "min_covisible_points",
+      po::value(&o.min_covisible_points)->default_value(o.min_covisible_points), "")(
+      "max_pairs_per_scene",
+      po::value(&o.max_pairs_per_scene)->default_value(o.max_pairs_per_scene), "0: all")(
+      "zoom_pairs_only", po::value(&o.zoom_pairs_only)->default_value(o.zoom_pairs_only),
+      "posed scenes: only pairs with |log2 s| >= 1");
+  if (!ParseCommandLine(argc, argv,
+                        "scalesfm eval_scale [--homography_path DIR] [--scene_path DIR ...] "
+                        "--output_path DIR",
+                        desc)) {
+    return 0;
+  }
+  o.estimators = SplitCommas(estimators);
+  RunScaleEvaluation(o, ColmapRunner());
   return 0;
 }
 
@@ -263,6 +299,7 @@ const std::map<std::string, std::pair<std::function<int(int, char**)>, const cha
           {"evaluate_model", {EvaluateModel, "statistics and pose accuracy vs a GT model"}},
           {"eval_eth", {EvalEth, "ETH local-feature benchmark protocol vs stock COLMAP"}},
           {"estimate_scale", {EstimateScale, "estimate s(A->B) for two images"}},
+          {"eval_scale", {EvalScale, "scale-estimation error E on pairs with GT scale"}},
           {"train_scalenet", {TrainScaleNetCommand, "train ScaleNet on synthetic pairs"}},
       };
   return commands;

@@ -14,6 +14,9 @@ size_t ImportIntrinsicsFromModel(const std::string& database_path, const std::st
   const Reconstruction model = Reconstruction::Read(model_path);
   Database db(database_path);
   Database::Transaction transaction(&db);
+  // Into an empty database the model's own camera and image ids are kept, so the model and the
+  // database agree (as `colmap point_triangulator` requires).
+  const bool keep_ids = db.NumImages() == 0 && db.ReadAllCameras().empty();
   size_t imported = 0;
   for (const auto& [id, image] : model.images) {
     if (db.ReadImageWithName(image.name)) continue;
@@ -25,8 +28,15 @@ size_t ImportIntrinsicsFromModel(const std::string& database_path, const std::st
     camera.has_prior_focal_length = true;
     Image db_image;
     db_image.name = image.name;
-    db_image.camera_id = db.WriteCamera(camera);
-    db.WriteImage(db_image);
+    db_image.image_id = image.image_id;
+    const bool camera_written = keep_ids && [&] {
+      for (const Camera& c : db.ReadAllCameras()) {
+        if (c.camera_id == camera.camera_id) return true;
+      }
+      return false;
+    }();
+    db_image.camera_id = camera_written ? camera.camera_id : db.WriteCamera(camera, keep_ids);
+    db.WriteImage(db_image, keep_ids);
     ++imported;
   }
   transaction.Commit();

@@ -10,15 +10,15 @@ ScaleNetConfig ScaleNetConfig::Compact() { return ScaleNetConfig(); }
 ScaleNetConfig ScaleNetConfig::Paper() {
   ScaleNetConfig c;
   c.name = "paper";
-  c.input_size = 256;
+  c.input_size = 240;
   c.in_channels = 3;
-  c.backbone_channels = {64, 128, 256, 512};
-  c.convs_per_block = 0;  // VGG layout: 2, 2, 3, 3 convs (see the constructor)
-  c.aspp_channels = 256;
+  c.letterbox = false;
+  c.backbone = {{64, 64}, {128, 128}, {256, 256, 256}, {512, 512, 512}};
+  c.backbone_batchnorm = false;
   c.feature_channels = 512;
-  c.corr_channels = 256;
-  c.reduction_channels = {512, 256, 128, 64};
-  c.fc_hidden = 1024;
+  c.aspp_dilations = {1, 2, 3};
+  c.reduction_channels = {256, 128, 64, 32};
+  c.head_channels = {2056, 1024, 512, 256, 128};
   return c;
 }
 
@@ -29,77 +29,85 @@ ScaleNetConfig ScaleNetConfig::FromName(const std::string& name) {
 }
 
 namespace {
-// Appends Conv(3x3)-BatchNorm-ReLU to `seq`.
-void AppendConvBnRelu(torch::nn::Sequential& seq, int in, int out, int stride) {
-  seq->push_back(torch::nn::Conv2d(
-      torch::nn::Conv2dOptions(in, out, 3).stride(stride).padding(1).bias(false)));
-  seq->push_back(torch::nn::BatchNorm2d(out));
-  seq->push_back(torch::nn::ReLU());
+
+torch::nn::LeakyReLU LeakyRelu() {
+  return torch::nn::LeakyReLU(torch::nn::LeakyReLUOptions().negative_slope(0.1));
 }
+
+// Conv(k) - BN - LeakyReLU(0.1), appended to `seq`.
+void AppendConvBnLrelu(torch::nn::Sequential& seq, int in, int out, int kernel, int padding = 0,
+                       int dilation = 1) {
+  seq->push_back(torch::nn::Conv2d(
+      torch::nn::Conv2dOptions(in, out, kernel).padding(padding).dilation(dilation)));
+  seq->push_back(torch::nn::BatchNorm2d(out));
+  seq->push_back(LeakyRelu());
+}
+
 }  // namespace
 
-ReductionBlockImpl::ReductionBlockImpl(int in_channels, const std::vector<int>& channels) {
-  layers_ = register_module("layers", torch::nn::Sequential());
-  int in = in_channels;
-  for (size_t i = 0; i < channels.size(); ++i) {
-    AppendConvBnRelu(layers_, in, channels[i], i % 2 == 0 ? 2 : 1);
-    in = channels[i];
+AsppImpl::AsppImpl(int channels, const std::vector<int>& dilations) {
+  const int levels = 1 + static_cast<int>(dilations.size());
+  for (int k = 0; k < levels; ++k) {
+    torch::nn::Sequential branch;
+    if (k == 0) {
+      AppendConvBnLrelu(branch, channels, channels, 1);
+    } else {
+      const int d = dilations[k - 1];
+      AppendConvBnLrelu(branch, channels, channels, 3, d, d);
+    }
+    branches_.push_back(register_module("ms_" + std::to_string(k), branch));
   }
+  mix_comb_ = register_module("mix_comb", torch::nn::Sequential());
+  AppendConvBnLrelu(mix_comb_, channels * levels, channels * levels / 2, 1);
+  mix_comb_->push_back(torch::nn::Conv2d(torch::nn::Conv2dOptions(channels * levels / 2, channels, 1)));
 }
 
-torch::Tensor ReductionBlockImpl::forward(torch::Tensor x) { return layers_->forward(x); }
+torch::Tensor AsppImpl::forward(const torch::Tensor& x) {
+  std::vector<torch::Tensor> outputs;
+  for (auto& branch : branches_) outputs.push_back(branch->forward(x));
+  return mix_comb_->forward(torch::cat(outputs, 1));
+}
 
 ScaleNetImpl::ScaleNetImpl(const ScaleNetConfig& config) : config_(config) {
-  // Backbone (VGG-style conv stacks separated by max-pools).
   backbone_ = register_module("backbone", torch::nn::Sequential());
-  const std::vector<int> vgg_convs = {2, 2, 3, 3};
   int in = config.in_channels;
-  for (size_t b = 0; b < config.backbone_channels.size(); ++b) {
-    const int n = config.convs_per_block > 0 ? config.convs_per_block : vgg_convs.at(b);
-    for (int k = 0; k < n; ++k) {
-      backbone_->push_back(torch::nn::Conv2d(
-          torch::nn::Conv2dOptions(in, config.backbone_channels[b], 3).padding(1)));
-      if (config.convs_per_block > 0) {
-        backbone_->push_back(torch::nn::BatchNorm2d(config.backbone_channels[b]));
-      }
+  for (const std::vector<int>& block : config.backbone) {
+    for (int out : block) {
+      backbone_->push_back(torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 3).padding(1)));
+      if (config.backbone_batchnorm) backbone_->push_back(torch::nn::BatchNorm2d(out));
       backbone_->push_back(torch::nn::ReLU());
-      in = config.backbone_channels[b];
+      in = out;
     }
-    if (b + 1 < config.backbone_channels.size()) {
-      backbone_->push_back(torch::nn::MaxPool2d(torch::nn::MaxPool2dOptions(2)));
-    }
+    backbone_->push_back(torch::nn::MaxPool2d(torch::nn::MaxPool2dOptions(2)));
   }
-  // ASPP: three 3x3 dilated convolutions (rates 2, 3, 4), concatenated, fused by a 1x1 conv.
-  auto dilated = [&](int rate) {
-    return torch::nn::Conv2d(
-        torch::nn::Conv2dOptions(in, config.aspp_channels, 3).padding(rate).dilation(rate));
-  };
-  aspp2_ = register_module("aspp2", dilated(2));
-  aspp3_ = register_module("aspp3", dilated(3));
-  aspp4_ = register_module("aspp4", dilated(4));
-  aspp_fuse_ = register_module(
-      "aspp_fuse",
-      torch::nn::Conv2d(torch::nn::Conv2dOptions(3 * config.aspp_channels, config.feature_channels, 1)));
-  // 1x1 convs learning the cross-channel interactions that feed the correlation layers.
-  self_conv_ = register_module(
-      "self_conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(config.feature_channels,
-                                                              config.corr_channels, 1)));
-  cross_conv_ = register_module(
-      "cross_conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(config.feature_channels,
-                                                               config.corr_channels, 1)));
+  TORCH_CHECK(in == config.feature_channels, "backbone width ", in, " != feature_channels ",
+              config.feature_channels);
+  aspp_ = register_module("aspp", Aspp(config.feature_channels, config.aspp_dilations));
+
   const int locations = config.FeatureSize() * config.FeatureSize();
-  reduce_self_ = register_module("reduce_self", ReductionBlock(locations, config.reduction_channels));
-  reduce_cross_ =
-      register_module("reduce_cross", ReductionBlock(locations, config.reduction_channels));
-  const int reduced = config.FeatureSize() / 4;
-  const int flat = 3 * config.reduction_channels.back() * reduced * reduced;
-  fc_ = register_module("fc", torch::nn::Sequential(torch::nn::Linear(flat, config.fc_hidden),
-                                                    torch::nn::ReLU(),
-                                                    torch::nn::Linear(config.fc_hidden,
-                                                                      config.fc_hidden / 2),
-                                                    torch::nn::ReLU(),
-                                                    torch::nn::Linear(config.fc_hidden / 2,
-                                                                      kNumScaleBins)));
+  auto reduction = [&]() {
+    torch::nn::Sequential seq;
+    int c = locations;
+    for (int out : config.reduction_channels) {
+      AppendConvBnLrelu(seq, c, out, 3);
+      c = out;
+    }
+    return seq;
+  };
+  reduce_ab_ = register_module("reduce_ab", reduction());
+  reduce_a_ = register_module("reduce_a", reduction());
+  reduce_b_ = register_module("reduce_b", reduction());
+
+  // Fully connected layers as 1x1 convolutions; dropout after the 3rd, 4th and 5th layers.
+  head_ = register_module("head", torch::nn::Sequential());
+  const int flat = 3 * config.reduction_channels.back() * config.ReducedSize() * config.ReducedSize();
+  int c = flat;
+  for (size_t i = 0; i < config.head_channels.size(); ++i) {
+    AppendConvBnLrelu(head_, c, config.head_channels[i], 1);
+    if (i >= 2) head_->push_back(torch::nn::Dropout(config.dropout));
+    c = config.head_channels[i];
+  }
+  head_->push_back(torch::nn::Conv2d(torch::nn::Conv2dOptions(c, kNumScaleBins, 1)));
 }
 
 ScaleNetImageFeatures ScaleNetImpl::ExtractFeatures(const torch::Tensor& images) {
@@ -107,33 +115,28 @@ ScaleNetImageFeatures ScaleNetImpl::ExtractFeatures(const torch::Tensor& images)
                   images.size(2) == config_.input_size && images.size(3) == config_.input_size,
               "ScaleNet expects [N, ", config_.in_channels, ", ", config_.input_size, ", ",
               config_.input_size, "] input, got ", images.sizes());
-  const torch::Tensor x = backbone_->forward(images);
-  const torch::Tensor aspp = torch::cat({torch::relu(aspp2_->forward(x)),
-                                         torch::relu(aspp3_->forward(x)),
-                                         torch::relu(aspp4_->forward(x))},
-                                        1);
-  const torch::Tensor f = torch::relu(aspp_fuse_->forward(aspp));
-  return {self_conv_->forward(f), cross_conv_->forward(f)};
+  const torch::Tensor f = aspp_->forward(backbone_->forward(images));
+  return {f / (f.pow(2).sum(1, true) + 1e-6).sqrt()};
 }
 
-torch::Tensor GlobalCorrelation(const torch::Tensor& a, const torch::Tensor& b) {
-  const int64_t n = a.size(0), c = a.size(1), h = b.size(2), w = b.size(3);
-  const torch::Tensor fa = a.flatten(2).transpose(1, 2);  // [N, hw_a, C]
-  const torch::Tensor fb = b.flatten(2);                  // [N, C, hw_b]
-  torch::Tensor corr = torch::bmm(fa, fb) / std::sqrt(static_cast<double>(c));  // [N, hw_a, hw_b]
-  corr = corr.view({n, fa.size(1), h, w});
+torch::Tensor CorrelationVolume(const torch::Tensor& a, const torch::Tensor& b) {
+  const int64_t n = a.size(0), c = a.size(1), h = a.size(2), w = a.size(3);
+  const torch::Tensor fa = a.reshape({n, c, h * w}).transpose(1, 2);               // [N, hw, C]
+  const torch::Tensor fb = b.transpose(2, 3).contiguous().reshape({n, c, h * w});  // col-major
+  torch::Tensor corr = torch::bmm(fa, fb)                                          // [N, hw_a, hw_b]
+                           .view({n, h, w, h * w})
+                           .permute({0, 3, 1, 2});  // [N, hw_b, h, w]
   corr = torch::relu(corr);
-  return corr / (corr.norm(2, 1, true) + 1e-6);
+  return corr / (corr.pow(2).sum(1, true) + 1e-6).sqrt();
 }
 
 torch::Tensor ScaleNetImpl::PairLogits(const ScaleNetImageFeatures& a,
                                        const ScaleNetImageFeatures& b) {
-  const torch::Tensor c_a = reduce_self_->forward(GlobalCorrelation(a.self_features, a.self_features));
-  const torch::Tensor c_b = reduce_self_->forward(GlobalCorrelation(b.self_features, b.self_features));
-  const torch::Tensor c_ab =
-      reduce_cross_->forward(GlobalCorrelation(a.cross_features, b.cross_features));
-  const torch::Tensor flat = torch::cat({c_a.flatten(1), c_b.flatten(1), c_ab.flatten(1)}, 1);
-  return fc_->forward(flat);
+  const torch::Tensor ab = reduce_ab_->forward(CorrelationVolume(a.features, b.features));
+  const torch::Tensor aa = reduce_a_->forward(CorrelationVolume(a.features, a.features));
+  const torch::Tensor bb = reduce_b_->forward(CorrelationVolume(b.features, b.features));
+  const torch::Tensor flat = torch::cat({ab.flatten(1), aa.flatten(1), bb.flatten(1)}, 1);
+  return head_->forward(flat.unsqueeze(-1).unsqueeze(-1)).flatten(1);
 }
 
 }  // namespace scalesfm

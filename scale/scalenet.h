@@ -1,13 +1,18 @@
 // ScaleNet (Barroso-Laguna et al., CVPR 2022), Figure 2, in LibTorch:
-//   image -> backbone CNN -> ASPP (3x3 dilated convs, rates 2/3/4, concatenated, 1x1 conv) = f
-//   f_A, f_B -> 1x1 convs -> self-correlation c_A, c_B and cross-correlation c_{A-B}
-//   (ReLU + L2 normalisation) -> reduction blocks (4 x Conv-BN-ReLU each) -> flatten, concat
-//   -> fully connected layers -> softmax over L = 13 bins s_t = sqrt(2)^t, t = -6..6.
-// Per-image features (backbone + ASPP + 1x1 convs) are computed once and cached; a pair then
-// costs the correlations and the head only.
+//   image -> backbone CNN (VGG-style) -> ASPP: a 1x1 branch and 3x3 dilated branches,
+//   concatenated and mixed by 1x1 convs ("Conv" blocks of the figure) -> L2-normalised f
+//   f_A, f_B -> cross-correlation c_{A-B} and self-correlations c_A, c_B (ReLU + L2 norm)
+//   -> one reduction block each (4 x Conv-BN-LeakyReLU, no padding) -> flatten, concat
+//   -> fully connected layers (1x1 convs with BN, LeakyReLU, dropout) -> 13 logits; softmax
+//   over the bins s_t = sqrt(2)^t, t = -6..6.
+// The module layout follows the official implementation's, so that its checkpoints convert
+// name by name (scripts/convert_official_weights.py) into the `paper` config. Per-image
+// features (backbone + ASPP) are computed once and cached; a pair costs the correlations and
+// the head only.
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include <torch/torch.h>
 
@@ -15,44 +20,44 @@ namespace scalesfm {
 
 struct ScaleNetConfig {
   std::string name = "compact";
-  int input_size = 128;  // longest side; images are letterboxed to input_size^2
-  int in_channels = 1;   // grey
-  // Backbone: conv blocks (channels per block; a 2x2 max-pool follows every block but the last).
-  std::vector<int> backbone_channels = {16, 32, 64, 64};
-  int convs_per_block = 1;
-  int aspp_channels = 48;  // per dilation branch
-  int feature_channels = 64;  // f after the ASPP 1x1 conv
-  int corr_channels = 64;     // after the 1x1 convs feeding the correlations
+  int input_size = 128;
+  int in_channels = 1;          // 1: grey; 3: RGB (ImageNet normalisation)
+  bool letterbox = true;        // else centre crop to a square (the official preprocessing)
+  // VGG-style backbone: per block, the conv widths; a 2x2 max-pool ends every block.
+  std::vector<std::vector<int>> backbone = {{16}, {32}, {64}};
+  bool backbone_batchnorm = true;  // VGG-16 has none
+  int feature_channels = 64;       // backbone output = ASPP width
+  std::vector<int> aspp_dilations = {2, 3, 4};  // 3x3 branches, after the 1x1 branch
   std::vector<int> reduction_channels = {64, 32, 32, 16};
-  int fc_hidden = 256;
+  std::vector<int> head_channels = {256, 256, 128, 64, 32};
+  double dropout = 0.3;
 
-  // The network's own downsampling: 2^(blocks-1).
-  int FeatureStride() const { return 1 << (static_cast<int>(backbone_channels.size()) - 1); }
-  int FeatureSize() const { return input_size / FeatureStride(); }
+  int FeatureSize() const { return input_size >> backbone.size(); }
+  int ReducedSize() const { return FeatureSize() - 2 * static_cast<int>(reduction_channels.size()); }
 
   static ScaleNetConfig Compact();
-  // VGG-16 up to conv4_3 (RGB input 256), the official model's backbone, so converted weights
-  // fit; too heavy to train on 2 CPU cores.
+  // The official model: VGG-16 to pool4 (RGB, 240 px, 15x15 features), ASPP 1x1 + dilations
+  // 1/2/3 (the official code's rates; the paper's text says 2/3/4), head 2056-1024-512-256-128.
   static ScaleNetConfig Paper();
   static ScaleNetConfig FromName(const std::string& name);
 };
 
-// Per-image outputs cached by D-ScaleNet matching.
 struct ScaleNetImageFeatures {
-  torch::Tensor self_features;   // [N, corr_channels, h, w]
-  torch::Tensor cross_features;  // [N, corr_channels, h, w]
+  torch::Tensor features;  // [N, C, h, w], L2-normalised over C
 };
 
-// One reduction block: four Conv-BN-ReLU layers, the 1st and 3rd with stride 2.
-class ReductionBlockImpl : public torch::nn::Module {
+// ASPP of Figure 2: branch ms_0 is a 1x1 conv, ms_k (k >= 1) a 3x3 conv with dilation d_k;
+// each with BN + LeakyReLU(0.1); concatenated and mixed by mix_comb (1x1, BN, LeakyReLU, 1x1).
+class AsppImpl : public torch::nn::Module {
  public:
-  ReductionBlockImpl(int in_channels, const std::vector<int>& channels);
-  torch::Tensor forward(torch::Tensor x);
+  AsppImpl(int channels, const std::vector<int>& dilations);
+  torch::Tensor forward(const torch::Tensor& x);
 
  private:
-  torch::nn::Sequential layers_{nullptr};
+  std::vector<torch::nn::Sequential> branches_;
+  torch::nn::Sequential mix_comb_{nullptr};
 };
-TORCH_MODULE(ReductionBlock);
+TORCH_MODULE(Aspp);
 
 class ScaleNetImpl : public torch::nn::Module {
  public:
@@ -60,7 +65,7 @@ class ScaleNetImpl : public torch::nn::Module {
 
   const ScaleNetConfig& config() const { return config_; }
 
-  // images: [N, in_channels, S, S] normalised.
+  // images: [N, in_channels, S, S], normalised.
   ScaleNetImageFeatures ExtractFeatures(const torch::Tensor& images);
   // Logits over the 13 bins for A -> B.
   torch::Tensor PairLogits(const ScaleNetImageFeatures& a, const ScaleNetImageFeatures& b);
@@ -71,16 +76,15 @@ class ScaleNetImpl : public torch::nn::Module {
  private:
   ScaleNetConfig config_;
   torch::nn::Sequential backbone_{nullptr};
-  torch::nn::Conv2d aspp2_{nullptr}, aspp3_{nullptr}, aspp4_{nullptr}, aspp_fuse_{nullptr};
-  torch::nn::Conv2d self_conv_{nullptr}, cross_conv_{nullptr};
-  ReductionBlock reduce_self_{nullptr}, reduce_cross_{nullptr};
-  torch::nn::Sequential fc_{nullptr};
+  Aspp aspp_{nullptr};
+  torch::nn::Sequential reduce_ab_{nullptr}, reduce_a_{nullptr}, reduce_b_{nullptr};
+  torch::nn::Sequential head_{nullptr};
 };
 TORCH_MODULE(ScaleNet);
 
-// Correlation of every location of `a` with every location of `b` (both [N, C, h, w]):
-// [N, h*w (locations of a), h, w (locations of b)], then ReLU and L2 normalisation over the
-// first dimension, as in the paper (after [38]).
-torch::Tensor GlobalCorrelation(const torch::Tensor& a, const torch::Tensor& b);
+// Correlation volume of two [N, C, h, w] maps: [N, h*w, h, w] where channel j is the location
+// (x_j, y_j) of `b` in column-major order (j = x * h + y) and the spatial grid is `a`'s, as in
+// the official CorrelationVolume. ReLU and L2 normalisation over the channels follow.
+torch::Tensor CorrelationVolume(const torch::Tensor& a, const torch::Tensor& b);
 
 }  // namespace scalesfm

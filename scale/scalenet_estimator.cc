@@ -26,13 +26,28 @@ ScaleNetEstimator::ScaleNetEstimator(const ScaleEstimatorOptions& options, bool 
 
 ScaleNetEstimator::ImageFeatures ScaleNetEstimator::ComputeImageFeatures(const cv::Mat& gray) {
   torch::NoGradGuard no_grad;
-  const int size = model_->config().input_size;
+  const ScaleNetConfig& config = model_->config();
+  const int size = config.input_size;
   ImageFeatures f;
-  const cv::Mat canvas = LetterboxForScaleNet(gray, size, &f.letterbox_factor);
+  cv::Mat canvas;
+  if (config.letterbox) {
+    canvas = LetterboxForScaleNet(gray, size, &f.letterbox_factor);
+  } else {
+    // The official preprocessing: centre square crop, resized; a crop does not change scale.
+    const int side = std::min(gray.cols, gray.rows);
+    const cv::Mat crop = gray(cv::Rect((gray.cols - side) / 2, (gray.rows - side) / 2, side, side));
+    canvas = LetterboxForScaleNet(crop, size, &f.letterbox_factor);
+  }
   torch::Tensor input = torch::from_blob(const_cast<float*>(canvas.ptr<float>()),
                                          {1, 1, size, size}, torch::kFloat32)
                             .clone();
-  if (model_->config().in_channels == 3) input = input.expand({1, 3, size, size}).contiguous();
+  if (config.in_channels == 3) {
+    // Grey to RGB with ImageNet normalisation (the official VGG input).
+    const torch::Tensor unit = (input + 1.0) / 2.0;
+    const torch::Tensor mean = torch::tensor({0.485f, 0.456f, 0.406f}).view({1, 3, 1, 1});
+    const torch::Tensor std = torch::tensor({0.229f, 0.224f, 0.225f}).view({1, 3, 1, 1});
+    input = (unit.expand({1, 3, size, size}) - mean) / std;
+  }
   f.net = model_->ExtractFeatures(input.to(device_));
   return f;
 }

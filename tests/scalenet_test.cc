@@ -20,7 +20,7 @@ namespace {
 
 ScaleNetConfig TinyConfig() {
   ScaleNetConfig c = ScaleNetConfig::Compact();
-  c.input_size = 64;
+  c.input_size = 96;  // 12x12 features, 4x4 after the reduction blocks
   return c;
 }
 
@@ -34,14 +34,35 @@ std::string SaveRandomWeights(const ScaleNetConfig& config, const std::string& t
 
 TEST(ScaleNet, OutputShapes) {
   ScaleNet model(TinyConfig());
-  const torch::Tensor a = torch::randn({3, 1, 64, 64});
-  const torch::Tensor b = torch::randn({3, 1, 64, 64});
+  model->eval();
+  const torch::Tensor a = torch::randn({3, 1, 96, 96});
+  const torch::Tensor b = torch::randn({3, 1, 96, 96});
   const ScaleNetImageFeatures fa = model->ExtractFeatures(a);
-  EXPECT_EQ(fa.self_features.sizes(), (std::vector<int64_t>{3, 64, 8, 8}));
+  EXPECT_EQ(fa.features.sizes(), (std::vector<int64_t>{3, 64, 12, 12}));
+  EXPECT_TRUE(torch::allclose(fa.features.norm(2, 1), torch::ones({3, 12, 12}), 1e-4, 1e-4));
   EXPECT_EQ(model->forward(a, b).sizes(), (std::vector<int64_t>{3, 13}));
-  const torch::Tensor corr = GlobalCorrelation(fa.cross_features, fa.cross_features);
-  EXPECT_EQ(corr.sizes(), (std::vector<int64_t>{3, 64, 8, 8}));
+  const torch::Tensor corr = CorrelationVolume(fa.features, fa.features);
+  EXPECT_EQ(corr.sizes(), (std::vector<int64_t>{3, 144, 12, 12}));
   EXPECT_THROW(model->ExtractFeatures(torch::randn({1, 1, 32, 32})), c10::Error);
+  // The paper config builds with the official model's shapes (240 px -> 15x15 -> 7x7 -> 4704).
+  ScaleNet paper(ScaleNetConfig::Paper());
+  const auto params = paper->named_parameters();
+  EXPECT_EQ(params["reduce_ab.0.weight"].sizes(), (std::vector<int64_t>{256, 225, 3, 3}));
+  EXPECT_EQ(params["head.0.weight"].sizes(), (std::vector<int64_t>{2056, 4704, 1, 1}));
+  EXPECT_EQ(params["aspp.mix_comb.0.weight"].sizes(), (std::vector<int64_t>{1024, 2048, 1, 1}));
+}
+
+TEST(ScaleNet, CorrelationVolumeLayout) {
+  // Channel j indexes b's locations column-major (j = x * h + y); the grid is a's.
+  const torch::Tensor a = torch::randn({1, 4, 2, 3});
+  const torch::Tensor b = torch::randn({1, 4, 2, 3});
+  const torch::Tensor corr = CorrelationVolume(a, b);
+  // Unnormalised value for a(y=1, x=2) and b(y=0, x=1): channel j = 1 * 2 + 0 = 2.
+  const torch::Tensor raw = torch::relu((a.index({0, torch::indexing::Slice(), 1, 2}) *
+                                         b.index({0, torch::indexing::Slice(), 0, 1})).sum());
+  const torch::Tensor column = torch::relu(torch::einsum("c,cj->j", {a.index({0, torch::indexing::Slice(), 1, 2}),
+                                                                   b[0].transpose(1, 2).reshape({4, 6})}));
+  EXPECT_NEAR(corr[0][2][1][2].item<float>(), (raw / (column.pow(2).sum() + 1e-6).sqrt()).item<float>(), 1e-5);
 }
 
 TEST(ScaleDistribution, GroundTruthSatisfiesEquation6) {
@@ -65,8 +86,8 @@ TEST(ScaleDistribution, ConsistencyCheckIsAntisymmetric) {
 TEST(ScaleNet, TrainingStepsReduceTheLossOnAFixedBatch) {
   torch::manual_seed(0);
   ScaleNet model(TinyConfig());
-  const torch::Tensor a = torch::randn({8, 1, 64, 64});
-  const torch::Tensor b = torch::randn({8, 1, 64, 64});
+  const torch::Tensor a = torch::randn({8, 1, 96, 96});
+  const torch::Tensor b = torch::randn({8, 1, 96, 96});
   const torch::Tensor gt = GroundTruthDistribution(torch::linspace(-2, 2, 8));
   torch::optim::Adam optimizer(model->parameters(), torch::optim::AdamOptions(1e-3));
   const double before = ScaleKlLoss(model->forward(a, b), gt).item<double>();
@@ -127,13 +148,13 @@ TEST(ScaleNet, BadWeightsGiveClearErrors) {
     EXPECT_NE(std::string(e.what()).find("truncated"), std::string::npos) << e.what();
   }
   // Wrong architecture: compact weights (input 128 -> 256 correlation channels) into the
-  // 64-input model (64 correlation channels): the error names the mis-shaped tensor.
+  // 96-input model (144 correlation channels): the error names the mis-shaped tensor.
   const std::string compact = SaveRandomWeights(ScaleNetConfig::Compact(), "compact2");
   try {
     LoadWeights(model.get(), compact);
     FAIL();
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("reduce_self"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("reduce_ab.0.weight"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("shape"), std::string::npos) << e.what();
   }
   // Missing tensor: a module with an extra parameter.

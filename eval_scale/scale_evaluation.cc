@@ -1,0 +1,287 @@
+#include "eval_scale/scale_evaluation.h"
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <random>
+#include <sstream>
+
+#include "colmap_ext/database.h"
+#include "feature/image_io.h"
+#include "pipeline/reconstruction_pipeline.h"
+#include "scale/scale_estimator.h"
+#include "util/logging.h"
+#include "util/progress.h"
+
+namespace scalesfm {
+namespace fs = std::filesystem;
+
+std::vector<ScalePairGt> ReadHomographyPairs(const std::string& homography_path) {
+  const std::string list = (fs::path(homography_path) / "pairs.txt").string();
+  std::ifstream in(list);
+  if (!in) throw Error("cannot open " + list);
+  std::vector<ScalePairGt> pairs;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    std::stringstream ss(line);
+    ScalePairGt p;
+    std::string name;
+    if (!(ss >> name >> p.scale)) throw Error("malformed line in " + list + ": " + line);
+    p.dataset = "homography/" + name;
+    p.name1 = (fs::path(homography_path) / name / "A.jpg").string();
+    p.name2 = (fs::path(homography_path) / name / "B.jpg").string();
+    pairs.push_back(p);
+  }
+  return pairs;
+}
+
+double ScaleFromCorrespondences(const std::vector<Eigen::Vector2d>& a,
+                                const std::vector<Eigen::Vector2d>& b, int num_samples,
+                                unsigned seed) {
+  if (a.size() < 2 || a.size() != b.size()) return 0;
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<size_t> pick(0, a.size() - 1);
+  double sum = 0;
+  int n = 0;
+  for (int attempt = 0; attempt < 50 * num_samples && n < num_samples; ++attempt) {
+    const size_t i = pick(rng), j = pick(rng);
+    const double da = (a[i] - a[j]).norm(), db = (b[i] - b[j]).norm();
+    if (i == j || da < 5.0 || db < 1e-9) continue;
+    sum += std::log(db / da);
+    ++n;
+  }
+  return n > 0 ? std::exp(sum / n) : 0;
+}
+
+std::vector<std::pair<bool, Eigen::Vector2d>> ProjectPoints(
+    const Reconstruction& model, const ModelImage& image,
+    const std::vector<Eigen::Vector3d>& points) {
+  const Camera& camera = model.cameras.at(image.camera_id);
+  const Eigen::Matrix3d R = image.R();
+  std::vector<std::pair<bool, Eigen::Vector2d>> out;
+  out.reserve(points.size());
+  for (const Eigen::Vector3d& X : points) {
+    const Eigen::Vector3d x = R * X + image.t;
+    if (x.z() <= 1e-9) {
+      out.emplace_back(false, Eigen::Vector2d::Zero());
+      continue;
+    }
+    const Eigen::Vector2d p(camera.FocalX() * x.x() / x.z() + camera.PrincipalX(),
+                            camera.FocalY() * x.y() / x.z() + camera.PrincipalY());
+    const bool inside = p.x() >= 0 && p.y() >= 0 && p.x() < camera.width && p.y() < camera.height;
+    out.emplace_back(inside, p);
+  }
+  return out;
+}
+
+namespace {
+
+// Triangulates SIFT matches of `scene` with its GT poses; cached under `work`.
+std::vector<Eigen::Vector3d> TriangulateScene(const std::string& scene, const std::string& work,
+                                              const ColmapRunner& colmap) {
+  const std::string model_path = (fs::path(work) / "model").string();
+  if (!fs::exists(fs::path(model_path) / "points3D.bin")) {
+    PrintHeading1("eval_scale: triangulating " + scene + " with its GT poses");
+    fs::remove_all(work);
+    fs::create_directories(model_path);
+    const std::string db = (fs::path(work) / "database.db").string();
+    const std::string images = (fs::path(scene) / "images").string();
+    const std::string gt = (fs::path(scene) / "gt").string();
+    ImportIntrinsicsFromModel(db, gt, images);
+    RunFeatureExtraction(db, images, ImageReaderOptions(), ExtractionOptions());
+    RunExhaustiveMatching(db, MatchingOptions(), VerificationOptions(), colmap);
+    std::vector<std::string> args = {"--database_path", db, "--image_path", images, "--input_path",
+                                     gt, "--output_path", model_path};
+    for (const std::string& a : FixedIntrinsicsMapperArgs()) args.push_back(a);
+    colmap.Run("point_triangulator", args, (fs::path(work) / "colmap.log").string());
+  }
+  const Reconstruction rec = Reconstruction::Read(model_path);
+  std::vector<Eigen::Vector3d> points;
+  for (const ModelPoint& p : rec.points) {
+    if (p.track_length >= 3 && p.error < 2.0) points.push_back(p.xyz);
+  }
+  LogInfo(StringPrintf("%zu triangulated points (track >= 3, error < 2 px) from %s",
+                       points.size(), scene.c_str()));
+  return points;
+}
+
+std::vector<ScalePairGt> ScenePairs(const std::string& scene, const ScaleEvaluationOptions& options,
+                                    const ColmapRunner& colmap) {
+  std::string source = scene;
+  const std::string name = fs::path(scene).filename().string();
+  const std::string suffix = "-zoom";
+  if (name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
+    const fs::path base = fs::path(scene).parent_path() / name.substr(0, name.size() - suffix.size());
+    if (fs::is_directory(base / "gt")) source = base.string();
+  }
+  const std::string source_name = fs::path(source).filename().string();
+  const std::vector<Eigen::Vector3d> points = TriangulateScene(
+      source, (fs::path(options.output_path) / "triangulation" / source_name).string(), colmap);
+  const Reconstruction gt = Reconstruction::Read((fs::path(scene) / "gt").string());
+  std::vector<const ModelImage*> images;
+  for (const auto& [id, image] : gt.images) images.push_back(&image);
+  std::vector<std::vector<std::pair<bool, Eigen::Vector2d>>> projections;
+  for (const ModelImage* image : images) projections.push_back(ProjectPoints(gt, *image, points));
+
+  std::vector<ScalePairGt> pairs;
+  for (size_t i = 0; i < images.size(); ++i) {
+    for (size_t j = i + 1; j < images.size(); ++j) {
+      std::vector<Eigen::Vector2d> a, b;
+      for (size_t k = 0; k < points.size(); ++k) {
+        if (projections[i][k].first && projections[j][k].first) {
+          a.push_back(projections[i][k].second);
+          b.push_back(projections[j][k].second);
+        }
+      }
+      if (a.size() < options.min_covisible_points) continue;
+      ScalePairGt p;
+      p.dataset = name;
+      p.name1 = (fs::path(scene) / "images" / images[i]->name).string();
+      p.name2 = (fs::path(scene) / "images" / images[j]->name).string();
+      p.scale = ScaleFromCorrespondences(a, b, 200, static_cast<unsigned>(i * 1000 + j));
+      p.support = a.size();
+      if (options.zoom_pairs_only && std::abs(std::log2(p.scale)) < 1) continue;
+      pairs.push_back(p);
+    }
+  }
+  if (options.max_pairs_per_scene > 0 && pairs.size() > options.max_pairs_per_scene) {
+    std::mt19937 rng(0);
+    std::shuffle(pairs.begin(), pairs.end(), rng);
+    pairs.resize(options.max_pairs_per_scene);
+  }
+  LogInfo(StringPrintf("%s: %zu pairs with >= %zu covisible points", name.c_str(), pairs.size(),
+                       options.min_covisible_points));
+  return pairs;
+}
+
+const char* BinName(double abs_log2) {
+  if (abs_log2 < 1) return "0-1";
+  if (abs_log2 < 2) return "1-2";
+  if (abs_log2 < 3) return "2-3";
+  return ">3";
+}
+
+}  // namespace
+
+std::vector<ScaleEstimateRow> RunScaleEvaluation(const ScaleEvaluationOptions& options,
+                                                 const ColmapRunner& colmap) {
+  if (options.output_path.empty()) throw Error("eval_scale needs --output_path");
+  if (options.homography_path.empty() && options.scene_paths.empty()) {
+    throw Error("eval_scale needs --homography_path and/or --scene_path");
+  }
+  fs::create_directories(options.output_path);
+  std::vector<ScalePairGt> pairs;
+  if (!options.homography_path.empty()) {
+    for (auto& p : ReadHomographyPairs(options.homography_path)) pairs.push_back(p);
+  }
+  for (const std::string& scene : options.scene_paths) {
+    for (auto& p : ScenePairs(scene, options, colmap)) pairs.push_back(p);
+  }
+  {
+    std::ofstream gt((fs::path(options.output_path) / "gt_pairs.csv").string());
+    gt << "dataset,image1,image2,gt_scale,support\n";
+    for (const auto& p : pairs) {
+      gt << p.dataset << "," << p.name1 << "," << p.name2 << "," << p.scale << "," << p.support
+         << "\n";
+    }
+  }
+
+  std::vector<ScaleEstimateRow> rows;
+  for (const std::string& name : options.estimators) {
+    PrintHeading1("eval_scale: " + name);
+    ScaleEstimatorOptions eo;
+    eo.estimator = name;
+    eo.weights = options.weights;
+    eo.device = options.device;
+    std::unique_ptr<ScaleEstimator> estimator = ScaleEstimator::Create(eo);
+    Progress progress("pair", pairs.size());
+    std::map<std::string, cv::Mat> cache;
+    auto load = [&](const std::string& path) -> const cv::Mat& {
+      auto it = cache.find(path);
+      if (it != cache.end()) return it->second;
+      std::string error;
+      cv::Mat image = ReadImageGray(path, &error);
+      if (image.empty()) throw Error("cannot read " + path + ": " + error);
+      return cache[path] = image;
+    };
+    for (const ScalePairGt& p : pairs) {
+      Timer timer;
+      const ScaleEstimate e = estimator->Estimate(load(p.name1), load(p.name2));
+      ScaleEstimateRow row{p, name, e.scale, e.bin, timer.ElapsedSeconds()};
+      rows.push_back(row);
+      progress.Step(StringPrintf("%s gt %.3f est %.3f", p.dataset.c_str(), p.scale, e.scale));
+    }
+  }
+  std::ofstream csv((fs::path(options.output_path) / "estimates.csv").string());
+  csv << "dataset,image1,image2,gt_scale,estimator,estimate,bin,abs_log2_error,seconds\n";
+  for (const auto& r : rows) {
+    csv << r.pair.dataset << "," << r.pair.name1 << "," << r.pair.name2 << "," << r.pair.scale
+        << "," << r.estimator << "," << r.estimate << "," << r.bin << ","
+        << std::abs(std::log2(r.estimate) - std::log2(r.pair.scale)) << "," << r.seconds << "\n";
+  }
+  const std::string summary = FormatScaleSummary(rows);
+  std::ofstream((fs::path(options.output_path) / "summary.md").string()) << summary;
+  LogInfo("\n" + summary);
+  return rows;
+}
+
+std::string FormatScaleSummary(const std::vector<ScaleEstimateRow>& rows) {
+  // group -> estimator -> bin -> (sum error, count, within one bin)
+  struct Acc {
+    double sum = 0;
+    size_t n = 0, within = 0;
+  };
+  std::map<std::string, std::map<std::string, std::map<std::string, Acc>>> acc;
+  for (const auto& r : rows) {
+    const std::string group = r.pair.dataset.rfind("homography/", 0) == 0
+                                  ? "homography"
+                                  : (r.pair.dataset.find("-zoom") != std::string::npos ? "strecha-zoom"
+                                                                                       : "strecha");
+    const double gt = std::log2(r.pair.scale);
+    const double err = std::abs(std::log2(r.estimate) - gt);
+    const bool within = std::abs(NearestScaleBin(r.estimate) - NearestScaleBin(r.pair.scale)) <= 1;
+    for (const std::string& bin : {std::string("all"), std::string(BinName(std::abs(gt))),
+                                   std::string(std::abs(gt) >= 1 ? ">=1" : "<1"),
+                                   std::string(std::abs(gt) >= 2 ? ">=2" : "<2")}) {
+      for (const std::string& g : {group, std::string("all")}) {
+        Acc& a = acc[g][r.estimator][bin];
+        a.sum += err;
+        ++a.n;
+        a.within += within;
+      }
+    }
+  }
+  std::ostringstream out;
+  const std::vector<std::string> bins = {"all", "0-1", "1-2", "2-3", ">3", ">=1", ">=2"};
+  out << "E = mean |log2 s - log2 s_hat| (pairs); last column: bin of the estimate within +-1 of "
+         "the GT bin, over pairs with |log2 s| >= 1\n\n";
+  out << "| pairs | estimator |";
+  for (const auto& b : bins) out << " E " << b << " |";
+  out << " bin+-1 (>=1) |\n|---|---|";
+  for (size_t i = 0; i <= bins.size(); ++i) out << "---|";
+  out << "\n";
+  for (const auto& [group, by_estimator] : acc) {
+    for (const auto& [estimator, by_bin] : by_estimator) {
+      out << "| " << group << " | " << estimator << " |";
+      for (const auto& b : bins) {
+        auto it = by_bin.find(b);
+        if (it == by_bin.end() || it->second.n == 0) {
+          out << " - |";
+        } else {
+          out << StringPrintf(" %.3f (%zu) |", it->second.sum / it->second.n, it->second.n);
+        }
+      }
+      auto it = by_bin.find(">=1");
+      if (it == by_bin.end() || it->second.n == 0) {
+        out << " - |\n";
+      } else {
+        out << StringPrintf(" %.1f%% |\n", 100.0 * it->second.within / it->second.n);
+      }
+    }
+  }
+  return out.str();
+}
+
+}  // namespace scalesfm
