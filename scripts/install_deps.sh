@@ -12,6 +12,8 @@ packages=(
   # LibTorch and COLMAP link the generic libblas.so.3; OpenBLAS makes it multi-threaded and
   # several times faster than the reference/ATLAS implementations (see docs/DESIGN_NOTES.md).
   libopenblas0-pthread
+  # scripts/convert_official_weights.py (official PyTorch checkpoints -> scalesfm weights)
+  python3 python3-torch
 )
 missing=()
 for p in "${packages[@]}"; do

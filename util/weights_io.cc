@@ -2,7 +2,13 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <iterator>
+#include <memory>
 #include <sstream>
+#include <unordered_map>
+
+#include <torch/csrc/jit/serialization/pickle.h>
 
 #include "util/logging.h"
 
@@ -27,21 +33,55 @@ void SaveWeights(const torch::nn::Module& module, const std::string& path,
   std::ofstream(path + ".json") << sidecar.dump(2) << "\n";
 }
 
+namespace {
+
+// Named tensors of a weights file: our own archive (SaveWeights) or a torch.save()d dict of
+// tensors (what scripts/convert_official_weights.py writes). Empty optional: neither format.
+using TensorLookup = std::function<bool(const std::string&, torch::Tensor*, bool)>;
+
+TensorLookup OpenWeights(const std::string& path) {
+  auto archive = std::make_shared<torch::serialize::InputArchive>();
+  try {
+    archive->load_from(path);
+    return [archive](const std::string& name, torch::Tensor* t, bool is_buffer) {
+      return archive->try_read(name, *t, is_buffer);
+    };
+  } catch (const std::exception& archive_error) {
+    std::ifstream in(path, std::ios::binary);
+    std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    try {
+      const c10::IValue value = torch::pickle_load(bytes);
+      if (!value.isGenericDict()) throw std::runtime_error("not a dict of tensors");
+      auto tensors = std::make_shared<std::unordered_map<std::string, torch::Tensor>>();
+      for (const auto& item : value.toGenericDict()) {
+        if (item.key().isString() && item.value().isTensor()) {
+          (*tensors)[item.key().toStringRef()] = item.value().toTensor();
+        }
+      }
+      return [tensors](const std::string& name, torch::Tensor* t, bool) {
+        auto it = tensors->find(name);
+        if (it == tensors->end()) return false;
+        *t = it->second;
+        return true;
+      };
+    } catch (const std::exception&) {
+      std::string what = archive_error.what();
+      what = what.substr(0, what.find('\n'));
+      throw Error("weights file " + path +
+                  " is truncated, corrupt or not a LibTorch archive / tensor dict (" + what + ")");
+    }
+  }
+}
+
+}  // namespace
+
 void LoadWeights(torch::nn::Module* module, const std::string& path) {
   if (!std::filesystem::is_regular_file(path)) throw Error("weights file " + path + " not found");
-  torch::serialize::InputArchive archive;
-  try {
-    archive.load_from(path);
-  } catch (const std::exception& e) {
-    std::string what = e.what();
-    what = what.substr(0, what.find('\n'));
-    throw Error("weights file " + path + " is truncated, corrupt or not a LibTorch archive (" +
-                what + ")");
-  }
+  const TensorLookup lookup = OpenWeights(path);
   torch::NoGradGuard no_grad;
   auto load = [&](const std::string& name, torch::Tensor& target, bool is_buffer) {
     torch::Tensor value;
-    if (!archive.try_read(name, value, is_buffer)) {
+    if (!lookup(name, &value, is_buffer)) {
       throw Error("weights file " + path + " has no tensor '" + name + "' (expected shape " +
                   ShapeString(target) + "): wrong architecture or config?");
     }

@@ -1,0 +1,65 @@
+// scripts/convert_official_weights.py maps the official ScaleNet names onto ours: a synthetic
+// checkpoint with the official names and shapes converts and loads into the `paper` config.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "scale/scalenet.h"
+#include "tests/test_util.h"
+#include "util/logging.h"
+#include "util/weights_io.h"
+
+namespace scalesfm {
+namespace {
+
+bool HavePythonTorch() { return test::RunCommand("/usr/bin/python3 -c 'import torch'") == 0; }
+
+TEST(ConvertOfficialWeights, ScaleNetCheckpointLoadsIntoThePaperConfig) {
+  if (!HavePythonTorch()) GTEST_SKIP() << "Debian's python3-torch is not installed";
+  const std::string dir = test::MakeTempDir("convert");
+  const std::string src = std::string(SCALESFM_SOURCE_DIR);
+  std::string log;
+  ASSERT_EQ(test::RunCommand("/usr/bin/python3 " + src +
+                                 "/tests/make_official_scalenet_checkpoint.py " + dir +
+                                 "/official.pth",
+                             &log),
+            0)
+      << log;
+  ASSERT_EQ(test::RunCommand("/usr/bin/python3 " + src +
+                                 "/scripts/convert_official_weights.py --model scalenet --input " +
+                                 dir + "/official.pth --output " + dir + "/paper.pt",
+                             &log),
+            0)
+      << log;
+  EXPECT_EQ(ReadSidecar(dir + "/paper.pt").at("config"), "paper");
+  ScaleNet model(ScaleNetConfig::Paper());
+  LoadWeights(model.get(), dir + "/paper.pt");
+  // Values arrive where they belong: the official BN running variance of to_distr.15 was
+  // drawn in [0.5, 1.5); our head.15 is that layer.
+  const torch::Tensor var = model->named_buffers()["head.15.running_var"];
+  EXPECT_GE(var.min().item<float>(), 0.5f);
+  EXPECT_EQ(model->named_buffers()["head.15.num_batches_tracked"].item<int64_t>(), 7);
+  // A forward pass runs at the official input size.
+  model->eval();
+  const torch::Tensor logits = model->forward(torch::randn({1, 3, 240, 240}),
+                                              torch::randn({1, 3, 240, 240}));
+  EXPECT_EQ(logits.sizes(), (std::vector<int64_t>{1, 13}));
+}
+
+TEST(ConvertOfficialWeights, IncompleteCheckpointIsRejected) {
+  if (!HavePythonTorch()) GTEST_SKIP() << "Debian's python3-torch is not installed";
+  const std::string dir = test::MakeTempDir("convert");
+  std::string log;
+  ASSERT_EQ(test::RunCommand("/usr/bin/python3 -c \"import torch; torch.save({'x': "
+                             "torch.zeros(1)}, '" + dir + "/bad.pth')\"", &log), 0) << log;
+  EXPECT_NE(test::RunCommand("/usr/bin/python3 " + std::string(SCALESFM_SOURCE_DIR) +
+                                 "/scripts/convert_official_weights.py --model scalenet --input " +
+                                 dir + "/bad.pth --output " + dir + "/out.pt",
+                             &log),
+            0);
+  EXPECT_NE(log.find("lacks official tensors"), std::string::npos) << log;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/out.pt"));
+}
+
+}  // namespace
+}  // namespace scalesfm
