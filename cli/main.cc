@@ -11,9 +11,11 @@
 #include "eval_scale/scale_evaluation.h"
 #include "feature/image_io.h"
 #include "pipeline/reconstruction_pipeline.h"
+#include "scale/scalenet_estimator.h"
 #include "scale/scalenet_trainer.h"
 #include "synthetic/synthetic_scene.h"
 #include "util/logging.h"
+#include "util/progress.h"
 
 namespace scalesfm {
 namespace {
@@ -43,8 +45,8 @@ int FeatureExtractor(int argc, char** argv) {
       "image_path", po::value(&image_path), "image folder");
   AddImageReaderOptions(&desc, &reader);
   AddExtractionOptions(&desc, &extraction);
-  if (!ParseCommandLine(argc, argv, "scalesfm feature_extractor --database_path DB --image_path DIR",
-                        desc)) {
+  if (!ParseCommandLine(argc, argv,
+                        "scalesfm feature_extractor --database_path DB --image_path DIR", desc)) {
     return 0;
   }
   Require(database_path, "database_path");
@@ -76,10 +78,11 @@ int Mapper(int argc, char** argv) {
   std::vector<std::string> forwarded;
   po::options_description desc("mapper options (--Mapper.* are passed to colmap mapper)");
   desc.add_options()("database_path", po::value(&database_path), "COLMAP database")(
-      "image_path", po::value(&image_path), "image folder")(
-      "output_path", po::value(&output_path), "output folder for sparse models");
-  if (!ParseCommandLine(argc, argv, "scalesfm mapper --database_path DB --image_path DIR "
-                                    "--output_path DIR [--Mapper.option value ...]",
+      "image_path", po::value(&image_path), "image folder")("output_path", po::value(&output_path),
+                                                            "output folder for sparse models");
+  if (!ParseCommandLine(argc, argv,
+                        "scalesfm mapper --database_path DB --image_path DIR "
+                        "--output_path DIR [--Mapper.option value ...]",
                         desc, {"Mapper."}, &forwarded)) {
     return 0;
   }
@@ -111,8 +114,7 @@ int AutomaticReconstructor(int argc, char** argv) {
   }
   Require(options.image_path, "image_path");
   Require(options.workspace_path, "workspace_path");
-  const AutomaticReconstructionResult result =
-      RunAutomaticReconstruction(options, ColmapRunner());
+  const AutomaticReconstructionResult result = RunAutomaticReconstruction(options, ColmapRunner());
   PrintHeading1("Summary");
   PrintExtractionSummary(result.extraction);
   LogInfo(StringPrintf("Verified image pairs: %zu", result.matching.num_verified));
@@ -211,9 +213,9 @@ int EvalScale(int argc, char** argv) {
       "output_path", po::value(&o.output_path), "results folder")(
       "device", po::value(&o.device)->default_value(o.device), "auto | cpu | cuda")(
       "min_covisible_points",
-      po::value(&o.min_covisible_points)->default_value(o.min_covisible_points), "")(
-      "max_pairs_per_scene",
-      po::value(&o.max_pairs_per_scene)->default_value(o.max_pairs_per_scene), "0: all")(
+      po::value(&o.min_covisible_points)->default_value(o.min_covisible_points),
+      "")("max_pairs_per_scene",
+          po::value(&o.max_pairs_per_scene)->default_value(o.max_pairs_per_scene), "0: all")(
       "zoom_pairs_only", po::value(&o.zoom_pairs_only)->default_value(o.zoom_pairs_only),
       "posed scenes: only pairs with |log2 s| >= 1");
   if (!ParseCommandLine(argc, argv,
@@ -230,11 +232,13 @@ int EvalScale(int argc, char** argv) {
 int EstimateScale(int argc, char** argv) {
   std::string image1, image2;
   bool json = false;
+  int timing = 0;
   ScaleEstimatorOptions o;
   po::options_description desc("estimate_scale options");
-  desc.add_options()("image1", po::value(&image1), "image A")("image2", po::value(&image2),
-                                                               "image B")(
-      "json", po::bool_switch(&json), "print one JSON object")(
+  desc.add_options()("image1", po::value(&image1), "image A")(
+      "image2", po::value(&image2), "image B")("json", po::bool_switch(&json),
+                                               "print one JSON object")(
+      "timing", po::value(&timing)->default_value(0), "benchmark: repeat N times, print ms")(
       "device", po::value(&o.device)->default_value(o.device), "auto | cpu | cuda");
   AddScaleOptions(&desc, &o);
   if (!ParseCommandLine(argc, argv, "scalesfm estimate_scale --image1 A --image2 B", desc)) {
@@ -247,13 +251,39 @@ int EstimateScale(int argc, char** argv) {
   if (a.empty()) throw Error("cannot read " + image1 + ": " + error);
   const cv::Mat b = ReadImageGray(image2, &error);
   if (b.empty()) throw Error("cannot read " + image2 + ": " + error);
-  const ScaleEstimate e = ScaleEstimator::Create(o)->Estimate(a, b);
+  std::unique_ptr<ScaleEstimator> estimator = ScaleEstimator::Create(o);
+  if (timing > 0) {
+    // Speed benchmark: per-image features and per-pair cost (cached features) separately for
+    // ScaleNet; whole-pair cost for the others.
+    if (auto* net = dynamic_cast<ScaleNetEstimator*>(estimator.get())) {
+      net->ComputeImageFeatures(a);  // warm-up
+      Timer t;
+      ScaleNetEstimator::ImageFeatures fa, fb;
+      for (int i = 0; i < timing; ++i) fa = net->ComputeImageFeatures(a);
+      const double per_image = t.ElapsedSeconds() / timing;
+      fb = net->ComputeImageFeatures(b);
+      t.Restart();
+      for (int i = 0; i < timing; ++i) net->EstimateFromFeatures(fa, fb);
+      const double per_pair = t.ElapsedSeconds() / timing;
+      std::cout << StringPrintf(
+          "%s timing over %d runs: per-image features %.2f ms, per pair "
+          "with cached features %.2f ms\n",
+          o.estimator.c_str(), timing, 1000 * per_image, 1000 * per_pair);
+    } else {
+      Timer t;
+      for (int i = 0; i < timing; ++i) estimator->Estimate(a, b);
+      std::cout << StringPrintf("%s timing over %d runs: per pair %.2f ms\n", o.estimator.c_str(),
+                                timing, 1000 * t.ElapsedSeconds() / timing);
+    }
+  }
+  const ScaleEstimate e = estimator->Estimate(a, b);
   std::string probs;
   for (double p : e.probs) probs += (probs.empty() ? "" : ", ") + StringPrintf("%.6f", p);
   if (json) {
-    std::cout << StringPrintf("{\"scale\": %.6f, \"log2_scale\": %.6f, \"bin\": %d, "
-                              "\"probs\": [%s]}\n",
-                              e.scale, std::log2(e.scale), e.bin, probs.c_str());
+    std::cout << StringPrintf(
+        "{\"scale\": %.6f, \"log2_scale\": %.6f, \"bin\": %d, "
+        "\"probs\": [%s]}\n",
+        e.scale, std::log2(e.scale), e.bin, probs.c_str());
   } else {
     std::cout << StringPrintf("s(A->B) = %.4f (log2 %.3f), bin %d (%.4f), support %zu\n", e.scale,
                               std::log2(e.scale), e.bin, ScaleBinCenter(e.bin), e.support)
@@ -277,8 +307,8 @@ int TrainScaleNetCommand(int argc, char** argv) {
       "seed", po::value(&o.seed)->default_value(o.seed), "")(
       "num_threads", po::value(&o.num_threads)->default_value(o.num_threads), "")(
       "device", po::value(&o.device)->default_value(o.device), "auto | cpu | cuda");
-  if (!ParseCommandLine(argc, argv,
-                        "scalesfm train_scalenet --data_path DIR --output_path FILE.pt", desc)) {
+  if (!ParseCommandLine(argc, argv, "scalesfm train_scalenet --data_path DIR --output_path FILE.pt",
+                        desc)) {
     return 0;
   }
   o.command_line = "scalesfm";

@@ -7,9 +7,9 @@
 namespace scalesfm {
 
 void AddImageReaderOptions(po::options_description* desc, ImageReaderOptions* o) {
-  desc->add_options()(
-      "ImageReader.camera_model", po::value(&o->camera_model)->default_value(o->camera_model),
-      "COLMAP camera model")(
+  desc->add_options()("ImageReader.camera_model",
+                      po::value(&o->camera_model)->default_value(o->camera_model),
+                      "COLMAP camera model")(
       "ImageReader.single_camera", po::value(&o->single_camera)->default_value(o->single_camera),
       "one camera shared by all images")(
       "ImageReader.camera_params", po::value(&o->camera_params)->default_value(o->camera_params),
@@ -51,9 +51,9 @@ void AddMatchingOptions(po::options_description* desc, MatchingOptions* o) {
       "descriptor rows per similarity block")(
       "Matching.pairs_per_commit",
       po::value(&o->pairs_per_commit)->default_value(o->pairs_per_commit),
-      "pairs per database transaction")(
-      "Matching.num_threads", po::value(&o->num_threads)->default_value(o->num_threads),
-      "LibTorch threads (-1: all cores)")(
+      "pairs per database transaction")("Matching.num_threads",
+                                        po::value(&o->num_threads)->default_value(o->num_threads),
+                                        "LibTorch threads (-1: all cores)")(
       "Matching.pair_list", po::value(&o->pair_list)->default_value(o->pair_list),
       "file of 'name1 name2' lines to match instead of all pairs")(
       "Matching.device", po::value(&o->device)->default_value(o->device), "auto | cpu | cuda");
@@ -65,18 +65,17 @@ void AddVerificationOptions(po::options_description* desc, VerificationOptions* 
                       "RANSAC error (pixels), for colmap's verification")(
       "SiftMatching.confidence", po::value(&o->confidence)->default_value(o->confidence), "")(
       "SiftMatching.max_num_trials",
-      po::value(&o->max_num_trials)->default_value(o->max_num_trials), "")(
-      "SiftMatching.min_inlier_ratio",
-      po::value(&o->min_inlier_ratio)->default_value(o->min_inlier_ratio), "")(
-      "SiftMatching.min_num_inliers",
-      po::value(&o->min_num_inliers)->default_value(o->min_num_inliers), "")(
-      "SiftMatching.multiple_models",
-      po::value(&o->multiple_models)->default_value(o->multiple_models), "")(
-      "SiftMatching.guided_matching",
-      po::value(&o->guided_matching)->default_value(o->guided_matching), "")(
-      "SiftMatching.planar_scene", po::value(&o->planar_scene)->default_value(o->planar_scene),
-      "")("SiftMatching.num_threads", po::value(&o->num_threads)->default_value(o->num_threads),
-          "");
+      po::value(&o->max_num_trials)->default_value(o->max_num_trials),
+      "")("SiftMatching.min_inlier_ratio",
+          po::value(&o->min_inlier_ratio)->default_value(o->min_inlier_ratio),
+          "")("SiftMatching.min_num_inliers",
+              po::value(&o->min_num_inliers)->default_value(o->min_num_inliers),
+              "")("SiftMatching.multiple_models",
+                  po::value(&o->multiple_models)->default_value(o->multiple_models),
+                  "")("SiftMatching.guided_matching",
+                      po::value(&o->guided_matching)->default_value(o->guided_matching), "")(
+      "SiftMatching.planar_scene", po::value(&o->planar_scene)->default_value(o->planar_scene), "")(
+      "SiftMatching.num_threads", po::value(&o->num_threads)->default_value(o->num_threads), "");
 }
 
 void AddScaleOptions(po::options_description* desc, ScaleEstimatorOptions* o) {
@@ -86,9 +85,9 @@ void AddScaleOptions(po::options_description* desc, ScaleEstimatorOptions* o) {
       "ScaleMatching.weights", po::value(&o->weights)->default_value(o->weights),
       "ScaleNet weights (default: models/scalenet_compact.pt)")(
       "ScaleMatching.max_num_features",
-      po::value(&o->max_num_features)->default_value(o->max_num_features), "")(
-      "ScaleMatching.max_image_size",
-      po::value(&o->max_image_size)->default_value(o->max_image_size), "");
+      po::value(&o->max_num_features)->default_value(o->max_num_features),
+      "")("ScaleMatching.max_image_size",
+          po::value(&o->max_image_size)->default_value(o->max_image_size), "");
 }
 
 bool ParseCommandLine(int argc, char** argv, const std::string& usage,
@@ -110,7 +109,8 @@ bool ParseCommandLine(int argc, char** argv, const std::string& usage,
       }
     }
     if (!forwarded) {
-      const std::string name = opt.original_tokens.empty() ? opt.string_key : opt.original_tokens[0];
+      const std::string name =
+          opt.original_tokens.empty() ? opt.string_key : opt.original_tokens[0];
       throw Error("unknown option '" + name + "' (see -h)");
     }
   }

@@ -1,10 +1,9 @@
 // COLMAP-style --Section.option flags, each bound 1:1 to a field of an options struct.
 #pragma once
 
+#include <boost/program_options.hpp>
 #include <string>
 #include <vector>
-
-#include <boost/program_options.hpp>
 
 #include "colmap_ext/image_reader.h"
 #include "feature/extractor.h"

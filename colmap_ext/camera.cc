@@ -17,11 +17,16 @@ struct ModelInfo {
 
 // COLMAP 3.8 camera models (src/base/camera_models.h).
 constexpr ModelInfo kModels[] = {
-    {0, "SIMPLE_PINHOLE", 3, 0, 0, 1, 2},   {1, "PINHOLE", 4, 0, 1, 2, 3},
-    {2, "SIMPLE_RADIAL", 4, 0, 0, 1, 2},    {3, "RADIAL", 5, 0, 0, 1, 2},
-    {4, "OPENCV", 8, 0, 1, 2, 3},           {5, "OPENCV_FISHEYE", 8, 0, 1, 2, 3},
-    {6, "FULL_OPENCV", 12, 0, 1, 2, 3},     {7, "FOV", 5, 0, 1, 2, 3},
-    {8, "SIMPLE_RADIAL_FISHEYE", 4, 0, 0, 1, 2}, {9, "RADIAL_FISHEYE", 5, 0, 0, 1, 2},
+    {0, "SIMPLE_PINHOLE", 3, 0, 0, 1, 2},
+    {1, "PINHOLE", 4, 0, 1, 2, 3},
+    {2, "SIMPLE_RADIAL", 4, 0, 0, 1, 2},
+    {3, "RADIAL", 5, 0, 0, 1, 2},
+    {4, "OPENCV", 8, 0, 1, 2, 3},
+    {5, "OPENCV_FISHEYE", 8, 0, 1, 2, 3},
+    {6, "FULL_OPENCV", 12, 0, 1, 2, 3},
+    {7, "FOV", 5, 0, 1, 2, 3},
+    {8, "SIMPLE_RADIAL_FISHEYE", 4, 0, 0, 1, 2},
+    {9, "RADIAL_FISHEYE", 5, 0, 0, 1, 2},
     {10, "THIN_PRISM_FISHEYE", 12, 0, 1, 2, 3},
 };
 

@@ -221,7 +221,8 @@ Camera Database::ReadCamera(camera_t camera_id) const {
               "SELECT camera_id, model, width, height, params, prior_focal_length FROM cameras "
               "WHERE camera_id = ?;");
   s.Bind(1, static_cast<int64_t>(camera_id));
-  if (!s.Step()) throw Error(StringPrintf("database %s has no camera %u", path_.c_str(), camera_id));
+  if (!s.Step())
+    throw Error(StringPrintf("database %s has no camera %u", path_.c_str(), camera_id));
   return CameraFromRow(s);
 }
 
@@ -277,7 +278,8 @@ bool Database::ExistsDescriptors(image_t image_id) const {
 
 void Database::WriteKeypoints(image_t image_id, const Keypoints& keypoints) {
   static_assert(sizeof(Keypoint) == 6 * sizeof(float), "Keypoint must be 6 packed floats");
-  Statement s(this, "INSERT OR REPLACE INTO keypoints(image_id, rows, cols, data) VALUES(?,?,?,?);");
+  Statement s(this,
+              "INSERT OR REPLACE INTO keypoints(image_id, rows, cols, data) VALUES(?,?,?,?);");
   s.Bind(1, static_cast<int64_t>(image_id));
   s.Bind(2, static_cast<int64_t>(keypoints.size()));
   s.Bind(3, static_cast<int64_t>(6));
@@ -292,8 +294,8 @@ Keypoints Database::ReadKeypoints(image_t image_id) const {
   const int64_t rows = s.Int(0), cols = s.Int(1);
   const std::vector<float> data = s.Blob<float>(2);
   if (static_cast<int64_t>(data.size()) != rows * cols) {
-    throw Error(StringPrintf("database %s: keypoint blob of image %u is corrupt", path_.c_str(),
-                             image_id));
+    throw Error(
+        StringPrintf("database %s: keypoint blob of image %u is corrupt", path_.c_str(), image_id));
   }
   Keypoints keypoints(rows);
   for (int64_t i = 0; i < rows; ++i) {

@@ -1,12 +1,11 @@
 // Reader for COLMAP sparse models (binary or text) and the statistics users compare.
 #pragma once
 
+#include <Eigen/Core>
+#include <Eigen/Geometry>
 #include <map>
 #include <string>
 #include <vector>
-
-#include <Eigen/Core>
-#include <Eigen/Geometry>
 
 #include "colmap_ext/camera.h"
 #include "colmap_ext/types.h"
@@ -18,7 +17,7 @@ struct ModelImage {
   std::string name;
   camera_t camera_id = 0;
   Eigen::Quaterniond q = Eigen::Quaterniond::Identity();  // world -> camera rotation
-  Eigen::Vector3d t = Eigen::Vector3d::Zero();             // world -> camera translation
+  Eigen::Vector3d t = Eigen::Vector3d::Zero();            // world -> camera translation
   size_t num_points2D = 0;
   size_t num_points3D = 0;  // observations with a 3D point
 

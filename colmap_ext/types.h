@@ -1,11 +1,10 @@
 // COLMAP's basic types and conventions, restated for a binary-only COLMAP.
 #pragma once
 
+#include <Eigen/Core>
 #include <cstdint>
 #include <utility>
 #include <vector>
-
-#include <Eigen/Core>
 
 namespace scalesfm {
 

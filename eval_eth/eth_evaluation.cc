@@ -75,9 +75,14 @@ EthResult RunMethod(const std::string& dataset, const std::string& method,
     result.matching_seconds = timer.ElapsedSeconds();
   } else {
     const bool best = method == "colmap-best";
-    std::vector<std::string> extract = {"--database_path", db_path, "--image_path", image_path,
-                                        "--SiftExtraction.use_gpu", "0",
-                                        "--SiftExtraction.num_threads", threads,
+    std::vector<std::string> extract = {"--database_path",
+                                        db_path,
+                                        "--image_path",
+                                        image_path,
+                                        "--SiftExtraction.use_gpu",
+                                        "0",
+                                        "--SiftExtraction.num_threads",
+                                        threads,
                                         "--SiftExtraction.max_num_features",
                                         std::to_string(options.max_num_features)};
     if (best) {
@@ -88,8 +93,12 @@ EthResult RunMethod(const std::string& dataset, const std::string& method,
     colmap.Run("feature_extractor", extract, log_path);
     result.extraction_seconds = timer.ElapsedSeconds();
     timer.Restart();
-    std::vector<std::string> match = {"--database_path", db_path, "--SiftMatching.use_gpu", "0",
-                                      "--SiftMatching.num_threads", threads};
+    std::vector<std::string> match = {"--database_path",
+                                      db_path,
+                                      "--SiftMatching.use_gpu",
+                                      "0",
+                                      "--SiftMatching.num_threads",
+                                      threads};
     if (best) match.insert(match.end(), {"--SiftMatching.guided_matching", "1"});
     PrintHeading1("Stock COLMAP matching (" + method + ")");
     if (has_match_list) {
@@ -101,8 +110,8 @@ EthResult RunMethod(const std::string& dataset, const std::string& method,
     result.matching_seconds = timer.ElapsedSeconds();
   }
   const MapperResult mapper =
-      RunMapper(db_path, image_path, (fs::path(workspace) / "sparse").string(), mapper_args,
-                colmap, log_path);
+      RunMapper(db_path, image_path, (fs::path(workspace) / "sparse").string(), mapper_args, colmap,
+                log_path);
   result.mapping_seconds = mapper.seconds;
   result.num_models = mapper.num_models;
   result.stats = mapper.stats;
@@ -144,15 +153,14 @@ void WriteCsv(const std::string& path, const std::vector<EthResult>& results) {
          "mean_track_length,mean_reprojection_error,maa5,maa10,median_rotation_deg,"
          "median_translation_deg,extraction_s,matching_s,mapping_s,total_s\n";
   for (const EthResult& r : results) {
-    out << StringPrintf("%s,%s,%d,%zu,%zu,%zu,%zu,%zu,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.2f,%.2f,"
-                        "%.2f,%.2f\n",
-                        r.dataset.c_str(), r.method.c_str(), r.repetition, r.num_images,
-                        r.stats.num_images, r.num_models, r.stats.num_points,
-                        r.stats.num_observations, r.stats.mean_track_length,
-                        r.stats.mean_reprojection_error, r.pose.maa5, r.pose.maa10,
-                        r.pose.median_rotation_deg, r.pose.median_translation_deg,
-                        r.extraction_seconds, r.matching_seconds, r.mapping_seconds,
-                        r.TotalSeconds());
+    out << StringPrintf(
+        "%s,%s,%d,%zu,%zu,%zu,%zu,%zu,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.2f,%.2f,"
+        "%.2f,%.2f\n",
+        r.dataset.c_str(), r.method.c_str(), r.repetition, r.num_images, r.stats.num_images,
+        r.num_models, r.stats.num_points, r.stats.num_observations, r.stats.mean_track_length,
+        r.stats.mean_reprojection_error, r.pose.maa5, r.pose.maa10, r.pose.median_rotation_deg,
+        r.pose.median_translation_deg, r.extraction_seconds, r.matching_seconds, r.mapping_seconds,
+        r.TotalSeconds());
   }
 }
 
@@ -185,8 +193,8 @@ std::vector<EthResult> RunEthEvaluation(const EthEvaluationOptions& options,
   colmap.ResolveBinary();
   fs::create_directories(options.output_path);
   std::vector<EthResult> results;
-  Progress progress("run", options.dataset_paths.size() * options.methods.size() *
-                               options.repetitions);
+  Progress progress("run",
+                    options.dataset_paths.size() * options.methods.size() * options.repetitions);
   for (const std::string& dataset : options.dataset_paths) {
     for (int rep = 0; rep < options.repetitions; ++rep) {
       for (const std::string& method : options.methods) {

@@ -1,11 +1,10 @@
 #include "eval_eth/pose_metrics.h"
 
+#include <Eigen/Geometry>
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <random>
-
-#include <Eigen/Geometry>
 
 #include "util/logging.h"
 

@@ -92,8 +92,8 @@ std::vector<Eigen::Vector3d> TriangulateScene(const std::string& scene, const st
     ImportIntrinsicsFromModel(db, gt, images);
     RunFeatureExtraction(db, images, ImageReaderOptions(), ExtractionOptions());
     RunExhaustiveMatching(db, MatchingOptions(), VerificationOptions(), colmap);
-    std::vector<std::string> args = {"--database_path", db, "--image_path", images, "--input_path",
-                                     gt, "--output_path", model_path};
+    std::vector<std::string> args = {"--database_path", db, "--image_path",  images,
+                                     "--input_path",    gt, "--output_path", model_path};
     for (const std::string& a : FixedIntrinsicsMapperArgs()) args.push_back(a);
     colmap.Run("point_triangulator", args, (fs::path(work) / "colmap.log").string());
   }
@@ -102,8 +102,8 @@ std::vector<Eigen::Vector3d> TriangulateScene(const std::string& scene, const st
   for (const ModelPoint& p : rec.points) {
     if (p.track_length >= 3 && p.error < 2.0) points.push_back(p.xyz);
   }
-  LogInfo(StringPrintf("%zu triangulated points (track >= 3, error < 2 px) from %s",
-                       points.size(), scene.c_str()));
+  LogInfo(StringPrintf("%zu triangulated points (track >= 3, error < 2 px) from %s", points.size(),
+                       scene.c_str()));
   return points;
 }
 
@@ -112,8 +112,10 @@ std::vector<ScalePairGt> ScenePairs(const std::string& scene, const ScaleEvaluat
   std::string source = scene;
   const std::string name = fs::path(scene).filename().string();
   const std::string suffix = "-zoom";
-  if (name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
-    const fs::path base = fs::path(scene).parent_path() / name.substr(0, name.size() - suffix.size());
+  if (name.size() > suffix.size() &&
+      name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
+    const fs::path base =
+        fs::path(scene).parent_path() / name.substr(0, name.size() - suffix.size());
     if (fs::is_directory(base / "gt")) source = base.string();
   }
   const std::string source_name = fs::path(source).filename().string();
@@ -235,10 +237,10 @@ std::string FormatScaleSummary(const std::vector<ScaleEstimateRow>& rows) {
   };
   std::map<std::string, std::map<std::string, std::map<std::string, Acc>>> acc;
   for (const auto& r : rows) {
-    const std::string group = r.pair.dataset.rfind("homography/", 0) == 0
-                                  ? "homography"
-                                  : (r.pair.dataset.find("-zoom") != std::string::npos ? "strecha-zoom"
-                                                                                       : "strecha");
+    const std::string group =
+        r.pair.dataset.rfind("homography/", 0) == 0
+            ? "homography"
+            : (r.pair.dataset.find("-zoom") != std::string::npos ? "strecha-zoom" : "strecha");
     const double gt = std::log2(r.pair.scale);
     const double err = std::abs(std::log2(r.estimate) - gt);
     const bool within = std::abs(NearestScaleBin(r.estimate) - NearestScaleBin(r.pair.scale)) <= 1;

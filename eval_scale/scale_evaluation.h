@@ -34,9 +34,9 @@ double ScaleFromCorrespondences(const std::vector<Eigen::Vector2d>& points_a,
 
 // Projects `points` with the GT camera of `image`; keeps those in front and inside the image.
 // Returns, per point, whether it is visible and its projection.
-std::vector<std::pair<bool, Eigen::Vector2d>> ProjectPoints(const Reconstruction& model,
-                                                            const ModelImage& image,
-                                                            const std::vector<Eigen::Vector3d>& points);
+std::vector<std::pair<bool, Eigen::Vector2d>> ProjectPoints(
+    const Reconstruction& model, const ModelImage& image,
+    const std::vector<Eigen::Vector3d>& points);
 
 struct ScaleEvaluationOptions {
   std::string homography_path;

@@ -3,10 +3,9 @@
 #include <atomic>
 #include <filesystem>
 #include <mutex>
+#include <opencv2/core/utility.hpp>
 #include <optional>
 #include <thread>
-
-#include <opencv2/core/utility.hpp>
 
 #include "colmap_ext/database.h"
 #include "feature/image_io.h"
@@ -71,8 +70,7 @@ ExtractionSummary RunFeatureExtraction(const std::string& database_path,
           continue;
         }
         double sx, sy;
-        const cv::Mat work =
-            DownscaleToMaxSize(image, extraction_options.max_image_size, &sx, &sy);
+        const cv::Mat work = DownscaleToMaxSize(image, extraction_options.max_image_size, &sx, &sy);
         FeatureSet features = extractor->Extract(work);
         for (Keypoint& kp : features.keypoints) {
           // Back to original-image COLMAP coordinates (corner origin, so a pure scaling).
@@ -91,9 +89,9 @@ ExtractionSummary RunFeatureExtraction(const std::string& database_path,
           db_image = *existing;
           const Camera camera = db.ReadCamera(db_image.camera_id);
           if (camera.width != image.cols || camera.height != image.rows) {
-            const std::string reason = StringPrintf(
-                "image is %dx%d but its camera %u in the database is %dx%d", image.cols,
-                image.rows, camera.camera_id, camera.width, camera.height);
+            const std::string reason =
+                StringPrintf("image is %dx%d but its camera %u in the database is %dx%d",
+                             image.cols, image.rows, camera.camera_id, camera.width, camera.height);
             LogWarning("skipping image " + path + ": " + reason);
             summary.failed.emplace_back(name, reason);
             continue;
@@ -122,8 +120,8 @@ ExtractionSummary RunFeatureExtraction(const std::string& database_path,
         db.WriteDescriptors(db_image.image_id, features.descriptors);
         transaction.Commit();
         ++summary.num_extracted;
-        progress.Step(StringPrintf("%s (%dx%d, %zu features)", name.c_str(), image.cols,
-                                   image.rows, features.keypoints.size()));
+        progress.Step(StringPrintf("%s (%dx%d, %zu features)", name.c_str(), image.cols, image.rows,
+                                   features.keypoints.size()));
       } catch (...) {
         std::lock_guard<std::mutex> lock(db_mutex);
         if (!fatal) fatal = std::current_exception();

@@ -11,9 +11,9 @@
 namespace scalesfm {
 
 struct ExtractionSummary {
-  size_t num_images = 0;           // files listed
-  size_t num_extracted = 0;        // newly extracted in this run
-  size_t num_already_done = 0;     // skipped: features already in the database
+  size_t num_images = 0;        // files listed
+  size_t num_extracted = 0;     // newly extracted in this run
+  size_t num_already_done = 0;  // skipped: features already in the database
   std::vector<std::pair<std::string, std::string>> failed;  // (name, reason)
   double seconds = 0;
 };

@@ -4,10 +4,9 @@
 
 #include <functional>
 #include <memory>
+#include <opencv2/core.hpp>
 #include <string>
 #include <vector>
-
-#include <opencv2/core.hpp>
 
 #include "colmap_ext/types.h"
 

@@ -2,10 +2,9 @@
 
 #include <fstream>
 #include <iterator>
-#include <vector>
-
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <vector>
 
 namespace scalesfm {
 

@@ -2,9 +2,8 @@
 // not half-decoded.
 #pragma once
 
-#include <string>
-
 #include <opencv2/core.hpp>
+#include <string>
 
 namespace scalesfm {
 

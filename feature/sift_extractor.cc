@@ -59,8 +59,7 @@ FeatureSet SiftExtractor::Extract(const cv::Mat& gray) {
     // is in degrees.
     features.keypoints.push_back(Keypoint::FromScaleOrientation(
         OpenCvToColmap(kp.pt.x - kUpscaleBias), OpenCvToColmap(kp.pt.y - kUpscaleBias),
-        0.5f * kp.size,
-        kp.angle * static_cast<float>(M_PI / 180.0)));
+        0.5f * kp.size, kp.angle * static_cast<float>(M_PI / 180.0)));
     descriptors.row(order[i]).copyTo(kept.row(static_cast<int>(i)));
   }
   features.descriptors = RootSiftToUint8(kept);

@@ -20,16 +20,16 @@ void MatchingOptions::Check() const {
 }
 
 std::vector<std::string> VerificationOptions::ToColmapArgs() const {
-  return {"--SiftMatching.use_gpu", "0",
-          "--SiftMatching.num_threads", std::to_string(num_threads),
-          "--SiftMatching.max_error", std::to_string(max_error),
-          "--SiftMatching.confidence", std::to_string(confidence),
-          "--SiftMatching.max_num_trials", std::to_string(max_num_trials),
+  return {"--SiftMatching.use_gpu",          "0",
+          "--SiftMatching.num_threads",      std::to_string(num_threads),
+          "--SiftMatching.max_error",        std::to_string(max_error),
+          "--SiftMatching.confidence",       std::to_string(confidence),
+          "--SiftMatching.max_num_trials",   std::to_string(max_num_trials),
           "--SiftMatching.min_inlier_ratio", std::to_string(min_inlier_ratio),
-          "--SiftMatching.min_num_inliers", std::to_string(min_num_inliers),
-          "--SiftMatching.multiple_models", multiple_models ? "1" : "0",
-          "--SiftMatching.guided_matching", guided_matching ? "1" : "0",
-          "--SiftMatching.planar_scene", planar_scene ? "1" : "0"};
+          "--SiftMatching.min_num_inliers",  std::to_string(min_num_inliers),
+          "--SiftMatching.multiple_models",  multiple_models ? "1" : "0",
+          "--SiftMatching.guided_matching",  guided_matching ? "1" : "0",
+          "--SiftMatching.planar_scene",     planar_scene ? "1" : "0"};
 }
 
 namespace {
@@ -109,8 +109,8 @@ MatchingSummary RunRawMatching(const std::string& database_path, const ImagePair
     std::vector<Matches> batch;
     size_t num_matches = 0;
     for (size_t i = start; i < end; ++i) {
-      batch.push_back(MatchNearestNeighbors(cache.Get(todo[i].first), cache.Get(todo[i].second),
-                                            options.nn));
+      batch.push_back(
+          MatchNearestNeighbors(cache.Get(todo[i].first), cache.Get(todo[i].second), options.nn));
       num_matches += batch.back().size();
     }
     Database::Transaction transaction(&db);
@@ -150,8 +150,8 @@ void RunGeometricVerification(const std::string& database_path, const ImagePairs
     const std::string list_path =
         (std::filesystem::path(work_dir) / "scalesfm_verification_pairs.txt").string();
     WritePairList(list_path, todo, images);
-    std::vector<std::string> args = {"--database_path", database_path, "--match_list_path",
-                                     list_path, "--match_type", "pairs"};
+    std::vector<std::string> args = {"--database_path", database_path,  "--match_list_path",
+                                     list_path,         "--match_type", "pairs"};
     const std::vector<std::string> extra = options.ToColmapArgs();
     args.insert(args.end(), extra.begin(), extra.end());
     colmap.Run("matches_importer", args,
@@ -182,8 +182,7 @@ MatchingSummary RunExhaustiveMatching(const std::string& database_path,
   }
   MatchingSummary summary = RunRawMatching(database_path, pairs, options);
   PrintElapsedTime(summary.matching_seconds);
-  const std::string work_dir =
-      std::filesystem::absolute(database_path).parent_path().string();
+  const std::string work_dir = std::filesystem::absolute(database_path).parent_path().string();
   RunGeometricVerification(database_path, pairs, verification, colmap, work_dir, &summary);
   return summary;
 }

@@ -15,10 +15,10 @@ void NnMatchOptions::Check() const {
 torch::Tensor DescriptorsToTensor(const DescriptorsU8& descriptors, const torch::Device& device) {
   const int64_t rows = descriptors.rows(), cols = descriptors.cols();
   if (rows == 0) return torch::zeros({0, cols > 0 ? cols : 128}, torch::kFloat32).to(device);
-  torch::Tensor t = torch::from_blob(const_cast<uint8_t*>(descriptors.data()), {rows, cols},
-                                     torch::kUInt8)
-                        .to(torch::kFloat32)
-                        .div_(512.0f);
+  torch::Tensor t =
+      torch::from_blob(const_cast<uint8_t*>(descriptors.data()), {rows, cols}, torch::kUInt8)
+          .to(torch::kFloat32)
+          .div_(512.0f);
   return t.to(device);
 }
 
@@ -30,8 +30,8 @@ torch::Tensor RatioTest(const torch::Tensor& best, const torch::Tensor& second,
                         const torch::Tensor& best_idx, const NnMatchOptions& options) {
   const torch::Tensor best_angle = torch::acos(best.clamp(-1.0, 1.0));
   const torch::Tensor second_angle = torch::acos(second.clamp(-1.0, 1.0));
-  const torch::Tensor ok = (best_angle <= options.max_distance) &
-                           (best_angle < options.max_ratio * second_angle);
+  const torch::Tensor ok =
+      (best_angle <= options.max_distance) & (best_angle < options.max_ratio * second_angle);
   return torch::where(ok, best_idx, torch::full_like(best_idx, -1));
 }
 

@@ -54,8 +54,8 @@ MapperResult RunMapper(const std::string& database_path, const std::string& imag
   PrintHeading1("Incremental mapping (colmap mapper)");
   Timer timer;
   fs::create_directories(output_path);
-  std::vector<std::string> args = {"--database_path", database_path, "--image_path", image_path,
-                                   "--output_path", output_path};
+  std::vector<std::string> args = {"--database_path", database_path,   "--image_path",
+                                   image_path,        "--output_path", output_path};
   args.insert(args.end(), mapper_args.begin(), mapper_args.end());
   colmap.Run("mapper", args, log_path);
   MapperResult result;
@@ -97,14 +97,14 @@ AutomaticReconstructionResult RunAutomaticReconstruction(
     mapper_args.insert(mapper_args.end(), fixed.begin(), fixed.end());
   }
   AutomaticReconstructionResult result;
-  result.extraction = RunFeatureExtraction(database_path, options.image_path, options.reader,
-                                           options.extraction);
+  result.extraction =
+      RunFeatureExtraction(database_path, options.image_path, options.reader, options.extraction);
   result.matching =
       RunExhaustiveMatching(database_path, options.matching, options.verification, colmap);
   const std::string sparse = (fs::path(options.workspace_path) / "sparse").string();
   fs::remove_all(sparse);  // the mapper is not incremental across runs; start it afresh
-  result.mapper = RunMapper(database_path, options.image_path, sparse, mapper_args, colmap,
-                            log_path);
+  result.mapper =
+      RunMapper(database_path, options.image_path, sparse, mapper_args, colmap, log_path);
   return result;
 }
 

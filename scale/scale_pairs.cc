@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-
 #include <opencv2/calib3d.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -27,8 +26,8 @@ cv::Mat Normalise(const cv::Mat& image_0_255) {
 // The homography taking canvas pixels to source-image pixels for a view whose canvas spans
 // `extent` source pixels (longest side), centred at `center`, rotated by `angle`, with corner
 // jitter. Canvas content occupies [0, w) x [0, h) (w, h <= size).
-cv::Mat ViewHomography(int w, int h, double extent, cv::Point2d center, double angle,
-                       double jitter, int size, std::mt19937* rng) {
+cv::Mat ViewHomography(int w, int h, double extent, cv::Point2d center, double angle, double jitter,
+                       int size, std::mt19937* rng) {
   const double per_px = extent / std::max(w, h);
   const double c = std::cos(angle), s = std::sin(angle);
   std::vector<cv::Point2f> canvas = {{0, 0}, {float(w), 0}, {float(w), float(h)}, {0, float(h)}};
@@ -44,8 +43,8 @@ cv::Mat ViewHomography(int w, int h, double extent, cv::Point2d center, double a
 // Renders a view: source warped through H (canvas -> source) into a w x h region of a size^2
 // canvas; pixels outside the source are filled from the distractor. Returns 0..255 floats and
 // the mask of pixels that came from the source.
-cv::Mat RenderView(const cv::Mat& source, const cv::Mat& distractor, const cv::Mat& H, int w,
-                   int h, int size, std::mt19937* rng, cv::Mat* valid) {
+cv::Mat RenderView(const cv::Mat& source, const cv::Mat& distractor, const cv::Mat& H, int w, int h,
+                   int size, std::mt19937* rng, cv::Mat* valid) {
   cv::Mat view, mask;
   cv::warpPerspective(source, view, H, cv::Size(w, h), cv::INTER_AREA | cv::WARP_INVERSE_MAP,
                       cv::BORDER_CONSTANT, 0);
@@ -102,7 +101,8 @@ ScalePairGenerator::ScalePairGenerator(const std::vector<std::string>& image_pat
     std::string error;
     cv::Mat gray = ReadImageGray(path, &error);
     if (gray.empty() || std::min(gray.cols, gray.rows) < 64) {
-      LogWarning("skipping training image " + path + (error.empty() ? ": too small" : ": " + error));
+      LogWarning("skipping training image " + path +
+                 (error.empty() ? ": too small" : ": " + error));
       continue;
     }
     cv::Mat f;
@@ -124,7 +124,10 @@ ScalePair ScalePairGenerator::Sample(std::mt19937* rng) const {
     *w = *h = size;
     if (Uniform(rng, 0, 1) < options_.letterbox_probability) {
       const int short_side = static_cast<int>(size * Uniform(rng, 0.6, 0.8));
-      if (Uniform(rng, 0, 1) < 0.7) *h = short_side; else *w = short_side;
+      if (Uniform(rng, 0, 1) < 0.7)
+        *h = short_side;
+      else
+        *w = short_side;
     }
   };
   int ww, wh, zw, zh;
@@ -139,8 +142,8 @@ ScalePair ScalePairGenerator::Sample(std::mt19937* rng) const {
   const cv::Point2d zoom_center(wide_center.x + Uniform(rng, -reach, reach),
                                 wide_center.y + Uniform(rng, -reach, reach));
   const double rotation = Uniform(rng, -1, 1) * options_.max_rotation_deg * M_PI / 180.0;
-  const cv::Mat H_wide = ViewHomography(ww, wh, wide_extent, wide_center, 0.0,
-                                        options_.max_corner_jitter, size, rng);
+  const cv::Mat H_wide =
+      ViewHomography(ww, wh, wide_extent, wide_center, 0.0, options_.max_corner_jitter, size, rng);
   const cv::Mat H_zoom = ViewHomography(zw, zh, wide_extent / zoom, zoom_center, rotation,
                                         options_.max_corner_jitter, size, rng);
   cv::Mat valid_wide, valid_zoom;
@@ -155,8 +158,7 @@ ScalePair ScalePairGenerator::Sample(std::mt19937* rng) const {
     return T;
   };
   // Wide canvas -> zoomed canvas.
-  const cv::Mat H_wz =
-      shift(zw, zh) * H_zoom.inv() * H_wide * shift(ww, wh).inv();
+  const cv::Mat H_wz = shift(zw, zh) * H_zoom.inv() * H_wide * shift(ww, wh).inv();
   // GT: geometric mean of sqrt|det J| over wide-canvas pixels (from the source) that land inside
   // the zoomed view's source pixels.
   double log_sum = 0;

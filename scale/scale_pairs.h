@@ -5,17 +5,16 @@
 // distractor image filling whatever falls outside the source.
 #pragma once
 
+#include <opencv2/core.hpp>
 #include <random>
 #include <string>
 #include <vector>
-
-#include <opencv2/core.hpp>
 
 namespace scalesfm {
 
 struct ScalePairOptions {
   int canvas_size = 128;
-  double max_log2_scale = 3.0;  // |log2 s| <= 3, i.e. s in [1/8, 8]
+  double max_log2_scale = 3.0;      // |log2 s| <= 3, i.e. s in [1/8, 8]
   double max_corner_jitter = 0.05;  // perspective: corner offsets, fraction of the canvas
   double max_rotation_deg = 10.0;
   double letterbox_probability = 0.5;  // mimic inference on non-square images

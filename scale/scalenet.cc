@@ -59,7 +59,8 @@ AsppImpl::AsppImpl(int channels, const std::vector<int>& dilations) {
   }
   mix_comb_ = register_module("mix_comb", torch::nn::Sequential());
   AppendConvBnLrelu(mix_comb_, channels * levels, channels * levels / 2, 1);
-  mix_comb_->push_back(torch::nn::Conv2d(torch::nn::Conv2dOptions(channels * levels / 2, channels, 1)));
+  mix_comb_->push_back(
+      torch::nn::Conv2d(torch::nn::Conv2dOptions(channels * levels / 2, channels, 1)));
 }
 
 torch::Tensor AsppImpl::forward(const torch::Tensor& x) {
@@ -100,7 +101,8 @@ ScaleNetImpl::ScaleNetImpl(const ScaleNetConfig& config) : config_(config) {
 
   // Fully connected layers as 1x1 convolutions; dropout after the 3rd, 4th and 5th layers.
   head_ = register_module("head", torch::nn::Sequential());
-  const int flat = 3 * config.reduction_channels.back() * config.ReducedSize() * config.ReducedSize();
+  const int flat =
+      3 * config.reduction_channels.back() * config.ReducedSize() * config.ReducedSize();
   int c = flat;
   for (size_t i = 0; i < config.head_channels.size(); ++i) {
     AppendConvBnLrelu(head_, c, config.head_channels[i], 1);
@@ -123,7 +125,7 @@ torch::Tensor CorrelationVolume(const torch::Tensor& a, const torch::Tensor& b) 
   const int64_t n = a.size(0), c = a.size(1), h = a.size(2), w = a.size(3);
   const torch::Tensor fa = a.reshape({n, c, h * w}).transpose(1, 2);               // [N, hw, C]
   const torch::Tensor fb = b.transpose(2, 3).contiguous().reshape({n, c, h * w});  // col-major
-  torch::Tensor corr = torch::bmm(fa, fb)                                          // [N, hw_a, hw_b]
+  torch::Tensor corr = torch::bmm(fa, fb)  // [N, hw_a, hw_b]
                            .view({n, h, w, h * w})
                            .permute({0, 3, 1, 2});  // [N, hw_b, h, w]
   corr = torch::relu(corr);

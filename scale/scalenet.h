@@ -11,29 +11,31 @@
 // the head only.
 #pragma once
 
+#include <torch/torch.h>
+
 #include <string>
 #include <vector>
-
-#include <torch/torch.h>
 
 namespace scalesfm {
 
 struct ScaleNetConfig {
   std::string name = "compact";
   int input_size = 128;
-  int in_channels = 1;          // 1: grey; 3: RGB (ImageNet normalisation)
-  bool letterbox = true;        // else centre crop to a square (the official preprocessing)
+  int in_channels = 1;    // 1: grey; 3: RGB (ImageNet normalisation)
+  bool letterbox = true;  // else centre crop to a square (the official preprocessing)
   // VGG-style backbone: per block, the conv widths; a 2x2 max-pool ends every block.
   std::vector<std::vector<int>> backbone = {{16}, {32}, {64}};
-  bool backbone_batchnorm = true;  // VGG-16 has none
-  int feature_channels = 64;       // backbone output = ASPP width
+  bool backbone_batchnorm = true;               // VGG-16 has none
+  int feature_channels = 64;                    // backbone output = ASPP width
   std::vector<int> aspp_dilations = {2, 3, 4};  // 3x3 branches, after the 1x1 branch
   std::vector<int> reduction_channels = {64, 32, 32, 16};
   std::vector<int> head_channels = {256, 256, 128, 64, 32};
   double dropout = 0.3;
 
   int FeatureSize() const { return input_size >> backbone.size(); }
-  int ReducedSize() const { return FeatureSize() - 2 * static_cast<int>(reduction_channels.size()); }
+  int ReducedSize() const {
+    return FeatureSize() - 2 * static_cast<int>(reduction_channels.size());
+  }
 
   static ScaleNetConfig Compact();
   // The official model: VGG-16 to pool4 (RGB, 240 px, 15x15 features), ASPP 1x1 + dilations

@@ -38,9 +38,9 @@ ScaleNetEstimator::ImageFeatures ScaleNetEstimator::ComputeImageFeatures(const c
     const cv::Mat crop = gray(cv::Rect((gray.cols - side) / 2, (gray.rows - side) / 2, side, side));
     canvas = LetterboxForScaleNet(crop, size, &f.letterbox_factor);
   }
-  torch::Tensor input = torch::from_blob(const_cast<float*>(canvas.ptr<float>()),
-                                         {1, 1, size, size}, torch::kFloat32)
-                            .clone();
+  torch::Tensor input =
+      torch::from_blob(const_cast<float*>(canvas.ptr<float>()), {1, 1, size, size}, torch::kFloat32)
+          .clone();
   if (config.in_channels == 3) {
     // Grey to RGB with ImageNet normalisation (the official VGG input).
     const torch::Tensor unit = (input + 1.0) / 2.0;

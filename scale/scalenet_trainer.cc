@@ -143,7 +143,8 @@ void TrainScaleNet(const ScaleNetTrainOptions& options) {
     const Batch batch = MakeBatch(train_data, options.batch_size, &rng);
     optimizer.zero_grad();
     const torch::Tensor logits = model->forward(batch.a.to(device), batch.b.to(device));
-    const torch::Tensor loss = ScaleKlLoss(logits, GroundTruthDistribution(batch.log_scale).to(device));
+    const torch::Tensor loss =
+        ScaleKlLoss(logits, GroundTruthDistribution(batch.log_scale).to(device));
     loss.backward();
     optimizer.step();
     running += loss.item<double>();
@@ -157,10 +158,10 @@ void TrainScaleNet(const ScaleNetTrainOptions& options) {
     }
     if ((it + 1) % options.validate_every == 0 || last_it) {
       last = Validate(model, validation, device);
-      LogInfo(StringPrintf("Validation at %d: E = %.4f, E(|log2 s|>=1) = %.4f, argmax within "
-                           "one bin: %.3f",
-                           it + 1, last.mean_log2_error, last.mean_log2_error_ge1,
-                           last.argmax_within_one_bin));
+      LogInfo(StringPrintf(
+          "Validation at %d: E = %.4f, E(|log2 s|>=1) = %.4f, argmax within "
+          "one bin: %.3f",
+          it + 1, last.mean_log2_error, last.mean_log2_error_ge1, last.argmax_within_one_bin));
     }
     if ((it + 1) % options.checkpoint_every == 0 && !last_it) {
       SaveWeights(*model, checkpoint, {{"iteration", it + 1}});

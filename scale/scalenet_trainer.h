@@ -26,8 +26,8 @@ struct ScaleNetTrainOptions {
 };
 
 struct ScaleNetValidation {
-  double mean_log2_error = 0;       // E over all validation pairs (soft + consistency)
-  double mean_log2_error_ge1 = 0;   // E over pairs with |log2 s| >= 1
+  double mean_log2_error = 0;        // E over all validation pairs (soft + consistency)
+  double mean_log2_error_ge1 = 0;    // E over pairs with |log2 s| >= 1
   double argmax_within_one_bin = 0;  // D-ScaleNet: fraction with |argmax bin - GT bin| <= 1
 };
 

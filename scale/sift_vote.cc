@@ -41,8 +41,10 @@ ScaleEstimate SiftVoteEstimator::Estimate(const cv::Mat& image1, const cv::Mat& 
   extraction.max_num_features = options_.max_num_features;
   SiftExtractor sift(extraction);
   double sx1, sy1, sx2, sy2;
-  const FeatureSet f1 = sift.Extract(DownscaleToMaxSize(image1, options_.max_image_size, &sx1, &sy1));
-  const FeatureSet f2 = sift.Extract(DownscaleToMaxSize(image2, options_.max_image_size, &sx2, &sy2));
+  const FeatureSet f1 =
+      sift.Extract(DownscaleToMaxSize(image1, options_.max_image_size, &sx1, &sy1));
+  const FeatureSet f2 =
+      sift.Extract(DownscaleToMaxSize(image2, options_.max_image_size, &sx2, &sy2));
   const torch::Device cpu(torch::kCPU);
   const Matches matches = MatchNearestNeighbors(DescriptorsToTensor(f1.descriptors, cpu),
                                                 DescriptorsToTensor(f2.descriptors, cpu), {});
@@ -53,8 +55,9 @@ ScaleEstimate SiftVoteEstimator::Estimate(const cv::Mat& image1, const cv::Mat& 
   ScaleEstimate estimate;
   estimate.probs.assign(kNumScaleBins, 0.0);
   for (const Match& m : matches) {
-    const double r = std::log2(f2.keypoints[m.idx2].ComputeScale() /
-                               f1.keypoints[m.idx1].ComputeScale()) + correction;
+    const double r =
+        std::log2(f2.keypoints[m.idx2].ComputeScale() / f1.keypoints[m.idx1].ComputeScale()) +
+        correction;
     votes.push_back(r);
     estimate.probs[NearestScaleBin(std::exp2(r))] += 1.0;
   }

@@ -1,14 +1,13 @@
 #include "synthetic/synthetic_scene.h"
 
+#include <Eigen/Geometry>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <limits>
-#include <random>
-
-#include <Eigen/Geometry>
 #include <opencv2/core/utility.hpp>
 #include <opencv2/imgcodecs.hpp>
+#include <random>
 
 #include "util/logging.h"
 
@@ -33,7 +32,9 @@ uint32_t Hash(int32_t x, int32_t y, uint32_t seed) {
   return h;
 }
 
-double Lattice(int32_t x, int32_t y, uint32_t seed) { return (Hash(x, y, seed) & 0xFFFF) / 65535.0; }
+double Lattice(int32_t x, int32_t y, uint32_t seed) {
+  return (Hash(x, y, seed) & 0xFFFF) / 65535.0;
+}
 
 double ValueNoise(double x, double y, uint32_t seed) {
   const double fx = std::floor(x), fy = std::floor(y);
@@ -77,11 +78,11 @@ std::vector<Rect> BuildScene(std::mt19937* rng) {
     const double x = ux(*rng), y = uy(*rng), sx = usize(*rng), sy = usize(*rng), h = uh(*rng);
     const Eigen::Vector3d p(x, y, 0);
     const Eigen::Vector3d ex(sx, 0, 0), ey(0, sy, 0), ez(0, 0, h);
-    rects.push_back(MakeRect(p, ex, ez, 0.95, seed++));                  // front (y = min)
-    rects.push_back(MakeRect(p + ey, ez, ex, 0.75, seed++));             // back
-    rects.push_back(MakeRect(p, ez, ey, 0.7, seed++));                   // left
-    rects.push_back(MakeRect(p + ex, ey, ez, 0.8, seed++));              // right
-    rects.push_back(MakeRect(p + ez, ex, ey, 1.05, seed++));             // top
+    rects.push_back(MakeRect(p, ex, ez, 0.95, seed++));       // front (y = min)
+    rects.push_back(MakeRect(p + ey, ez, ex, 0.75, seed++));  // back
+    rects.push_back(MakeRect(p, ez, ey, 0.7, seed++));        // left
+    rects.push_back(MakeRect(p + ex, ey, ez, 0.8, seed++));   // right
+    rects.push_back(MakeRect(p + ez, ex, ey, 1.05, seed++));  // top
   }
   return rects;
 }
@@ -205,11 +206,11 @@ void WriteSyntheticScene(const SyntheticScene& scene, const std::string& output_
   for (size_t i = 0; i < scene.cameras.size(); ++i) {
     const SyntheticCamera& c = scene.cameras[i];
     const int id = static_cast<int>(i) + 1;
-    cameras << id << " PINHOLE " << c.width << " " << c.height << " " << c.focal << " "
-            << c.focal << " " << c.width / 2.0 << " " << c.height / 2.0 << "\n";
+    cameras << id << " PINHOLE " << c.width << " " << c.height << " " << c.focal << " " << c.focal
+            << " " << c.width / 2.0 << " " << c.height / 2.0 << "\n";
     const Eigen::Quaterniond q(c.R);
-    images << id << " " << q.w() << " " << q.x() << " " << q.y() << " " << q.z() << " "
-           << c.t.x() << " " << c.t.y() << " " << c.t.z() << " " << id << " " << c.name << "\n\n";
+    images << id << " " << q.w() << " " << q.x() << " " << q.y() << " " << q.z() << " " << c.t.x()
+           << " " << c.t.y() << " " << c.t.z() << " " << id << " " << c.name << "\n\n";
     info << c.name << " " << c.zoom << "\n";
     const std::string path = (fs::path(output_path) / "images" / c.name).string();
     if (!cv::imwrite(path, scene.images[i])) throw Error("cannot write " + path);

@@ -4,11 +4,10 @@
 // do not alias. GT cameras are exact in COLMAP's pixel convention.
 #pragma once
 
-#include <string>
-#include <vector>
-
 #include <Eigen/Core>
 #include <opencv2/core.hpp>
+#include <string>
+#include <vector>
 
 namespace scalesfm {
 
@@ -18,7 +17,7 @@ struct SyntheticSceneOptions {
   double zoom = 4.0;     // focal-length factor of zoomed cameras
   int width = 640;
   int height = 480;
-  double focal = 520.0;  // wide cameras, pixels
+  double focal = 520.0;   // wide cameras, pixels
   int supersampling = 2;  // samples per pixel side
   unsigned seed = 1;
 

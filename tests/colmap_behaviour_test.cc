@@ -55,8 +55,8 @@ TEST_F(ColmapBehaviour, MatchesImporterVerifiesExistingRawMatchesWithoutRematchi
   db.WriteMatches(a, c, {});
 
   MatchingSummary summary;
-  RunGeometricVerification(db_path_, {{a, b}, {a, c}}, VerificationOptions(), ColmapRunner(),
-                           dir_, &summary);
+  RunGeometricVerification(db_path_, {{a, b}, {a, c}}, VerificationOptions(), ColmapRunner(), dir_,
+                           &summary);
   // Raw matches are untouched...
   const Matches after = db.ReadMatches(a, b);
   ASSERT_EQ(after.size(), ab.size());

@@ -19,11 +19,11 @@ TEST(ConvertOfficialWeights, ScaleNetCheckpointLoadsIntoThePaperConfig) {
   const std::string dir = test::MakeTempDir("convert");
   const std::string src = std::string(SCALESFM_SOURCE_DIR);
   std::string log;
-  ASSERT_EQ(test::RunCommand("/usr/bin/python3 " + src +
-                                 "/tests/make_official_scalenet_checkpoint.py " + dir +
-                                 "/official.pth",
-                             &log),
-            0)
+  ASSERT_EQ(
+      test::RunCommand("/usr/bin/python3 " + src + "/tests/make_official_scalenet_checkpoint.py " +
+                           dir + "/official.pth",
+                       &log),
+      0)
       << log;
   ASSERT_EQ(test::RunCommand("/usr/bin/python3 " + src +
                                  "/scripts/convert_official_weights.py --model scalenet --input " +
@@ -41,8 +41,8 @@ TEST(ConvertOfficialWeights, ScaleNetCheckpointLoadsIntoThePaperConfig) {
   EXPECT_EQ(model->named_buffers()["head.15.num_batches_tracked"].item<int64_t>(), 7);
   // A forward pass runs at the official input size.
   model->eval();
-  const torch::Tensor logits = model->forward(torch::randn({1, 3, 240, 240}),
-                                              torch::randn({1, 3, 240, 240}));
+  const torch::Tensor logits =
+      model->forward(torch::randn({1, 3, 240, 240}), torch::randn({1, 3, 240, 240}));
   EXPECT_EQ(logits.sizes(), (std::vector<int64_t>{1, 13}));
 }
 
@@ -51,7 +51,11 @@ TEST(ConvertOfficialWeights, IncompleteCheckpointIsRejected) {
   const std::string dir = test::MakeTempDir("convert");
   std::string log;
   ASSERT_EQ(test::RunCommand("/usr/bin/python3 -c \"import torch; torch.save({'x': "
-                             "torch.zeros(1)}, '" + dir + "/bad.pth')\"", &log), 0) << log;
+                             "torch.zeros(1)}, '" +
+                                 dir + "/bad.pth')\"",
+                             &log),
+            0)
+      << log;
   EXPECT_NE(test::RunCommand("/usr/bin/python3 " + std::string(SCALESFM_SOURCE_DIR) +
                                  "/scripts/convert_official_weights.py --model scalenet --input " +
                                  dir + "/bad.pth --output " + dir + "/out.pt",

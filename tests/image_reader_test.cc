@@ -43,11 +43,11 @@ TEST(ImageReader, ExifFocalLength35mm) {
   const std::string path = test::MakeTempDir("exif") + "/exif.jpg";
   // TIFF header (little endian) with one IFD0 entry pointing to an EXIF sub-IFD holding 0xA405.
   const unsigned char tiff[] = {
-      'I', 'I', 0x2A, 0x00, 0x08, 0x00, 0x00, 0x00,  // header, IFD0 at 8
-      0x01, 0x00,                                    // 1 entry
+      'I',  'I',  0x2A, 0x00, 0x08, 0x00, 0x00, 0x00,                          // header, IFD0 at 8
+      0x01, 0x00,                                                              // 1 entry
       0x69, 0x87, 0x04, 0x00, 0x01, 0x00, 0x00, 0x00, 0x1A, 0x00, 0x00, 0x00,  // ExifIFD at 26
-      0x00, 0x00, 0x00, 0x00,                        // no next IFD
-      0x01, 0x00,                                    // EXIF IFD: 1 entry
+      0x00, 0x00, 0x00, 0x00,                                                  // no next IFD
+      0x01, 0x00,                                                              // EXIF IFD: 1 entry
       0x05, 0xA4, 0x03, 0x00, 0x01, 0x00, 0x00, 0x00, 0x24, 0x00, 0x00, 0x00,  // 35mm = 36
       0x00, 0x00, 0x00, 0x00};
   std::string app1 = "Exif";

@@ -31,8 +31,8 @@ TEST(NnMatcher, RecoversAPermutation) {
 TEST(NnMatcher, RatioTestRejectsAmbiguousMatches) {
   torch::Tensor d1 = RandomUnitRows(50, 128, 4);
   // d2 holds two equally noisy copies of each d1 row: every best match has a near-equal second.
-  torch::Tensor d2 = torch::cat({d1 + 0.02 * torch::randn({50, 128}),
-                                 d1 + 0.02 * torch::randn({50, 128})});
+  torch::Tensor d2 =
+      torch::cat({d1 + 0.02 * torch::randn({50, 128}), d1 + 0.02 * torch::randn({50, 128})});
   d2 = d2 / d2.norm(2, 1, true);
   EXPECT_TRUE(MatchNearestNeighbors(d1, d2, {}).empty());
   NnMatchOptions no_ratio;

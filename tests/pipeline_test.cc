@@ -19,8 +19,7 @@ TEST(Pipeline, SyntheticSceneReconstructsWithTheRightPoses) {
   options.workspace_path = test::MakeTempDir("pipeline");
   options.fixed_intrinsics_path = scene + "/gt";
   options.extraction.max_num_features = 4000;
-  const AutomaticReconstructionResult result =
-      RunAutomaticReconstruction(options, ColmapRunner());
+  const AutomaticReconstructionResult result = RunAutomaticReconstruction(options, ColmapRunner());
   EXPECT_EQ(result.extraction.num_extracted, 8u);
   EXPECT_TRUE(result.extraction.failed.empty());
   ASSERT_FALSE(result.mapper.model_path.empty());

@@ -43,7 +43,8 @@ TEST(PoseMetrics, OneImageRotatedBy20DegreesFailsExactlyItsPairs) {
   Reconstruction est = gt;
   ModelImage& image = est.images.begin()->second;
   const Eigen::Vector3d center = image.Center();
-  const Eigen::Matrix3d Rz = Eigen::AngleAxisd(20.0 * M_PI / 180.0, Eigen::Vector3d::UnitZ()).matrix();
+  const Eigen::Matrix3d Rz =
+      Eigen::AngleAxisd(20.0 * M_PI / 180.0, Eigen::Vector3d::UnitZ()).matrix();
   const Eigen::Matrix3d R = Rz * image.R();
   image.q = Eigen::Quaterniond(R);
   image.t = -R * center;

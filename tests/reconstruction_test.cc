@@ -14,9 +14,8 @@ namespace {
 TEST(Reconstruction, ReadsTextModelAndComputesStats) {
   const std::string dir = test::MakeTempDir("model");
   std::ofstream(dir + "/cameras.txt") << "# c\n1 PINHOLE 100 80 90 91 50 40\n";
-  std::ofstream(dir + "/images.txt")
-      << "# i\n1 1 0 0 0 0 0 0 1 a.png\n10 20 1 30 40 -1\n"
-      << "2 1 0 0 0 1 0 0 1 b.png\n10 20 1\n";
+  std::ofstream(dir + "/images.txt") << "# i\n1 1 0 0 0 0 0 0 1 a.png\n10 20 1 30 40 -1\n"
+                                     << "2 1 0 0 0 1 0 0 1 b.png\n10 20 1\n";
   std::ofstream(dir + "/points3D.txt") << "1 0 0 5 255 0 0 0.5 1 0 2 0\n";
   const Reconstruction rec = Reconstruction::Read(dir);
   EXPECT_EQ(rec.cameras.at(1).FocalY(), 91);

@@ -9,9 +9,8 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <thread>
-
 #include <opencv2/imgcodecs.hpp>
+#include <thread>
 
 #include "colmap_ext/database.h"
 #include "feature/extraction_pipeline.h"
@@ -69,10 +68,10 @@ TEST(Robustness, LockedDatabaseFailsClearlyFromTheCli) {
   ASSERT_EQ(sqlite3_open((dir + "/database.db").c_str(), &holder), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(holder, "BEGIN EXCLUSIVE;", nullptr, nullptr, nullptr), SQLITE_OK);
   std::string output;
-  const int rc = test::RunCommand(test::ScalesfmBinary() + " feature_extractor --database_path " +
-                                      dir + "/database.db --image_path " +
-                                      test::SyntheticSceneDir() + "/images",
-                                  &output);
+  const int rc =
+      test::RunCommand(test::ScalesfmBinary() + " feature_extractor --database_path " + dir +
+                           "/database.db --image_path " + test::SyntheticSceneDir() + "/images",
+                       &output);
   sqlite3_exec(holder, "ROLLBACK;", nullptr, nullptr, nullptr);
   sqlite3_close(holder);
   EXPECT_NE(rc, 0);
@@ -86,10 +85,8 @@ TEST(Robustness, MissingColmapFailsClearlyAndWritesNothing) {
   RunFeatureExtraction(dir + "/database.db", test::SyntheticSceneDir() + "/images",
                        ImageReaderOptions(), options);
   std::string output;
-  const int rc = test::RunCommand("SCALESFM_COLMAP=/nonexistent/colmap " +
-                                      test::ScalesfmBinary() +
-                                      " exhaustive_matcher --database_path " + dir +
-                                      "/database.db",
+  const int rc = test::RunCommand("SCALESFM_COLMAP=/nonexistent/colmap " + test::ScalesfmBinary() +
+                                      " exhaustive_matcher --database_path " + dir + "/database.db",
                                   &output);
   EXPECT_NE(rc, 0);
   EXPECT_NE(output.find("/nonexistent/colmap"), std::string::npos) << output;
@@ -160,9 +157,14 @@ TEST(Robustness, KilledExtractionAndMatchingResumeToTheSameDatabase) {
   const std::string dir = test::MakeTempDir("kill");
   const std::string killed = dir + "/killed.db", clean = dir + "/clean.db";
   const std::string bin = test::ScalesfmBinary();
-  const std::vector<std::string> extract = {bin, "feature_extractor", "--image_path", images,
-                                            "--Extraction.num_threads", "1",
-                                            "--Extraction.max_num_features", "1500",
+  const std::vector<std::string> extract = {bin,
+                                            "feature_extractor",
+                                            "--image_path",
+                                            images,
+                                            "--Extraction.num_threads",
+                                            "1",
+                                            "--Extraction.max_num_features",
+                                            "1500",
                                             "--database_path"};
   auto with_db = [](std::vector<std::string> args, const std::string& db) {
     args.push_back(db);
@@ -176,16 +178,21 @@ TEST(Robustness, KilledExtractionAndMatchingResumeToTheSameDatabase) {
   EXPECT_EQ(CountRows(killed, "images"), CountRows(killed, "keypoints"));
 
   std::string log;
-  ASSERT_EQ(test::RunCommand([&] {
-              std::string cmd;
-              for (const auto& a : with_db(extract, killed)) cmd += a + " ";
-              return cmd;
-            }(), &log), 0) << log;
+  ASSERT_EQ(test::RunCommand(
+                [&] {
+                  std::string cmd;
+                  for (const auto& a : with_db(extract, killed)) cmd += a + " ";
+                  return cmd;
+                }(),
+                &log),
+            0)
+      << log;
   EXPECT_EQ(CountRows(killed, "keypoints"), 8u);
   EXPECT_EQ(CountRows(killed, "images"), 8u);
 
-  const std::vector<std::string> match = {bin, "exhaustive_matcher", "--Matching.pairs_per_commit",
-                                          "1", "--Matching.num_threads", "1", "--database_path"};
+  const std::vector<std::string> match = {
+      bin, "exhaustive_matcher", "--Matching.pairs_per_commit", "1", "--Matching.num_threads",
+      "1", "--database_path"};
   const size_t matched_at_kill = KillWhenRowsAppear(with_db(match, killed), killed, "matches");
   EXPECT_GE(matched_at_kill, 1u);
   EXPECT_LT(matched_at_kill, 28u) << "matching finished before it could be killed";

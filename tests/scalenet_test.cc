@@ -1,15 +1,15 @@
+#include "scale/scalenet.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "scale/scale_distribution.h"
 #include "scale/scale_pairs.h"
-#include "scale/scalenet.h"
 #include "scale/scalenet_estimator.h"
 #include "tests/test_util.h"
 #include "util/logging.h"
@@ -58,11 +58,14 @@ TEST(ScaleNet, CorrelationVolumeLayout) {
   const torch::Tensor b = torch::randn({1, 4, 2, 3});
   const torch::Tensor corr = CorrelationVolume(a, b);
   // Unnormalised value for a(y=1, x=2) and b(y=0, x=1): channel j = 1 * 2 + 0 = 2.
-  const torch::Tensor raw = torch::relu((a.index({0, torch::indexing::Slice(), 1, 2}) *
-                                         b.index({0, torch::indexing::Slice(), 0, 1})).sum());
-  const torch::Tensor column = torch::relu(torch::einsum("c,cj->j", {a.index({0, torch::indexing::Slice(), 1, 2}),
-                                                                   b[0].transpose(1, 2).reshape({4, 6})}));
-  EXPECT_NEAR(corr[0][2][1][2].item<float>(), (raw / (column.pow(2).sum() + 1e-6).sqrt()).item<float>(), 1e-5);
+  const torch::Tensor raw = torch::relu(
+      (a.index({0, torch::indexing::Slice(), 1, 2}) * b.index({0, torch::indexing::Slice(), 0, 1}))
+          .sum());
+  const torch::Tensor column =
+      torch::relu(torch::einsum("c,cj->j", {a.index({0, torch::indexing::Slice(), 1, 2}),
+                                            b[0].transpose(1, 2).reshape({4, 6})}));
+  EXPECT_NEAR(corr[0][2][1][2].item<float>(),
+              (raw / (column.pow(2).sum() + 1e-6).sqrt()).item<float>(), 1e-5);
 }
 
 TEST(ScaleDistribution, GroundTruthSatisfiesEquation6) {
@@ -118,7 +121,8 @@ TEST(ScaleNet, WeightsRoundTripAndEstimatorIsConsistent) {
   options.weights = compact;
   options.device = "cpu";
   ScaleNetEstimator estimator(options, /*discrete=*/false);
-  const cv::Mat img = cv::imread(test::SyntheticSceneDir() + "/images/0000.png", cv::IMREAD_GRAYSCALE);
+  const cv::Mat img =
+      cv::imread(test::SyntheticSceneDir() + "/images/0000.png", cv::IMREAD_GRAYSCALE);
   cv::Mat other;
   cv::resize(img(cv::Rect(0, 0, 300, 200)), other, cv::Size(), 1.7, 1.7);
   const ScaleEstimate ab = estimator.Estimate(img, other);

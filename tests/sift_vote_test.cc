@@ -30,7 +30,8 @@ TEST(SiftVote, RobustModeIgnoresOutliers) {
 
 TEST(SiftVote, EstimatesAKnownZoom) {
   // A crop of a synthetic view, magnified 2x: content appears 2x larger in B.
-  const cv::Mat a = cv::imread(test::SyntheticSceneDir() + "/images/0000.png", cv::IMREAD_GRAYSCALE);
+  const cv::Mat a =
+      cv::imread(test::SyntheticSceneDir() + "/images/0000.png", cv::IMREAD_GRAYSCALE);
   ASSERT_FALSE(a.empty());
   const cv::Rect roi(a.cols / 4, a.rows / 4, a.cols / 2, a.rows / 2);
   cv::Mat b;

@@ -16,9 +16,9 @@ namespace fs = std::filesystem;
 
 std::string MakeTempDir(const std::string& tag) {
   static std::atomic<int> counter{0};
-  const fs::path dir = fs::temp_directory_path() /
-                       ("scalesfm_test_" + tag + "_" + std::to_string(getpid()) + "_" +
-                        std::to_string(counter++));
+  const fs::path dir =
+      fs::temp_directory_path() /
+      ("scalesfm_test_" + tag + "_" + std::to_string(getpid()) + "_" + std::to_string(counter++));
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir.string();

@@ -9,8 +9,9 @@ torch::Device ParseDevice(const std::string& name) {
   const bool cuda = torch::cuda::is_available();
   if (name == "cuda") {
     if (!cuda) {
-      throw Error("--device cuda was requested, but LibTorch sees no CUDA device "
-                  "(this LibTorch build or machine is CPU-only); use --device cpu or auto");
+      throw Error(
+          "--device cuda was requested, but LibTorch sees no CUDA device "
+          "(this LibTorch build or machine is CPU-only); use --device cpu or auto");
     }
     return torch::kCUDA;
   }

@@ -1,9 +1,9 @@
 // --device auto|cpu|cuda: one place that turns the user's choice into a torch::Device.
 #pragma once
 
-#include <string>
-
 #include <torch/torch.h>
+
+#include <string>
 
 namespace scalesfm {
 

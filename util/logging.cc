@@ -16,16 +16,19 @@ void SetQuiet(bool quiet) { g_quiet = quiet; }
 void PrintHeading1(const std::string& heading) {
   if (g_quiet) return;
   std::lock_guard<std::mutex> lock(g_mutex);
-  std::cout << "\n" << std::string(78, '=') << "\n" << heading << "\n" << std::string(78, '=')
-            << "\n\n"
+  std::cout << "\n"
+            << std::string(78, '=') << "\n"
+            << heading << "\n"
+            << std::string(78, '=') << "\n\n"
             << std::flush;
 }
 
 void PrintHeading2(const std::string& heading) {
   if (g_quiet) return;
   std::lock_guard<std::mutex> lock(g_mutex);
-  std::cout << "\n" << heading << "\n" << std::string(std::min<size_t>(heading.size(), 78), '-')
-            << "\n"
+  std::cout << "\n"
+            << heading << "\n"
+            << std::string(std::min<size_t>(heading.size(), 78), '-') << "\n"
             << std::flush;
 }
 

@@ -17,9 +17,8 @@ void Progress::Step(const std::string& detail, size_t count) {
   const double elapsed = timer_.ElapsedSeconds();
   const double per_unit = done_ > 0 ? elapsed / done_ : 0.0;
   const double eta = per_unit * (total_ > done_ ? total_ - done_ : 0);
-  LogInfo(StringPrintf("Processed %s [%zu/%zu] %s (%.3fs/%s, ETA %s)", what_.c_str(), done_,
-                       total_, detail.c_str(), per_unit, what_.c_str(),
-                       FormatDuration(eta).c_str()));
+  LogInfo(StringPrintf("Processed %s [%zu/%zu] %s (%.3fs/%s, ETA %s)", what_.c_str(), done_, total_,
+                       detail.c_str(), per_unit, what_.c_str(), FormatDuration(eta).c_str()));
 }
 
 }  // namespace scalesfm

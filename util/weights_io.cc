@@ -1,5 +1,7 @@
 #include "util/weights_io.h"
 
+#include <torch/csrc/jit/serialization/pickle.h>
+
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -7,8 +9,6 @@
 #include <memory>
 #include <sstream>
 #include <unordered_map>
-
-#include <torch/csrc/jit/serialization/pickle.h>
 
 #include "util/logging.h"
 

@@ -3,10 +3,10 @@
 // every parameter and buffer by name and shape and fails with a message naming the tensor.
 #pragma once
 
-#include <string>
+#include <torch/torch.h>
 
 #include <nlohmann/json.hpp>
-#include <torch/torch.h>
+#include <string>
 
 namespace scalesfm {
 
