@@ -1,11 +1,10 @@
-#include "eval_scale/scale_evaluation.h"
-
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <fstream>
 #include <random>
 
+#include "eval_scale/scale_evaluation.h"
 #include "tests/test_util.h"
 #include "util/logging.h"
 
@@ -43,7 +42,8 @@ TEST(EvalScale, ProjectionFollowsTheGtCameras) {
 
 TEST(EvalScale, HomographyPairListIsReadAndBadInputIsClear) {
   const std::string dir = test::MakeTempDir("homog");
-  std::ofstream(dir + "/pairs.txt") << "# pair gt_scale_A_to_B sizeA sizeB\nboat 0.42 850x680 850x680\n";
+  std::ofstream(dir + "/pairs.txt")
+      << "# pair gt_scale_A_to_B sizeA sizeB\nboat 0.42 850x680 850x680\n";
   const auto pairs = ReadHomographyPairs(dir);
   ASSERT_EQ(pairs.size(), 1u);
   EXPECT_DOUBLE_EQ(pairs[0].scale, 0.42);
