@@ -1,6 +1,7 @@
 #include "pipeline/reconstruction_pipeline.h"
 
 #include <filesystem>
+#include <set>
 
 #include "colmap_ext/database.h"
 #include "util/logging.h"
@@ -18,6 +19,7 @@ size_t ImportIntrinsicsFromModel(const std::string& database_path, const std::st
   // database agree (as `colmap point_triangulator` requires).
   const bool keep_ids = db.NumImages() == 0 && db.ReadAllCameras().empty();
   size_t imported = 0;
+  std::set<camera_t> written_cameras;
   for (const auto& [id, image] : model.images) {
     if (db.ReadImageWithName(image.name)) continue;
     if (!fs::exists(fs::path(image_path) / image.name)) {
@@ -29,13 +31,10 @@ size_t ImportIntrinsicsFromModel(const std::string& database_path, const std::st
     Image db_image;
     db_image.name = image.name;
     db_image.image_id = image.image_id;
-    const bool camera_written = keep_ids && [&] {
-      for (const Camera& c : db.ReadAllCameras()) {
-        if (c.camera_id == camera.camera_id) return true;
-      }
-      return false;
-    }();
+    // With kept ids, images that share a GT camera share its database row.
+    const bool camera_written = keep_ids && written_cameras.count(camera.camera_id) > 0;
     db_image.camera_id = camera_written ? camera.camera_id : db.WriteCamera(camera, keep_ids);
+    written_cameras.insert(db_image.camera_id);
     db.WriteImage(db_image, keep_ids);
     ++imported;
   }
