@@ -190,6 +190,16 @@ std::vector<ScaleEstimateRow> RunScaleEvaluation(const ScaleEvaluationOptions& o
     }
   }
 
+  // Each image is decoded once and shared by all estimators.
+  std::map<std::string, cv::Mat> cache;
+  auto load = [&](const std::string& path) -> const cv::Mat& {
+    auto it = cache.find(path);
+    if (it != cache.end()) return it->second;
+    std::string error;
+    cv::Mat image = ReadImageGray(path, &error);
+    if (image.empty()) throw Error("cannot read " + path + ": " + error);
+    return cache[path] = image;
+  };
   std::vector<ScaleEstimateRow> rows;
   for (const std::string& name : options.estimators) {
     PrintHeading1("eval_scale: " + name);
@@ -199,15 +209,6 @@ std::vector<ScaleEstimateRow> RunScaleEvaluation(const ScaleEvaluationOptions& o
     eo.device = options.device;
     std::unique_ptr<ScaleEstimator> estimator = ScaleEstimator::Create(eo);
     Progress progress("pair", pairs.size());
-    std::map<std::string, cv::Mat> cache;
-    auto load = [&](const std::string& path) -> const cv::Mat& {
-      auto it = cache.find(path);
-      if (it != cache.end()) return it->second;
-      std::string error;
-      cv::Mat image = ReadImageGray(path, &error);
-      if (image.empty()) throw Error("cannot read " + path + ": " + error);
-      return cache[path] = image;
-    };
     for (const ScalePairGt& p : pairs) {
       Timer timer;
       const ScaleEstimate e = estimator->Estimate(load(p.name1), load(p.name2));

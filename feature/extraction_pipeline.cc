@@ -55,6 +55,12 @@ ExtractionSummary RunFeatureExtraction(const std::string& database_path,
   Progress progress("image", todo.size());
   std::exception_ptr fatal;
 
+  // Warns about and records an image that cannot be extracted. Caller holds db_mutex.
+  auto skip = [&](const std::string& name, const std::string& path, const std::string& reason) {
+    LogWarning("skipping image " + path + ": " + reason);
+    summary.failed.emplace_back(name, reason);
+  };
+
   auto worker = [&]() {
     std::unique_ptr<FeatureExtractor> extractor = FeatureExtractor::Create(extraction_options);
     for (size_t i = next++; i < todo.size(); i = next++) {
@@ -64,9 +70,8 @@ ExtractionSummary RunFeatureExtraction(const std::string& database_path,
         std::string error;
         const cv::Mat image = ReadImageGray(path, &error);
         if (image.empty()) {
-          LogWarning("skipping image " + path + ": " + error);
           std::lock_guard<std::mutex> lock(db_mutex);
-          summary.failed.emplace_back(name, error);
+          skip(name, path, error);
           continue;
         }
         double sx, sy;
@@ -92,8 +97,7 @@ ExtractionSummary RunFeatureExtraction(const std::string& database_path,
             const std::string reason =
                 StringPrintf("image is %dx%d but its camera %u in the database is %dx%d",
                              image.cols, image.rows, camera.camera_id, camera.width, camera.height);
-            LogWarning("skipping image " + path + ": " + reason);
-            summary.failed.emplace_back(name, reason);
+            skip(name, path, reason);
             continue;
           }
         } else {
@@ -104,8 +108,7 @@ ExtractionSummary RunFeatureExtraction(const std::string& database_path,
               const std::string reason =
                   "--ImageReader.single_camera is set but this image's size differs from the "
                   "shared camera's";
-              LogWarning("skipping image " + path + ": " + reason);
-              summary.failed.emplace_back(name, reason);
+              skip(name, path, reason);
               continue;
             }
             db_image.camera_id = *shared_camera_id;

@@ -1,6 +1,7 @@
 #include "scale/scalenet_estimator.h"
 
 #include <cmath>
+#include <filesystem>
 
 #include "scale/scale_distribution.h"
 #include "scale/scale_pairs.h"
@@ -13,6 +14,11 @@ namespace scalesfm {
 ScaleNetEstimator::ScaleNetEstimator(const ScaleEstimatorOptions& options, bool discrete)
     : discrete_(discrete), device_(ParseDevice(options.device)) {
   const std::string weights = options.weights.empty() ? DefaultScaleNetWeights() : options.weights;
+  if (!std::filesystem::is_regular_file(weights)) {
+    throw Error("ScaleNet weights file " + weights +
+                " not found (train one with `scalesfm train_scalenet` or pass "
+                "--ScaleMatching.weights)");
+  }
   const nlohmann::json sidecar = ReadSidecar(weights);
   if (sidecar.value("architecture", "") != "scalenet") {
     throw Error("weights " + weights + " are not ScaleNet weights (sidecar architecture: '" +
