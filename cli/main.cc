@@ -7,6 +7,7 @@
 
 #include "cli/options.h"
 #include "colmap_ext/database.h"
+#include "colmap_ext/database_merge.h"
 #include "eval_eth/eth_evaluation.h"
 #include "eval_scale/scale_evaluation.h"
 #include "feature/image_io.h"
@@ -60,16 +61,43 @@ int ExhaustiveMatcher(int argc, char** argv) {
   std::string database_path;
   MatchingOptions matching;
   VerificationOptions verification;
+  ScaleMatchingOptions scale;
   po::options_description desc("exhaustive_matcher options");
-  desc.add_options()("database_path", po::value(&database_path), "COLMAP database");
+  desc.add_options()("database_path", po::value(&database_path), "COLMAP database")(
+      "image_path", po::value(&scale.image_path),
+      "image folder (for network scale estimators and --ScaleMatching.reextract)");
   AddMatchingOptions(&desc, &matching);
   AddVerificationOptions(&desc, &verification);
-  if (!ParseCommandLine(argc, argv, "scalesfm exhaustive_matcher --database_path DB", desc)) {
+  AddScaleMatchingOptions(&desc, &scale);
+  po::options_description reextract("--ScaleMatching.reextract extraction options");
+  AddExtractionOptions(&reextract, &scale.extraction);
+  desc.add(reextract);
+  if (!ParseCommandLine(
+          argc, argv, "scalesfm exhaustive_matcher --database_path DB [--image_path DIR]", desc)) {
     return 0;
   }
   Require(database_path, "database_path");
   if (!fs::exists(database_path)) throw Error("database " + database_path + " does not exist");
-  RunExhaustiveMatching(database_path, matching, verification, ColmapRunner());
+  RunScaleAwareMatching(database_path, matching, scale, verification, ColmapRunner());
+  return 0;
+}
+
+int DatabaseMerger(int argc, char** argv) {
+  std::string path1, path2, merged;
+  po::options_description desc("database_merger options");
+  desc.add_options()("database_path1", po::value(&path1), "first database")(
+      "database_path2", po::value(&path2), "second database")(
+      "merged_database_path", po::value(&merged), "output database (must not exist)");
+  if (!ParseCommandLine(argc, argv,
+                        "scalesfm database_merger --database_path1 DB1 --database_path2 DB2 "
+                        "--merged_database_path DB",
+                        desc)) {
+    return 0;
+  }
+  Require(path1, "database_path1");
+  Require(path2, "database_path2");
+  Require(merged, "merged_database_path");
+  MergeDatabases(path1, path2, merged, ColmapRunner());
   return 0;
 }
 
@@ -107,6 +135,7 @@ int AutomaticReconstructor(int argc, char** argv) {
   AddExtractionOptions(&desc, &options.extraction);
   AddMatchingOptions(&desc, &options.matching);
   AddVerificationOptions(&desc, &options.verification);
+  AddScaleMatchingOptions(&desc, &options.scale);
   if (!ParseCommandLine(argc, argv,
                         "scalesfm automatic_reconstructor --image_path DIR --workspace_path DIR",
                         desc, {"Mapper."}, &options.mapper_args)) {
@@ -185,7 +214,9 @@ int EvalEth(int argc, char** argv) {
                      "dataset folder with images/ [gt/] [match-list.txt]; repeatable")(
       "output_path", po::value(&o.output_path), "results folder")(
       "methods", po::value(&methods)->default_value("scalesfm,colmap-default"),
-      "comma-separated: scalesfm, colmap-default, colmap-best")(
+      "comma-separated: scalesfm, scalesfm-plain, scalesfm-<estimator>, scalesfm-reextract, "
+      "scalesfm-levels-only, "
+      "colmap-default, colmap-best")(
       "max_num_features", po::value(&o.max_num_features)->default_value(o.max_num_features), "")(
       "num_threads", po::value(&o.num_threads)->default_value(o.num_threads), "")(
       "repetitions", po::value(&o.repetitions)->default_value(o.repetitions), "");
@@ -323,6 +354,8 @@ const std::map<std::string, std::pair<std::function<int(int, char**)>, const cha
           {"feature_extractor", {FeatureExtractor, "extract features into a COLMAP database"}},
           {"exhaustive_matcher",
            {ExhaustiveMatcher, "match all pairs (or --Matching.pair_list), then verify"}},
+          {"database_merger",
+           {DatabaseMerger, "merge two databases (matching shards, or disjoint image sets)"}},
           {"mapper", {Mapper, "run colmap mapper on the database"}},
           {"automatic_reconstructor", {AutomaticReconstructor, "images to sparse model"}},
           {"make_synthetic_scene", {MakeSyntheticScene, "render a synthetic scene with GT"}},

@@ -33,8 +33,16 @@ void AddExtractionOptions(po::options_description* desc, ExtractionOptions* o) {
       "OpenCV SIFT contrast threshold")(
       "Extraction.sift_edge_threshold",
       po::value(&o->sift_edge_threshold)->default_value(o->sift_edge_threshold),
-      "OpenCV SIFT edge threshold")("device", po::value(&o->device)->default_value(o->device),
-                                    "auto | cpu | cuda");
+      "OpenCV SIFT edge threshold")(
+      "Extraction.levels", po::value(&o->levels)->default_value(o->levels),
+      "scale levels: auto (sqrt(2) steps from 1/8 up to sqrt(2), within max_image_size), 1 "
+      "(single level, as COLMAP), or factors such as 1,0.5,0.25")(
+      "Extraction.merge_radius", po::value(&o->merge_radius)->default_value(o->merge_radius),
+      "keypoints of two levels closer than this (pixels of the coarser level) merge")(
+      "Extraction.merge_max_log2_scale",
+      po::value(&o->merge_max_log2_scale)->default_value(o->merge_max_log2_scale),
+      "... if their scales differ by at most this many octaves")(
+      "device", po::value(&o->device)->default_value(o->device), "auto | cpu | cuda");
 }
 
 void AddMatchingOptions(po::options_description* desc, MatchingOptions* o) {
@@ -56,6 +64,8 @@ void AddMatchingOptions(po::options_description* desc, MatchingOptions* o) {
                                         "LibTorch threads (-1: all cores)")(
       "Matching.pair_list", po::value(&o->pair_list)->default_value(o->pair_list),
       "file of 'name1 name2' lines to match instead of all pairs")(
+      "Matching.shard", po::value(&o->shard)->default_value(o->shard),
+      "i/n: match only the i-th of n slices of the pairs (merge with database_merger)")(
       "Matching.device", po::value(&o->device)->default_value(o->device), "auto | cpu | cuda");
 }
 
@@ -81,13 +91,24 @@ void AddVerificationOptions(po::options_description* desc, VerificationOptions* 
 void AddScaleOptions(po::options_description* desc, ScaleEstimatorOptions* o) {
   desc->add_options()("ScaleMatching.estimator",
                       po::value(&o->estimator)->default_value(o->estimator),
-                      "scale estimator: dscalenet | scalenet | sift_vote")(
+                      "scale estimator: sift_vote | dscalenet | scalenet | cvarm | none")(
       "ScaleMatching.weights", po::value(&o->weights)->default_value(o->weights),
       "ScaleNet weights (default: models/scalenet_compact.pt)")(
       "ScaleMatching.max_num_features",
       po::value(&o->max_num_features)->default_value(o->max_num_features),
       "")("ScaleMatching.max_image_size",
           po::value(&o->max_image_size)->default_value(o->max_image_size), "");
+}
+
+void AddScaleMatchingOptions(po::options_description* desc, ScaleMatchingOptions* o) {
+  AddScaleOptions(desc, &o->estimator);
+  desc->add_options()("ScaleMatching.min_log2_scale",
+                      po::value(&o->min_log2_scale)->default_value(o->min_log2_scale),
+                      "match native levels when |log2 s| is below this")(
+      "ScaleMatching.keep_native", po::value(&o->keep_native)->default_value(o->keep_native),
+      "rescaled pairs also keep their native-level matches")(
+      "ScaleMatching.reextract", po::value(&o->reextract)->default_value(o->reextract),
+      "resize by s^0.5 / s^-0.5 and extract again instead of picking levels");
 }
 
 bool ParseCommandLine(int argc, char** argv, const std::string& usage,

@@ -8,6 +8,7 @@
 #include "colmap_ext/image_reader.h"
 #include "feature/extractor.h"
 #include "matching/matching_pipeline.h"
+#include "matching/scale_aware_matching.h"
 #include "scale/scale_estimator.h"
 
 namespace scalesfm {
@@ -19,6 +20,8 @@ void AddExtractionOptions(po::options_description* desc, ExtractionOptions* o);
 void AddMatchingOptions(po::options_description* desc, MatchingOptions* o);
 void AddVerificationOptions(po::options_description* desc, VerificationOptions* o);
 void AddScaleOptions(po::options_description* desc, ScaleEstimatorOptions* o);
+// --ScaleMatching.* of the matchers: the estimator flags plus SDAIM level selection.
+void AddScaleMatchingOptions(po::options_description* desc, ScaleMatchingOptions* o);
 
 // Parses argv (after the subcommand). Prints help and returns false for -h/--help. Options not
 // declared but starting with one of `passthrough_sections` (e.g. "Mapper.") are collected into

@@ -43,7 +43,7 @@ std::string ColmapRunner::ResolveBinary() const {
 }
 
 ColmapRunResult ColmapRunner::Run(const std::string& command, const std::vector<std::string>& args,
-                                  const std::string& log_path) const {
+                                  const std::string& log_path, bool throw_on_failure) const {
   const std::string binary = ResolveBinary();
   std::vector<std::string> argv_strings = {binary, command};
   argv_strings.insert(argv_strings.end(), args.begin(), args.end());
@@ -83,14 +83,16 @@ ColmapRunResult ColmapRunner::Run(const std::string& command, const std::vector<
     for (const auto& a : args) log << " " << a;
     log << "\n" << result.log << "\n";
   }
-  if (result.exit_code != 0) {
-    const size_t keep = 2000;
-    const std::string tail =
-        result.log.size() > keep ? "..." + result.log.substr(result.log.size() - keep) : result.log;
-    throw Error(StringPrintf("`colmap %s` failed with exit code %d. End of its log:\n%s",
-                             command.c_str(), result.exit_code, tail.c_str()));
-  }
+  if (result.exit_code != 0 && throw_on_failure) ThrowColmapFailure(command, result);
   return result;
+}
+
+void ThrowColmapFailure(const std::string& command, const ColmapRunResult& result) {
+  const size_t keep = 2000;
+  const std::string tail =
+      result.log.size() > keep ? "..." + result.log.substr(result.log.size() - keep) : result.log;
+  throw Error(StringPrintf("`colmap %s` failed with exit code %d. End of its log:\n%s",
+                           command.c_str(), result.exit_code, tail.c_str()));
 }
 
 }  // namespace scalesfm

@@ -13,6 +13,9 @@ struct ColmapRunResult {
   double seconds = 0;
 };
 
+// Throws the Error that Run throws for a failed command (command, exit code, end of the log).
+[[noreturn]] void ThrowColmapFailure(const std::string& command, const ColmapRunResult& result);
+
 class ColmapRunner {
  public:
   // `binary` is a name looked up on PATH or a path. The default honours $SCALESFM_COLMAP.
@@ -26,8 +29,9 @@ class ColmapRunner {
   // Runs `colmap <command> <args...>` with QT_QPA_PLATFORM=offscreen, captures its log (and
   // appends it to `log_path` when set). Throws Error naming the command and quoting the end of
   // the log when the binary is missing or exits non-zero.
+  // With `throw_on_failure` false a non-zero exit is returned in exit_code instead.
   ColmapRunResult Run(const std::string& command, const std::vector<std::string>& args,
-                      const std::string& log_path = "") const;
+                      const std::string& log_path = "", bool throw_on_failure = true) const;
 
  private:
   std::string binary_;

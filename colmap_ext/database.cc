@@ -140,6 +140,15 @@ void Database::CreateTables() {
       "CREATE TABLE IF NOT EXISTS two_view_geometries (pair_id INTEGER PRIMARY KEY NOT NULL, "
       "rows INTEGER NOT NULL, cols INTEGER NOT NULL, data BLOB, config INTEGER NOT NULL, "
       "F BLOB, E BLOB, H BLOB, qvec BLOB, tvec BLOB);");
+  // scalesfm's side tables. COLMAP ignores tables it does not know.
+  Execute(
+      "CREATE TABLE IF NOT EXISTS scalesfm_feature_levels (image_id INTEGER NOT NULL, "
+      "level INTEGER NOT NULL, factor REAL NOT NULL, rows INTEGER NOT NULL, cols INTEGER NOT NULL, "
+      "descriptors BLOB, keypoint_index BLOB, PRIMARY KEY(image_id, level));");
+  Execute(
+      "CREATE TABLE IF NOT EXISTS scalesfm_pair_scales (pair_id INTEGER NOT NULL, "
+      "estimator TEXT NOT NULL, scale REAL NOT NULL, support INTEGER NOT NULL, "
+      "PRIMARY KEY(pair_id, estimator));");
   transaction.Commit();
 }
 
@@ -421,6 +430,96 @@ std::unordered_map<image_pair_t, size_t> Database::ReadTwoViewGeometryNumInliers
   Statement s(this, "SELECT pair_id, rows FROM two_view_geometries;");
   std::unordered_map<image_pair_t, size_t> out;
   while (s.Step()) out[static_cast<image_pair_t>(s.Int(0))] = static_cast<size_t>(s.Int(1));
+  return out;
+}
+
+void Database::WriteFeatureLevels(image_t image_id, const std::vector<FeatureLevel>& levels) {
+  {
+    Statement s(this, "DELETE FROM scalesfm_feature_levels WHERE image_id = ?;");
+    s.Bind(1, static_cast<int64_t>(image_id));
+    s.Step();
+  }
+  for (const FeatureLevel& level : levels) {
+    if (level.keypoint_index.size() != static_cast<size_t>(level.descriptors.rows())) {
+      throw Error(
+          StringPrintf("feature level %d of image %u: %zu keypoint indices for %ld "
+                       "descriptors",
+                       level.level, image_id, level.keypoint_index.size(),
+                       static_cast<long>(level.descriptors.rows())));
+    }
+    Statement s(this,
+                "INSERT INTO scalesfm_feature_levels(image_id, level, factor, rows, cols, "
+                "descriptors, keypoint_index) VALUES(?, ?, ?, ?, ?, ?, ?);");
+    s.Bind(1, static_cast<int64_t>(image_id));
+    s.Bind(2, static_cast<int64_t>(level.level));
+    s.Bind(3, level.factor);
+    s.Bind(4, static_cast<int64_t>(level.descriptors.rows()));
+    s.Bind(5, static_cast<int64_t>(level.descriptors.cols()));
+    s.BindBlob(6, level.descriptors.data(), level.descriptors.size());
+    s.BindBlob(7, level.keypoint_index.data(), level.keypoint_index.size() * sizeof(point2D_t));
+    s.Step();
+  }
+}
+
+std::vector<std::pair<int, double>> Database::ReadLevelFactors(image_t image_id) const {
+  Statement s(this,
+              "SELECT level, factor FROM scalesfm_feature_levels WHERE image_id = ? ORDER BY "
+              "level;");
+  s.Bind(1, static_cast<int64_t>(image_id));
+  std::vector<std::pair<int, double>> out;
+  while (s.Step()) out.emplace_back(static_cast<int>(s.Int(0)), s.Double(1));
+  return out;
+}
+
+FeatureLevel Database::ReadFeatureLevel(image_t image_id, int level) const {
+  Statement s(this,
+              "SELECT factor, rows, cols, descriptors, keypoint_index FROM "
+              "scalesfm_feature_levels WHERE image_id = ? AND level = ?;");
+  s.Bind(1, static_cast<int64_t>(image_id));
+  s.Bind(2, static_cast<int64_t>(level));
+  if (!s.Step()) throw Error(StringPrintf("image %u has no feature level %d", image_id, level));
+  FeatureLevel out;
+  out.level = level;
+  out.factor = s.Double(0);
+  const int64_t rows = s.Int(1), cols = s.Int(2);
+  const std::vector<uint8_t> data = s.Blob<uint8_t>(3);
+  out.keypoint_index = s.Blob<point2D_t>(4);
+  if (static_cast<int64_t>(data.size()) != rows * cols ||
+      static_cast<int64_t>(out.keypoint_index.size()) != rows) {
+    throw Error(
+        StringPrintf("feature level %d of image %u is corrupt (%ld x %ld descriptors, "
+                     "%zu bytes, %zu indices)",
+                     level, image_id, static_cast<long>(rows), static_cast<long>(cols), data.size(),
+                     out.keypoint_index.size()));
+  }
+  out.descriptors.resize(rows, cols);
+  if (!data.empty()) std::memcpy(out.descriptors.data(), data.data(), data.size());
+  return out;
+}
+
+void Database::WritePairScale(image_t image_id1, image_t image_id2, const PairScale& scale) {
+  Statement s(this,
+              "INSERT OR REPLACE INTO scalesfm_pair_scales(pair_id, estimator, scale, support) "
+              "VALUES(?, ?, ?, ?);");
+  s.Bind(1, static_cast<int64_t>(ImagePairToPairId(image_id1, image_id2)));
+  s.Bind(2, scale.estimator);
+  s.Bind(3, image_id1 < image_id2 ? scale.scale : 1.0 / scale.scale);
+  s.Bind(4, static_cast<int64_t>(scale.support));
+  s.Step();
+}
+
+std::optional<PairScale> Database::ReadPairScale(image_t image_id1, image_t image_id2,
+                                                 const std::string& estimator) const {
+  Statement s(this,
+              "SELECT scale, support FROM scalesfm_pair_scales WHERE pair_id = ? AND "
+              "estimator = ?;");
+  s.Bind(1, static_cast<int64_t>(ImagePairToPairId(image_id1, image_id2)));
+  s.Bind(2, estimator);
+  if (!s.Step()) return std::nullopt;
+  PairScale out;
+  out.estimator = estimator;
+  out.scale = image_id1 < image_id2 ? s.Double(0) : 1.0 / s.Double(0);
+  out.support = static_cast<size_t>(s.Int(1));
   return out;
 }
 

@@ -41,6 +41,23 @@ struct TwoViewGeometry {
   Matches inlier_matches;
 };
 
+// scalesfm_feature_levels: one row per (image, level) of a multi-level extraction. The level's
+// descriptors (one row per level keypoint) and, per level keypoint, its index into the image's
+// merged keypoint list in COLMAP's keypoints table.
+struct FeatureLevel {
+  int level = 0;
+  double factor = 1.0;  // level image size / original image size
+  DescriptorsU8 descriptors;
+  std::vector<point2D_t> keypoint_index;
+};
+
+// scalesfm_pair_scales: the cached scale estimate s(image_id1 -> image_id2) of one estimator.
+struct PairScale {
+  std::string estimator;
+  double scale = 1.0;
+  size_t support = 0;
+};
+
 class Database {
  public:
   // Opens `path`, creating it with COLMAP's tables if needed. Throws Error with a clear message
@@ -101,6 +118,19 @@ class Database {
   // pair_id -> number of inlier matches, for every verified pair.
   std::unordered_map<image_pair_t, size_t> ReadTwoViewGeometryNumInliers() const;
   size_t NumTwoViewGeometries() const;
+
+  // scalesfm_feature_levels (see FeatureLevel). Levels of an image are written together, inside
+  // the caller's transaction, replacing any earlier ones.
+  void WriteFeatureLevels(image_t image_id, const std::vector<FeatureLevel>& levels);
+  // (level, factor) of every level of the image, by level; empty for single-level extraction.
+  std::vector<std::pair<int, double>> ReadLevelFactors(image_t image_id) const;
+  FeatureLevel ReadFeatureLevel(image_t image_id, int level) const;
+
+  // scalesfm_pair_scales. Stored once per unordered pair and estimator; reading with the images
+  // swapped returns 1/s.
+  void WritePairScale(image_t image_id1, image_t image_id2, const PairScale& scale);
+  std::optional<PairScale> ReadPairScale(image_t image_id1, image_t image_id2,
+                                         const std::string& estimator) const;
 
   // Raw SQL for scalesfm_ side tables and tests.
   void Execute(const std::string& sql);

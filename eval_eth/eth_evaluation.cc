@@ -21,12 +21,48 @@ void EthEvaluationOptions::Check() const {
     }
   }
   for (const std::string& m : methods) {
-    if (m != "scalesfm" && m != "colmap-default" && m != "colmap-best") {
+    if (m == "colmap-default" || m == "colmap-best") continue;
+    ExtractionOptions extraction;
+    ScaleMatchingOptions scale;
+    if (!ConfigureScalesfmMethod(m, &extraction, &scale)) {
       throw Error("unknown eval_eth method '" + m +
-                  "' (known: scalesfm, colmap-default, colmap-best)");
+                  "' (known: scalesfm, scalesfm-plain, scalesfm-<estimator>, scalesfm-reextract, "
+                  "colmap-default, colmap-best)");
     }
   }
   if (repetitions < 1) throw Error("--repetitions must be >= 1");
+}
+
+bool ConfigureScalesfmMethod(const std::string& method, ExtractionOptions* extraction,
+                             ScaleMatchingOptions* scale) {
+  if (method == "scalesfm") return true;  // the defaults
+  if (method == "scalesfm-plain") {
+    extraction->levels = "1";
+    scale->estimator.estimator = "none";
+    return true;
+  }
+  if (method == "scalesfm-reextract") {
+    scale->reextract = true;
+    return true;
+  }
+  if (method == "scalesfm-levels-only") {  // rescaled pairs drop their native matches
+    scale->keep_native = false;
+    return true;
+  }
+  const std::string prefix = "scalesfm-";
+  if (method.rfind(prefix, 0) != 0) return false;
+  const std::string estimator = method.substr(prefix.size());
+  if (estimator == "none") {
+    scale->estimator.estimator = estimator;
+    return true;
+  }
+  for (const std::string& name : ScaleEstimator::Names()) {
+    if (name == estimator) {
+      scale->estimator.estimator = estimator;
+      return true;
+    }
+  }
+  return false;
 }
 
 namespace {
@@ -59,8 +95,9 @@ EthResult RunMethod(const std::string& dataset, const std::string& method,
   const std::string threads = std::to_string(options.num_threads);
 
   Timer timer;
-  if (method == "scalesfm") {
-    ExtractionOptions extraction;
+  ExtractionOptions extraction;
+  ScaleMatchingOptions scale;
+  if (ConfigureScalesfmMethod(method, &extraction, &scale)) {
     extraction.max_num_features = options.max_num_features;
     extraction.num_threads = options.num_threads;
     RunFeatureExtraction(db_path, image_path, ImageReaderOptions(), extraction);
@@ -71,7 +108,9 @@ EthResult RunMethod(const std::string& dataset, const std::string& method,
     if (has_match_list) matching.pair_list = match_list;
     VerificationOptions verification;
     verification.num_threads = options.num_threads;
-    RunExhaustiveMatching(db_path, matching, verification, colmap);
+    scale.image_path = image_path;
+    scale.extraction = extraction;
+    RunScaleAwareMatching(db_path, matching, scale, verification, colmap);
     result.matching_seconds = timer.ElapsedSeconds();
   } else {
     const bool best = method == "colmap-best";

@@ -11,6 +11,13 @@
 
 namespace scalesfm {
 
+// scalesfm method names: "scalesfm" (the defaults: levels auto, sift_vote), "scalesfm-plain"
+// (single level, no scale estimation), "scalesfm-<estimator>", "scalesfm-reextract",
+// "scalesfm-levels-only" (rescaled pairs without their native matches). Returns
+// false for other names.
+bool ConfigureScalesfmMethod(const std::string& method, ExtractionOptions* extraction,
+                             ScaleMatchingOptions* scale);
+
 struct EthEvaluationOptions {
   std::vector<std::string> dataset_paths;
   std::string output_path;

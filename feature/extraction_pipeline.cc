@@ -9,6 +9,8 @@
 
 #include "colmap_ext/database.h"
 #include "feature/image_io.h"
+#include "feature/multilevel_extraction.h"
+#include "feature/scale_levels.h"
 #include "util/logging.h"
 #include "util/progress.h"
 
@@ -61,6 +63,8 @@ ExtractionSummary RunFeatureExtraction(const std::string& database_path,
     summary.failed.emplace_back(name, reason);
   };
 
+  const std::vector<double> level_factors = ParseLevelSpec(extraction_options.levels);
+  const KeypointMergeOptions merge = extraction_options.MergeOptions();
   auto worker = [&]() {
     std::unique_ptr<FeatureExtractor> extractor = FeatureExtractor::Create(extraction_options);
     for (size_t i = next++; i < todo.size(); i = next++) {
@@ -74,18 +78,9 @@ ExtractionSummary RunFeatureExtraction(const std::string& database_path,
           skip(name, path, error);
           continue;
         }
-        double sx, sy;
-        const cv::Mat work = DownscaleToMaxSize(image, extraction_options.max_image_size, &sx, &sy);
-        FeatureSet features = extractor->Extract(work);
-        for (Keypoint& kp : features.keypoints) {
-          // Back to original-image COLMAP coordinates (corner origin, so a pure scaling).
-          kp.x *= sx;
-          kp.y *= sy;
-          kp.a11 *= sx;
-          kp.a12 *= sx;
-          kp.a21 *= sy;
-          kp.a22 *= sy;
-        }
+        const std::vector<double> factors = LevelsForImage(level_factors, image.cols, image.rows,
+                                                           extraction_options.max_image_size);
+        MultiLevelFeatures features = ExtractLevels(extractor.get(), image, factors, merge);
 
         std::lock_guard<std::mutex> lock(db_mutex);
         Database::Transaction transaction(&db);
@@ -121,10 +116,16 @@ ExtractionSummary RunFeatureExtraction(const std::string& database_path,
         }
         db.WriteKeypoints(db_image.image_id, features.keypoints);
         db.WriteDescriptors(db_image.image_id, features.descriptors);
+        db.WriteFeatureLevels(db_image.image_id, features.levels);
         transaction.Commit();
         ++summary.num_extracted;
-        progress.Step(StringPrintf("%s (%dx%d, %zu features)", name.c_str(), image.cols, image.rows,
-                                   features.keypoints.size()));
+        std::string per_level;
+        for (size_t l = 0; l < features.level_sizes.size() && factors.size() > 1; ++l) {
+          per_level += StringPrintf("%s%.2f:%zu", l ? " " : ", levels ", factors[l],
+                                    features.level_sizes[l]);
+        }
+        progress.Step(StringPrintf("%s (%dx%d, %zu features%s)", name.c_str(), image.cols,
+                                   image.rows, features.keypoints.size(), per_level.c_str()));
       } catch (...) {
         std::lock_guard<std::mutex> lock(db_mutex);
         if (!fatal) fatal = std::current_exception();

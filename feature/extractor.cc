@@ -3,6 +3,8 @@
 #include <map>
 #include <thread>
 
+#include "feature/keypoint_merge.h"
+#include "feature/scale_levels.h"
 #include "feature/sift_extractor.h"
 #include "util/logging.h"
 
@@ -31,6 +33,15 @@ void ExtractionOptions::Check() const {
   if (max_image_size < 16) throw Error("--Extraction.max_image_size must be at least 16");
   if (sift_contrast_threshold <= 0) throw Error("--Extraction.sift_contrast_threshold must be > 0");
   if (sift_edge_threshold <= 0) throw Error("--Extraction.sift_edge_threshold must be > 0");
+  ParseLevelSpec(levels);
+  MergeOptions().Check();
+}
+
+KeypointMergeOptions ExtractionOptions::MergeOptions() const {
+  KeypointMergeOptions o;
+  o.radius = merge_radius;
+  o.max_log2_scale_diff = merge_max_log2_scale;
+  return o;
 }
 
 int ExtractionOptions::EffectiveNumThreads() const {

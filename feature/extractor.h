@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "colmap_ext/types.h"
+#include "feature/keypoint_merge.h"
 
 namespace scalesfm {
 
@@ -23,9 +24,15 @@ struct ExtractionOptions {
   double sift_contrast_threshold = 0.02;
   double sift_edge_threshold = 10.0;
   std::string device = "auto";
+  // Scale levels (feature/scale_levels.h): "auto", "1" or a list of factors; and how keypoints
+  // found at several levels are merged (feature/keypoint_merge.h).
+  std::string levels = "auto";
+  double merge_radius = 1.5;
+  double merge_max_log2_scale = 0.5;
 
   void Check() const;  // throws Error
   int EffectiveNumThreads() const;
+  KeypointMergeOptions MergeOptions() const;
 };
 
 // Keypoints in COLMAP's pixel convention on the image as passed in; descriptors one per row.

@@ -17,6 +17,18 @@ void MatchingOptions::Check() const {
   if (block_size <= 0) throw Error("--Matching.block_size must be positive");
   if (pairs_per_commit <= 0) throw Error("--Matching.pairs_per_commit must be positive");
   ParseDevice(device);
+  if (!shard.empty()) ParseShard(shard);
+}
+
+ImagePairs SelectPairs(const Database& db, const MatchingOptions& options) {
+  ImagePairs pairs = options.pair_list.empty()
+                         ? ExhaustivePairs(db.ReadAllImages(), options.block_size)
+                         : ReadPairList(options.pair_list, db);
+  if (options.shard.empty()) return pairs;
+  const auto [index, count] = ParseShard(options.shard);
+  ImagePairs slice = ShardPairs(pairs, index, count);
+  LogInfo(StringPrintf("Shard %d/%d: %zu of %zu pairs", index, count, slice.size(), pairs.size()));
+  return slice;
 }
 
 std::vector<std::string> VerificationOptions::ToColmapArgs() const {
@@ -177,8 +189,7 @@ MatchingSummary RunExhaustiveMatching(const std::string& database_path,
   ImagePairs pairs;
   {
     Database db(database_path);
-    pairs = options.pair_list.empty() ? ExhaustivePairs(db.ReadAllImages(), options.block_size)
-                                      : ReadPairList(options.pair_list, db);
+    pairs = SelectPairs(db, options);
   }
   MatchingSummary summary = RunRawMatching(database_path, pairs, options);
   PrintElapsedTime(summary.matching_seconds);

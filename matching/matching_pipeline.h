@@ -21,6 +21,10 @@ struct MatchingOptions {
   std::string device = "auto";
   // Optional "name1 name2" list instead of all pairs.
   std::string pair_list;
+  // "i/n" (1 <= i <= n): match only the i-th of n contiguous slices of the pairs, so a large
+  // collection can be matched by n processes; merge the databases with `scalesfm
+  // database_merger`. Empty: all pairs.
+  std::string shard;
 
   void Check() const;
 };
@@ -48,6 +52,9 @@ struct MatchingSummary {
   double matching_seconds = 0;
   double verification_seconds = 0;
 };
+
+// The pairs these options select: the pair list or all pairs (block order), then the shard.
+ImagePairs SelectPairs(const Database& db, const MatchingOptions& options);
 
 // Writes raw matches for each pair that has none yet (resume), in transactions of
 // `pairs_per_commit` pairs. Images without features are left out with a warning.

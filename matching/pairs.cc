@@ -60,4 +60,21 @@ void WritePairList(const std::string& path, const ImagePairs& pairs,
   for (const auto& [a, b] : pairs) out << names.at(a) << " " << names.at(b) << "\n";
 }
 
+std::pair<int, int> ParseShard(const std::string& shard) {
+  int index = 0, count = 0;
+  char slash = 0, extra = 0;
+  std::istringstream in(shard);
+  if (!(in >> index >> slash >> count) || slash != '/' || (in >> extra) || count < 1 || index < 1 ||
+      index > count) {
+    throw Error("--Matching.shard '" + shard + "' must be i/n with 1 <= i <= n, e.g. 1/4");
+  }
+  return {index, count};
+}
+
+ImagePairs ShardPairs(const ImagePairs& pairs, int index, int count) {
+  const size_t begin = pairs.size() * size_t(index - 1) / size_t(count);
+  const size_t end = pairs.size() * size_t(index) / size_t(count);
+  return ImagePairs(pairs.begin() + begin, pairs.begin() + end);
+}
+
 }  // namespace scalesfm

@@ -20,6 +20,13 @@ ImagePairs ExhaustivePairs(const std::vector<Image>& images, size_t block_size);
 // image is not in the database.
 ImagePairs ReadPairList(const std::string& path, const Database& db);
 
+// "i/n" -> (i, n) with 1 <= i <= n; throws Error otherwise.
+std::pair<int, int> ParseShard(const std::string& shard);
+
+// The i-th (1-based) of n contiguous, near-equal slices of `pairs`. Contiguous slices keep
+// COLMAP's block order, so each process still reads each image's descriptors few times.
+ImagePairs ShardPairs(const ImagePairs& pairs, int index, int count);
+
 // Writes "name1 name2" lines for `pairs`.
 void WritePairList(const std::string& path, const ImagePairs& pairs,
                    const std::vector<Image>& images);

@@ -56,7 +56,12 @@ MapperResult RunMapper(const std::string& database_path, const std::string& imag
   std::vector<std::string> args = {"--database_path", database_path,   "--image_path",
                                    image_path,        "--output_path", output_path};
   args.insert(args.end(), mapper_args.begin(), mapper_args.end());
-  colmap.Run("mapper", args, log_path);
+  // COLMAP 3.8 exits with 1 ("failed to create sparse model") when no initial pair is found.
+  // That is a result (nothing registered), not an error; other failures still throw.
+  const ColmapRunResult run = colmap.Run("mapper", args, log_path, /*throw_on_failure=*/false);
+  if (run.exit_code != 0 && run.log.find("failed to create sparse model") == std::string::npos) {
+    ThrowColmapFailure("mapper", run);
+  }
   MapperResult result;
   result.seconds = timer.ElapsedSeconds();
   const std::vector<std::string> models = ListModels(output_path);
@@ -98,8 +103,11 @@ AutomaticReconstructionResult RunAutomaticReconstruction(
   AutomaticReconstructionResult result;
   result.extraction =
       RunFeatureExtraction(database_path, options.image_path, options.reader, options.extraction);
+  ScaleMatchingOptions scale = options.scale;
+  scale.image_path = options.image_path;
+  scale.extraction = options.extraction;
   result.matching =
-      RunExhaustiveMatching(database_path, options.matching, options.verification, colmap);
+      RunScaleAwareMatching(database_path, options.matching, scale, options.verification, colmap);
   const std::string sparse = (fs::path(options.workspace_path) / "sparse").string();
   fs::remove_all(sparse);  // the mapper is not incremental across runs; start it afresh
   result.mapper =

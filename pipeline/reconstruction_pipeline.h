@@ -8,6 +8,7 @@
 #include "colmap_ext/reconstruction.h"
 #include "feature/extraction_pipeline.h"
 #include "matching/matching_pipeline.h"
+#include "matching/scale_aware_matching.h"
 
 namespace scalesfm {
 
@@ -42,6 +43,8 @@ struct AutomaticReconstructionOptions {
   ExtractionOptions extraction;
   MatchingOptions matching;
   VerificationOptions verification;
+  // Scale-aware matching; its image_path and extraction are taken from the fields above.
+  ScaleMatchingOptions scale;
   std::vector<std::string> mapper_args;
 };
 

@@ -28,6 +28,13 @@ const std::map<std::string, Factory>& Registry() {
        }},
       {"sift_vote",
        [](const ScaleEstimatorOptions& o) { return std::make_unique<SiftVoteEstimator>(o); }},
+      // The slot for Scale-Net (CVARM) of the SDAIM paper, sec. III-C; not built yet.
+      {"cvarm",
+       [](const ScaleEstimatorOptions&) -> std::unique_ptr<ScaleEstimator> {
+         throw Error(
+             "--ScaleMatching.estimator cvarm (Scale-Net with CVARM) is not implemented yet; "
+             "use sift_vote, dscalenet or scalenet");
+       }},
   };
   return registry;
 }

@@ -50,14 +50,19 @@ ScaleEstimate SiftVoteEstimator::Estimate(const cv::Mat& image1, const cv::Mat& 
                                                 DescriptorsToTensor(f2.descriptors, cpu), {});
   // Keypoint scales are measured on the downscaled images; undo the downscaling.
   const double correction = std::log2(std::sqrt(sx2 * sy2) / std::sqrt(sx1 * sy1));
+  return ScaleFromMatchedKeypoints(f1.keypoints, f2.keypoints, matches, correction);
+}
+
+ScaleEstimate ScaleFromMatchedKeypoints(const Keypoints& keypoints1, const Keypoints& keypoints2,
+                                        const Matches& matches, double log2_correction) {
   std::vector<double> votes;
   votes.reserve(matches.size());
   ScaleEstimate estimate;
   estimate.probs.assign(kNumScaleBins, 0.0);
   for (const Match& m : matches) {
     const double r =
-        std::log2(f2.keypoints[m.idx2].ComputeScale() / f1.keypoints[m.idx1].ComputeScale()) +
-        correction;
+        std::log2(keypoints2[m.idx2].ComputeScale() / keypoints1[m.idx1].ComputeScale()) +
+        log2_correction;
     votes.push_back(r);
     estimate.probs[NearestScaleBin(std::exp2(r))] += 1.0;
   }

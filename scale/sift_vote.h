@@ -4,6 +4,7 @@
 
 #include <vector>
 
+#include "colmap_ext/types.h"
 #include "scale/scale_estimator.h"
 
 namespace scalesfm {
@@ -11,6 +12,12 @@ namespace scalesfm {
 // Mode of `log2_ratios` by a Gaussian-kernel density on a fine grid, refined as the mean of the
 // votes within +-0.25 of it. Returns 0 for no votes.
 double RobustLog2Mode(const std::vector<double>& log2_ratios);
+
+// The vote itself: every match votes log2(scale2 / scale1) + log2_correction (keypoint scales in
+// COLMAP's affine convention); s = 2^mode. Used on fresh SIFT matches by SiftVoteEstimator and on
+// the database's native-level matches by the scale-aware matcher.
+ScaleEstimate ScaleFromMatchedKeypoints(const Keypoints& keypoints1, const Keypoints& keypoints2,
+                                        const Matches& matches, double log2_correction = 0.0);
 
 class SiftVoteEstimator : public ScaleEstimator {
  public:

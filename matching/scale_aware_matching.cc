@@ -1,0 +1,417 @@
+#include "matching/scale_aware_matching.h"
+
+#include <cmath>
+#include <deque>
+#include <filesystem>
+#include <map>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "feature/image_io.h"
+#include "feature/multilevel_extraction.h"
+#include "matching/level_selection.h"
+#include "scale/scalenet_estimator.h"
+#include "scale/sift_vote.h"
+#include "util/device.h"
+#include "util/logging.h"
+#include "util/progress.h"
+
+namespace scalesfm {
+
+bool ScaleMatchingOptions::NeedsImages() const {
+  const std::string& e = estimator.estimator;
+  return reextract || (e != "none" && e != "sift_vote");
+}
+
+void ScaleMatchingOptions::Check() const {
+  const std::string& e = estimator.estimator;
+  bool known = e == "none";
+  for (const std::string& name : ScaleEstimator::Names()) known |= e == name;
+  if (!known) {
+    std::string names = "none";
+    for (const std::string& n : ScaleEstimator::Names()) names += ", " + n;
+    throw Error("unknown --ScaleMatching.estimator '" + e + "' (known: " + names + ")");
+  }
+  if (!(min_log2_scale >= 0)) throw Error("--ScaleMatching.min_log2_scale must be >= 0");
+  if (NeedsImages()) {
+    if (image_path.empty()) {
+      throw Error("--ScaleMatching.estimator " + e +
+                  (reextract ? " with --ScaleMatching.reextract 1" : "") +
+                  " reads the images: pass --image_path");
+    }
+    if (!std::filesystem::is_directory(image_path)) {
+      throw Error("image path " + image_path + " is not a folder");
+    }
+  }
+  if (reextract) extraction.Check();
+}
+
+namespace {
+
+constexpr int kDatabaseLevel = -1;  // the descriptors table itself (single-level images)
+
+// One image's levels as the matcher sees them.
+struct ImageLevels {
+  std::vector<double> factors;
+  std::vector<int> ids;  // scalesfm_feature_levels.level, or kDatabaseLevel
+};
+
+struct LevelDescriptors {
+  torch::Tensor descriptors;
+  std::vector<point2D_t> index;  // level keypoint -> merged keypoint; empty: identity
+};
+
+// Descriptors of at most `capacity` (image, level) sets in memory, oldest out first.
+class LevelCache {
+ public:
+  LevelCache(const Database* db, torch::Device device, size_t capacity)
+      : db_(db), device_(device), capacity_(std::max<size_t>(2, capacity)) {}
+
+  const LevelDescriptors& Get(image_t image_id, int level) {
+    const uint64_t key = (uint64_t(image_id) << 8) | uint64_t(level + 1);
+    auto it = cache_.find(key);
+    if (it != cache_.end()) return it->second;
+    if (order_.size() >= capacity_) {
+      cache_.erase(order_.front());
+      order_.pop_front();
+    }
+    order_.push_back(key);
+    LevelDescriptors& entry = cache_[key];
+    if (level == kDatabaseLevel) {
+      entry.descriptors = DescriptorsToTensor(db_->ReadDescriptors(image_id), device_);
+    } else {
+      FeatureLevel l = db_->ReadFeatureLevel(image_id, level);
+      entry.descriptors = DescriptorsToTensor(l.descriptors, device_);
+      entry.index = std::move(l.keypoint_index);
+    }
+    return entry;
+  }
+
+ private:
+  const Database* db_;
+  torch::Device device_;
+  size_t capacity_;
+  std::unordered_map<uint64_t, LevelDescriptors> cache_;
+  std::deque<uint64_t> order_;
+};
+
+// Level-local matches -> merged keypoint indices.
+Matches ToMergedIndices(const Matches& level_matches, const LevelDescriptors& a,
+                        const LevelDescriptors& b) {
+  Matches out;
+  out.reserve(level_matches.size());
+  for (const Match& m : level_matches) {
+    out.push_back({a.index.empty() ? m.idx1 : a.index.at(m.idx1),
+                   b.index.empty() ? m.idx2 : b.index.at(m.idx2)});
+  }
+  return out;
+}
+
+// `extra` appended to `matches` where neither keypoint is matched yet, so every keypoint has at
+// most one match (COLMAP's tracks assume that).
+void AppendUnmatched(const Matches& extra, Matches* matches) {
+  std::unordered_set<point2D_t> used1, used2;
+  for (const Match& m : *matches) {
+    used1.insert(m.idx1);
+    used2.insert(m.idx2);
+  }
+  for (const Match& m : extra) {
+    if (used1.count(m.idx1) || used2.count(m.idx2)) continue;
+    used1.insert(m.idx1);
+    used2.insert(m.idx2);
+    matches->push_back(m);
+  }
+}
+
+// Scale estimates from a network (or any image-based estimator); per-image network features are
+// computed once.
+class ImageScaleSource {
+ public:
+  ImageScaleSource(const ScaleMatchingOptions& options, const std::vector<Image>& images)
+      : image_path_(options.image_path), estimator_(ScaleEstimator::Create(options.estimator)) {
+    for (const Image& image : images) names_[image.image_id] = image.name;
+    scalenet_ = dynamic_cast<ScaleNetEstimator*>(estimator_.get());
+  }
+
+  ScaleEstimate Estimate(image_t a, image_t b) {
+    if (scalenet_) return scalenet_->EstimateFromFeatures(Features(a), Features(b));
+    return estimator_->Estimate(ReadImage(a), ReadImage(b));
+  }
+
+ private:
+  cv::Mat ReadImage(image_t id) {
+    const std::string path = (std::filesystem::path(image_path_) / names_.at(id)).string();
+    std::string error;
+    cv::Mat image = ReadImageGray(path, &error);
+    if (image.empty()) throw Error("scale estimation: " + error);
+    return image;
+  }
+  const ScaleNetEstimator::ImageFeatures& Features(image_t id) {
+    auto it = features_.find(id);
+    if (it != features_.end()) return it->second;
+    return features_[id] = scalenet_->ComputeImageFeatures(ReadImage(id));
+  }
+
+  std::string image_path_;
+  std::unique_ptr<ScaleEstimator> estimator_;
+  ScaleNetEstimator* scalenet_ = nullptr;
+  std::unordered_map<image_t, std::string> names_;
+  std::unordered_map<image_t, ScaleNetEstimator::ImageFeatures> features_;
+};
+
+// ScaleNet's way (--ScaleMatching.reextract 1): resize both images exactly, extract, match, and
+// add the new keypoints to each image's list (joining existing keypoints where they coincide).
+class Reextractor {
+ public:
+  Reextractor(const ScaleMatchingOptions& options, const std::vector<Image>& images)
+      : options_(options), extractor_(FeatureExtractor::Create(options.extraction)) {
+    for (const Image& image : images) names_[image.image_id] = image.name;
+  }
+
+  // Returns matches in merged indices; appends keypoints/descriptors of both images in `db`
+  // (the caller holds the transaction).
+  Matches Match(Database* db, image_t a, image_t b, double scale, const NnMatchOptions& nn,
+                const torch::Device& device) {
+    const double fa = std::sqrt(scale), fb = 1.0 / std::sqrt(scale);
+    auto [ka, da] = Extract(a, fa);
+    auto [kb, db_desc] = Extract(b, fb);
+    const Matches local = MatchNearestNeighbors(DescriptorsToTensor(da, device),
+                                                DescriptorsToTensor(db_desc, device), nn);
+    const std::vector<point2D_t> ia = Append(db, a, ka, da);
+    const std::vector<point2D_t> ib = Append(db, b, kb, db_desc);
+    Matches out;
+    out.reserve(local.size());
+    for (const scalesfm::Match& m : local) out.push_back({ia[m.idx1], ib[m.idx2]});
+    return out;
+  }
+
+ private:
+  std::pair<Keypoints, DescriptorsU8> Extract(image_t id, double factor) {
+    const std::string path = (std::filesystem::path(options_.image_path) / names_.at(id)).string();
+    std::string error;
+    const cv::Mat image = ReadImageGray(path, &error);
+    if (image.empty()) throw Error("re-extraction: " + error);
+    // Stay within max_image_size, as every level does.
+    const double max_factor =
+        double(options_.extraction.max_image_size) / std::max(image.cols, image.rows);
+    MultiLevelFeatures f = ExtractLevels(extractor_.get(), image, {std::min(factor, max_factor)},
+                                         options_.extraction.MergeOptions());
+    return {std::move(f.keypoints), std::move(f.descriptors)};
+  }
+
+  // Existing keypoints first, so they keep their indices; returns the index of every new one.
+  std::vector<point2D_t> Append(Database* db, image_t id, const Keypoints& keypoints,
+                                const DescriptorsU8& descriptors) {
+    std::vector<LevelKeypoints> levels(2);
+    levels[0].keypoints = db->ReadKeypoints(id);
+    levels[1].keypoints = keypoints;
+    const size_t before = levels[0].keypoints.size();
+    MergedKeypoints merged = MergeLevelKeypoints(levels, options_.extraction.MergeOptions());
+    if (merged.keypoints.size() > before) {
+      DescriptorsU8 all = db->ReadDescriptors(id);
+      const Eigen::Index cols = std::max(all.cols(), descriptors.cols());
+      DescriptorsU8 grown(static_cast<Eigen::Index>(merged.keypoints.size()), cols);
+      grown.topRows(all.rows()) = all;
+      for (size_t k = before; k < merged.keypoints.size(); ++k) {
+        grown.row(static_cast<Eigen::Index>(k)) = descriptors.row(merged.source[k].second);
+      }
+      db->WriteKeypoints(id, merged.keypoints);
+      db->WriteDescriptors(id, grown);
+    }
+    return merged.index[1];
+  }
+
+  const ScaleMatchingOptions& options_;
+  std::unique_ptr<FeatureExtractor> extractor_;
+  std::unordered_map<image_t, std::string> names_;
+};
+
+}  // namespace
+
+MatchingSummary RunScaleAwareRawMatching(const std::string& database_path, const ImagePairs& pairs,
+                                         const MatchingOptions& options,
+                                         const ScaleMatchingOptions& scale_options) {
+  options.Check();
+  scale_options.Check();
+  Timer timer;
+  MatchingSummary summary;
+  summary.num_pairs = pairs.size();
+  Database db(database_path);
+  const torch::Device device = ParseDevice(options.device);
+  torch::set_num_threads(options.num_threads > 0
+                             ? options.num_threads
+                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+
+  const std::vector<Image> images = db.ReadAllImages();
+  std::unordered_map<image_t, ImageLevels> levels;
+  for (const Image& image : images) {
+    if (!db.ExistsDescriptors(image.image_id)) continue;
+    ImageLevels& l = levels[image.image_id];
+    for (const auto& [id, factor] : db.ReadLevelFactors(image.image_id)) {
+      l.ids.push_back(id);
+      l.factors.push_back(factor);
+    }
+    if (l.ids.empty()) {
+      l.ids = {kDatabaseLevel};
+      l.factors = {1.0};
+    }
+  }
+  std::unordered_set<image_pair_t> done;
+  for (image_pair_t id : db.ReadMatchedPairIds()) done.insert(id);
+  ImagePairs todo;
+  size_t missing_features = 0;
+  for (const auto& [a, b] : pairs) {
+    if (done.count(ImagePairToPairId(a, b))) {
+      ++summary.num_already_done;
+    } else if (!levels.count(a) || !levels.count(b)) {
+      ++missing_features;
+    } else {
+      todo.emplace_back(a, b);
+    }
+  }
+  if (missing_features > 0) {
+    LogWarning(StringPrintf("%zu pairs involve images without features and are left out",
+                            missing_features));
+  }
+  if (summary.num_already_done > 0) {
+    LogInfo(StringPrintf("Skipping %zu pairs whose raw matches are already in the database",
+                         summary.num_already_done));
+  }
+  const std::string& estimator = scale_options.estimator.estimator;
+  LogInfo(StringPrintf("Scale-aware matching of %zu pairs on %s (estimator %s, %s)", todo.size(),
+                       device.str().c_str(), estimator.c_str(),
+                       scale_options.reextract ? "exact re-extraction" : "precomputed levels"));
+
+  std::unique_ptr<ImageScaleSource> image_scales;
+  if (estimator != "sift_vote" && estimator != "none")
+    image_scales = std::make_unique<ImageScaleSource>(scale_options, images);
+  std::unique_ptr<Reextractor> reextractor;
+  if (scale_options.reextract) reextractor = std::make_unique<Reextractor>(scale_options, images);
+  LevelCache cache(&db, device, 4 * options.block_size);
+  std::unordered_map<image_t, Keypoints> keypoints;  // merged lists, for sift_vote
+  auto merged_keypoints = [&](image_t id) -> const Keypoints& {
+    auto it = keypoints.find(id);
+    if (it != keypoints.end()) return it->second;
+    if (keypoints.size() >= 4 * size_t(options.block_size)) keypoints.clear();
+    return keypoints[id] = db.ReadKeypoints(id);
+  };
+
+  Progress progress("pairs", todo.size());
+  size_t num_rescaled_total = 0;
+  for (size_t start = 0; start < todo.size(); start += options.pairs_per_commit) {
+    const size_t end = std::min(todo.size(), start + options.pairs_per_commit);
+    std::vector<Matches> batch(end - start);
+    std::vector<std::optional<PairScale>> new_scales(end - start);
+    std::vector<double> reextract_scales(end - start, 0.0);
+    size_t num_matches = 0, num_rescaled = 0;
+    for (size_t i = start; i < end; ++i) {
+      const auto [a, b] = todo[i];
+      const ImageLevels& la = levels.at(a);
+      const ImageLevels& lb = levels.at(b);
+      const int na = NativeLevel(la.factors), nb = NativeLevel(lb.factors);
+      std::optional<Matches> native;
+      auto native_matches = [&]() -> const Matches& {
+        if (!native) {
+          const LevelDescriptors& da = cache.Get(a, la.ids[na]);
+          const LevelDescriptors& db_ = cache.Get(b, lb.ids[nb]);
+          native = ToMergedIndices(
+              MatchNearestNeighbors(da.descriptors, db_.descriptors, options.nn), da, db_);
+        }
+        return *native;
+      };
+
+      // 1. s(A->B): cached, or estimated now.
+      double scale = 1.0;
+      if (!scale_options.Enabled()) {
+        // estimator none: every pair matches its native levels, as stock matching does.
+      } else if (auto cached = db.ReadPairScale(a, b, estimator)) {
+        scale = cached->scale;
+      } else {
+        ScaleEstimate estimate =
+            image_scales ? image_scales->Estimate(a, b)
+                         : ScaleFromMatchedKeypoints(merged_keypoints(a), merged_keypoints(b),
+                                                     native_matches());
+        scale = estimate.scale;
+        new_scales[i - start] = PairScale{estimator, scale, estimate.support};
+      }
+
+      // 2. SDAIM: match the levels that meet halfway, unless the scale change is small.
+      Matches& matches = batch[i - start];
+      if (std::abs(std::log2(scale)) < scale_options.min_log2_scale) {
+        matches = native_matches();
+      } else if (reextractor) {
+        reextract_scales[i - start] = scale;  // done inside the write transaction below
+        ++num_rescaled;
+      } else {
+        const LevelChoice choice = SelectLevelPair(scale, la.factors, lb.factors);
+        if (choice.level_a == na && choice.level_b == nb) {
+          matches = native_matches();
+        } else {
+          const LevelDescriptors& da = cache.Get(a, la.ids[choice.level_a]);
+          const LevelDescriptors& db_ = cache.Get(b, lb.ids[choice.level_b]);
+          matches = ToMergedIndices(
+              MatchNearestNeighbors(da.descriptors, db_.descriptors, options.nn), da, db_);
+          if (scale_options.keep_native) AppendUnmatched(native_matches(), &matches);
+          ++num_rescaled;
+        }
+      }
+    }
+    Database::Transaction transaction(&db);
+    for (size_t i = start; i < end; ++i) {
+      const auto [a, b] = todo[i];
+      if (reextract_scales[i - start] > 0) {
+        batch[i - start] =
+            reextractor->Match(&db, a, b, reextract_scales[i - start], options.nn, device);
+        if (scale_options.keep_native) {
+          const LevelDescriptors& da =
+              cache.Get(a, levels.at(a).ids[NativeLevel(levels.at(a).factors)]);
+          const LevelDescriptors& db_ =
+              cache.Get(b, levels.at(b).ids[NativeLevel(levels.at(b).factors)]);
+          AppendUnmatched(
+              ToMergedIndices(MatchNearestNeighbors(da.descriptors, db_.descriptors, options.nn),
+                              da, db_),
+              &batch[i - start]);
+        }
+        keypoints.erase(a);
+        keypoints.erase(b);
+      }
+      num_matches += batch[i - start].size();
+      db.WriteMatches(a, b, batch[i - start]);
+      if (new_scales[i - start]) db.WritePairScale(a, b, *new_scales[i - start]);
+    }
+    transaction.Commit();
+    summary.num_matched += end - start;
+    num_rescaled_total += num_rescaled;
+    progress.Step(StringPrintf("(%.0f matches/pair, %zu rescaled)",
+                               double(num_matches) / (end - start), num_rescaled),
+                  end - start);
+  }
+  LogInfo(
+      StringPrintf("%zu of %zu pairs matched at rescaled levels", num_rescaled_total, todo.size()));
+  summary.matching_seconds = timer.ElapsedSeconds();
+  return summary;
+}
+
+MatchingSummary RunScaleAwareMatching(const std::string& database_path,
+                                      const MatchingOptions& options,
+                                      const ScaleMatchingOptions& scale_options,
+                                      const VerificationOptions& verification,
+                                      const ColmapRunner& colmap) {
+  scale_options.Check();
+  colmap.ResolveBinary();  // fail before any work when COLMAP is missing
+  PrintHeading1(options.pair_list.empty() ? "Exhaustive feature matching"
+                                          : "Feature matching from pair list");
+  ImagePairs pairs;
+  {
+    Database db(database_path);
+    pairs = SelectPairs(db, options);
+  }
+  MatchingSummary summary = RunScaleAwareRawMatching(database_path, pairs, options, scale_options);
+  PrintElapsedTime(summary.matching_seconds);
+  const std::string work_dir = std::filesystem::absolute(database_path).parent_path().string();
+  RunGeometricVerification(database_path, pairs, verification, colmap, work_dir, &summary);
+  return summary;
+}
+
+}  // namespace scalesfm
