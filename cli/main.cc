@@ -9,7 +9,9 @@
 #include "colmap_ext/database.h"
 #include "colmap_ext/database_merge.h"
 #include "eval_eth/eth_evaluation.h"
+#include "eval_imc/imc_evaluation.h"
 #include "eval_scale/scale_evaluation.h"
+#include "eval_scale/sdaim_matching_eval.h"
 #include "feature/image_io.h"
 #include "pipeline/reconstruction_pipeline.h"
 #include "scale/scalenet_estimator.h"
@@ -231,6 +233,70 @@ int EvalEth(int argc, char** argv) {
   return 0;
 }
 
+std::vector<int> SplitInts(const std::string& s, const std::string& flag) {
+  std::vector<int> out;
+  for (const std::string& item : SplitCommas(s)) {
+    try {
+      size_t used = 0;
+      out.push_back(std::stoi(item, &used));
+      if (used != item.size()) throw std::invalid_argument(item);
+    } catch (const std::exception&) {
+      throw Error(flag + ": '" + item + "' is not an integer");
+    }
+  }
+  return out;
+}
+
+int EvalImc(int argc, char** argv) {
+  ImcEvaluationOptions o;
+  std::string methods = "scalesfm,colmap-default", bag_sizes = "5,10,25", bag_counts;
+  po::options_description desc("eval_imc options");
+  desc.add_options()("dataset_path", po::value(&o.dataset_paths)->composing(),
+                     "dataset folder with images/ and gt/; repeatable")(
+      "output_path", po::value(&o.output_path), "results folder")(
+      "methods", po::value(&methods)->default_value(methods), "as for eval_eth")(
+      "max_num_features", po::value(&o.max_num_features)->default_value(o.max_num_features), "")(
+      "num_threads", po::value(&o.num_threads)->default_value(o.num_threads), "")(
+      "bag_sizes", po::value(&bag_sizes)->default_value(bag_sizes), "multiview bag sizes")(
+      "bag_counts", po::value(&bag_counts)->default_value(bag_counts),
+      "bags per size (default: IMC's 100/50/25 scaled by images/100)")(
+      "seed", po::value(&o.seed)->default_value(o.seed), "bag sampling seed")(
+      "stereo", po::value(&o.stereo)->default_value(o.stereo), "run the stereo task")(
+      "stereo_threshold_px",
+      po::value(&o.stereo_threshold_px)->default_value(o.stereo_threshold_px), "");
+  if (!ParseCommandLine(argc, argv,
+                        "scalesfm eval_imc --dataset_path DIR [--dataset_path DIR ...] "
+                        "--output_path DIR",
+                        desc)) {
+    return 0;
+  }
+  o.methods = SplitCommas(methods);
+  o.bag_sizes = SplitInts(bag_sizes, "--bag_sizes");
+  if (!bag_counts.empty()) o.bag_counts = SplitInts(bag_counts, "--bag_counts");
+  RunImcEvaluation(o, ColmapRunner());
+  return 0;
+}
+
+int EvalSdaim(int argc, char** argv) {
+  SdaimMatchingOptions o;
+  std::string methods = "native,sdaim,sdaim-gt,sdaim-reextract";
+  po::options_description desc("eval_sdaim options");
+  desc.add_options()("homography_path", po::value(&o.homography_path),
+                     "folder with pairs.txt and <pair>/A.jpg, B.jpg, H.txt")(
+      "output_path", po::value(&o.output_path), "results folder")(
+      "methods", po::value(&methods)->default_value(methods), "comma-separated")(
+      "max_num_features", po::value(&o.max_num_features)->default_value(o.max_num_features), "")(
+      "threshold_px", po::value(&o.threshold_px)->default_value(o.threshold_px),
+      "a match is correct within this many pixels of the GT homography");
+  if (!ParseCommandLine(argc, argv, "scalesfm eval_sdaim --homography_path DIR --output_path DIR",
+                        desc)) {
+    return 0;
+  }
+  o.methods = SplitCommas(methods);
+  RunSdaimMatchingEvaluation(o);
+  return 0;
+}
+
 int EvalScale(int argc, char** argv) {
   ScaleEvaluationOptions o;
   std::string estimators = "dscalenet,scalenet,sift_vote";
@@ -363,6 +429,9 @@ const std::map<std::string, std::pair<std::function<int(int, char**)>, const cha
           {"eval_eth", {EvalEth, "ETH local-feature benchmark protocol vs stock COLMAP"}},
           {"estimate_scale", {EstimateScale, "estimate s(A->B) for two images"}},
           {"eval_scale", {EvalScale, "scale-estimation error E on pairs with GT scale"}},
+          {"eval_imc", {EvalImc, "Image Matching Challenge protocol: multiview bags + stereo"}},
+          {"eval_sdaim",
+           {EvalSdaim, "SIFT matching accuracy with and without SDAIM (homographies)"}},
           {"train_scalenet", {TrainScaleNetCommand, "train ScaleNet on synthetic pairs"}},
       };
   return commands;

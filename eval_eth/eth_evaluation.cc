@@ -6,6 +6,7 @@
 
 #include "colmap_ext/database.h"
 #include "colmap_ext/image_reader.h"
+#include "eval_eth/html_report.h"
 #include "util/logging.h"
 #include "util/progress.h"
 
@@ -65,53 +66,50 @@ bool ConfigureScalesfmMethod(const std::string& method, ExtractionOptions* extra
   return false;
 }
 
-namespace {
-
-// One method on one dataset, in `workspace` (created afresh).
-EthResult RunMethod(const std::string& dataset, const std::string& method,
-                    const EthEvaluationOptions& options, const std::string& workspace,
-                    const ColmapRunner& colmap) {
-  EthResult result;
-  result.dataset = fs::path(dataset).filename().string();
-  result.method = method;
+// Extraction and matching of one method into `workspace`/database.db (created afresh), with GT
+// intrinsics imported when the dataset has gt/.
+MethodDatabase PrepareMethodDatabase(const std::string& dataset, const std::string& method,
+                                     int max_num_features, int num_threads,
+                                     const std::string& workspace, const ColmapRunner& colmap) {
+  MethodDatabase out;
   fs::remove_all(workspace);
   fs::create_directories(workspace);
-  const std::string image_path = (fs::path(dataset) / "images").string();
-  const std::string gt_path = (fs::path(dataset) / "gt").string();
+  out.image_path = (fs::path(dataset) / "images").string();
+  out.gt_path = (fs::path(dataset) / "gt").string();
   const std::string match_list = (fs::path(dataset) / "match-list.txt").string();
-  const std::string db_path = (fs::path(workspace) / "database.db").string();
-  const std::string log_path = (fs::path(workspace) / "colmap.log").string();
-  result.num_images = ListImages(image_path).size();
-  result.has_gt = fs::is_directory(gt_path);
-  std::vector<std::string> mapper_args = {"--Mapper.num_threads",
-                                          std::to_string(options.num_threads)};
-  if (result.has_gt) {
+  out.database_path = (fs::path(workspace) / "database.db").string();
+  out.log_path = (fs::path(workspace) / "colmap.log").string();
+  out.has_gt = fs::is_directory(out.gt_path);
+  out.mapper_args = {"--Mapper.num_threads", std::to_string(num_threads)};
+  const std::string& db_path = out.database_path;
+  const std::string& image_path = out.image_path;
+  const std::string& log_path = out.log_path;
+  if (out.has_gt) {
     // GT intrinsics go into the database and stay fixed, the same for every method.
-    ImportIntrinsicsFromModel(db_path, gt_path, image_path);
+    ImportIntrinsicsFromModel(db_path, out.gt_path, image_path);
     const auto fixed = FixedIntrinsicsMapperArgs();
-    mapper_args.insert(mapper_args.end(), fixed.begin(), fixed.end());
+    out.mapper_args.insert(out.mapper_args.end(), fixed.begin(), fixed.end());
   }
   const bool has_match_list = fs::exists(match_list);
-  const std::string threads = std::to_string(options.num_threads);
-
+  const std::string threads = std::to_string(num_threads);
   Timer timer;
   ExtractionOptions extraction;
   ScaleMatchingOptions scale;
   if (ConfigureScalesfmMethod(method, &extraction, &scale)) {
-    extraction.max_num_features = options.max_num_features;
-    extraction.num_threads = options.num_threads;
+    extraction.max_num_features = max_num_features;
+    extraction.num_threads = num_threads;
     RunFeatureExtraction(db_path, image_path, ImageReaderOptions(), extraction);
-    result.extraction_seconds = timer.ElapsedSeconds();
+    out.extraction_seconds = timer.ElapsedSeconds();
     timer.Restart();
     MatchingOptions matching;
-    matching.num_threads = options.num_threads;
+    matching.num_threads = num_threads;
     if (has_match_list) matching.pair_list = match_list;
     VerificationOptions verification;
-    verification.num_threads = options.num_threads;
+    verification.num_threads = num_threads;
     scale.image_path = image_path;
     scale.extraction = extraction;
     RunScaleAwareMatching(db_path, matching, scale, verification, colmap);
-    result.matching_seconds = timer.ElapsedSeconds();
+    out.matching_seconds = timer.ElapsedSeconds();
   } else {
     const bool best = method == "colmap-best";
     std::vector<std::string> extract = {"--database_path",
@@ -123,14 +121,14 @@ EthResult RunMethod(const std::string& dataset, const std::string& method,
                                         "--SiftExtraction.num_threads",
                                         threads,
                                         "--SiftExtraction.max_num_features",
-                                        std::to_string(options.max_num_features)};
+                                        std::to_string(max_num_features)};
     if (best) {
       extract.insert(extract.end(), {"--SiftExtraction.domain_size_pooling", "1",
                                      "--SiftExtraction.estimate_affine_shape", "1"});
     }
     PrintHeading1("Stock COLMAP feature extraction (" + method + ")");
     colmap.Run("feature_extractor", extract, log_path);
-    result.extraction_seconds = timer.ElapsedSeconds();
+    out.extraction_seconds = timer.ElapsedSeconds();
     timer.Restart();
     std::vector<std::string> match = {"--database_path",
                                       db_path,
@@ -146,8 +144,34 @@ EthResult RunMethod(const std::string& dataset, const std::string& method,
     } else {
       colmap.Run("exhaustive_matcher", match, log_path);
     }
-    result.matching_seconds = timer.ElapsedSeconds();
+    out.matching_seconds = timer.ElapsedSeconds();
   }
+  return out;
+}
+
+namespace {
+
+// One method on one dataset, in `workspace` (created afresh).
+EthResult RunMethod(const std::string& dataset, const std::string& method,
+                    const EthEvaluationOptions& options, const std::string& workspace,
+                    const ColmapRunner& colmap) {
+  EthResult result;
+  result.dataset = fs::path(dataset).filename().string();
+  result.method = method;
+  result.num_images = ListImages((fs::path(dataset) / "images").string()).size();
+  const MethodDatabase prepared = PrepareMethodDatabase(dataset, method, options.max_num_features,
+                                                        options.num_threads, workspace, colmap);
+  result.has_gt = prepared.has_gt;
+  result.workspace = workspace;
+  result.image_path = prepared.image_path;
+  result.gt_path = prepared.gt_path;
+  result.extraction_seconds = prepared.extraction_seconds;
+  result.matching_seconds = prepared.matching_seconds;
+  const std::string& db_path = prepared.database_path;
+  const std::string& image_path = prepared.image_path;
+  const std::string& gt_path = prepared.gt_path;
+  const std::string& log_path = prepared.log_path;
+  const std::vector<std::string>& mapper_args = prepared.mapper_args;
   const MapperResult mapper =
       RunMapper(db_path, image_path, (fs::path(workspace) / "sparse").string(), mapper_args, colmap,
                 log_path);
@@ -253,6 +277,9 @@ std::vector<EthResult> RunEthEvaluation(const EthEvaluationOptions& options,
       }
     }
   }
+  const std::string report = (fs::path(options.output_path) / "report.html").string();
+  WriteHtmlReport(report, results);
+  LogInfo("HTML report: " + report);
   LogInfo("\n" + FormatMarkdownTable(results));
   return results;
 }

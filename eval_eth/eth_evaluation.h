@@ -18,6 +18,20 @@ namespace scalesfm {
 bool ConfigureScalesfmMethod(const std::string& method, ExtractionOptions* extraction,
                              ScaleMatchingOptions* scale);
 
+// One method's database for one dataset folder (images/, optional gt/ and match-list.txt).
+struct MethodDatabase {
+  std::string database_path, image_path, gt_path, log_path;
+  bool has_gt = false;
+  std::vector<std::string> mapper_args;  // threads, and fixed intrinsics with gt/
+  double extraction_seconds = 0, matching_seconds = 0;
+};
+
+// Runs extraction and matching of `method` (scalesfm* or colmap-default/colmap-best) into
+// `workspace`/database.db, created afresh; GT intrinsics are imported first when gt/ exists.
+MethodDatabase PrepareMethodDatabase(const std::string& dataset, const std::string& method,
+                                     int max_num_features, int num_threads,
+                                     const std::string& workspace, const ColmapRunner& colmap);
+
 struct EthEvaluationOptions {
   std::vector<std::string> dataset_paths;
   std::string output_path;
@@ -40,6 +54,7 @@ struct EthResult {
   bool has_gt = false;
   PoseAccuracy pose;
   double extraction_seconds = 0, matching_seconds = 0, mapping_seconds = 0;
+  std::string workspace, image_path, gt_path;  // for reports (thumbnails, GT scale changes)
   double TotalSeconds() const { return extraction_seconds + matching_seconds + mapping_seconds; }
 };
 

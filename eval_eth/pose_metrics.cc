@@ -85,6 +85,7 @@ PoseAccuracy EvaluatePoses(const Reconstruction& gt, const Reconstruction& estim
   }
   const std::vector<PairPoseError> errors = ComputeRelativePoseErrors(gt, estimate);
   acc.num_pairs = errors.size();
+  acc.errors = errors;
   acc.maa5 = MeanAverageAccuracy(errors, 5);
   acc.maa10 = MeanAverageAccuracy(errors, 10);
   std::vector<double> rot, trans;

@@ -34,6 +34,7 @@ struct PoseAccuracy {
   // Camera centres after a robust Sim(3) alignment (Umeyama inside RANSAC), in GT units.
   double median_center_error = 0;
   size_t num_center_inliers = 0;
+  std::vector<PairPoseError> errors;  // per GT pair, for curves
 };
 
 PoseAccuracy EvaluatePoses(const Reconstruction& gt, const Reconstruction& estimate);

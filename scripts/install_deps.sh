@@ -14,6 +14,8 @@ packages=(
   libopenblas0-pthread
   # scripts/convert_official_weights.py (official PyTorch checkpoints -> scalesfm weights)
   python3 python3-torch
+  # tests/html_report_test.cc renders the evaluation report in headless Chromium
+  chromium
 )
 missing=()
 for p in "${packages[@]}"; do
