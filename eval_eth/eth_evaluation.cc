@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "colmap_ext/database.h"
@@ -19,6 +20,24 @@ void EthEvaluationOptions::Check() const {
   for (const std::string& d : dataset_paths) {
     if (!fs::is_directory(fs::path(d) / "images")) {
       throw Error("dataset " + d + " has no images/ folder");
+    }
+    const fs::path gt = fs::path(d) / "gt";
+    if (!fs::is_directory(gt)) continue;
+    // A GT model naming images that are not there would silently count as failures.
+    const std::vector<std::string> listed = ListImages((fs::path(d) / "images").string());
+    const std::set<std::string> present(listed.begin(), listed.end());
+    size_t missing = 0;
+    std::string first;
+    for (const auto& [id, image] : Reconstruction::Read(gt.string()).images) {
+      if (!present.count(image.name)) {
+        if (missing++ == 0) first = image.name;
+      }
+    }
+    if (missing > 0) {
+      throw Error(
+          StringPrintf("dataset %s: gt/ names %zu images that are not in images/ (first: "
+                       "%s)",
+                       d.c_str(), missing, first.c_str()));
     }
   }
   for (const std::string& m : methods) {

@@ -10,6 +10,7 @@
 
 #include "eval_eth/eth_evaluation.h"
 #include "tests/test_util.h"
+#include "util/logging.h"
 
 namespace fs = std::filesystem;
 
@@ -109,6 +110,24 @@ TEST(HtmlReport, RendersInHeadlessChromium) {
   cv::Scalar mean, stddev;
   cv::meanStdDev(shot, mean, stddev);
   EXPECT_GT(stddev[0], 10.0);
+}
+
+TEST(EvalEthInput, GtNamingMissingImagesIsAClearError) {
+  const std::string dir = test::MakeTempDir("eth_bad_gt");
+  fs::create_directories(dir + "/images");
+  fs::copy(test::SyntheticSceneDir() + "/gt", dir + "/gt");
+  fs::copy_file(test::SyntheticSceneDir() + "/images/0000.png", dir + "/images/0000.png");
+  EthEvaluationOptions o;
+  o.dataset_paths = {dir};
+  o.output_path = dir + "/out";
+  try {
+    o.Check();
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("gt/ names 7 images that are not in images/"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 }  // namespace
