@@ -1,5 +1,6 @@
 #include "cli/options.h"
 
+#include <cctype>
 #include <iostream>
 
 #include "util/logging.h"
@@ -119,13 +120,35 @@ bool ParseCommandLine(int argc, char** argv, const std::string& usage,
   all.add_options()("help,h", "print this help");
   po::parsed_options parsed =
       po::command_line_parser(argc, argv).options(all).allow_unregistered().run();
-  for (const po::option& opt : parsed.options) {
+  std::vector<po::option>& options = parsed.options;
+  for (size_t i = 0; i < options.size(); ++i) {
+    const po::option& opt = options[i];
+    if (opt.position_key >= 0) {
+      throw Error("unexpected argument '" + (opt.value.empty() ? "" : opt.value[0]) + "' (see -h)");
+    }
     if (!opt.unregistered) continue;
     bool forwarded = false;
     for (const std::string& section : passthrough_sections) {
       if (opt.string_key.rfind(section, 0) == 0 && passthrough) {
         passthrough->push_back("--" + opt.string_key);
         for (const std::string& v : opt.value) passthrough->push_back(v);
+        // Boost does not know that an unregistered "--Mapper.x 3" takes a value: "3" comes
+        // back as the next, positional token (and "-1" as an unknown short option). Join it to
+        // its option.
+        if (opt.value.empty() && i + 1 < options.size()) {
+          const po::option& next = options[i + 1];
+          const std::string token = next.original_tokens.empty() ? "" : next.original_tokens[0];
+          const bool negative_number =
+              next.unregistered && token.size() > 1 && token[0] == '-' &&
+              (std::isdigit(static_cast<unsigned char>(token[1])) || token[1] == '.');
+          if (next.position_key >= 0) {
+            for (const std::string& v : next.value) passthrough->push_back(v);
+            ++i;
+          } else if (negative_number) {
+            passthrough->push_back(token);
+            ++i;
+          }
+        }
         forwarded = true;
       }
     }

@@ -3,7 +3,9 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "cli/options.h"
 #include "tests/test_util.h"
+#include "util/logging.h"
 
 namespace scalesfm {
 namespace {
@@ -18,6 +20,25 @@ TEST(Cli, HelpListsColmapStyleCommandsAndFlags) {
   EXPECT_EQ(test::RunCommand(test::ScalesfmBinary() + " feature_extractor -h", &out), 0);
   EXPECT_NE(out.find("--Extraction.max_num_features"), std::string::npos) << out;
   EXPECT_NE(out.find("--ImageReader.single_camera"), std::string::npos) << out;
+}
+
+TEST(Cli, PassthroughOptionsKeepTheirValuesInBothForms) {
+  // "--Mapper.x 3" (value as the next token) and "--Mapper.y=2" both reach colmap intact.
+  std::vector<std::string> args = {
+      "mapper", "--Mapper.min_model_size", "3", "--Mapper.y=2", "--Mapper.z", "-1"};
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  po::options_description desc;
+  std::vector<std::string> forwarded;
+  ASSERT_TRUE(ParseCommandLine(int(argv.size()), argv.data(), "", desc, {"Mapper."}, &forwarded));
+  EXPECT_EQ(forwarded, (std::vector<std::string>{"--Mapper.min_model_size", "3", "--Mapper.y", "2",
+                                                 "--Mapper.z", "-1"}));
+  // A stray argument is an error, not silently dropped.
+  std::vector<std::string> stray = {"mapper", "oops"};
+  std::vector<char*> argv2;
+  for (std::string& a : stray) argv2.push_back(a.data());
+  EXPECT_THROW(ParseCommandLine(int(argv2.size()), argv2.data(), "", desc, {"Mapper."}, &forwarded),
+               Error);
 }
 
 TEST(Cli, UnknownCommandsAndOptionsFail) {
