@@ -235,9 +235,14 @@ std::vector<ImcResult> RunMultiview(const std::string& dataset, const std::strin
       fs::remove_all(bag_dir);
       fs::create_directories(bag_dir);
       WriteBagDatabase(prepared.database_path, ids, bag_dir + "/database.db");
+      // COLMAP drops a model with fewer than min(10, images with a verified pair) images, so a
+      // bag with one unregistrable image would score 0 for all. IMC scores partial models (an
+      // unregistered image fails its pairs): keep models of 3 or more images.
+      std::vector<std::string> mapper_args = prepared.mapper_args;
+      mapper_args.insert(mapper_args.end(), {"--Mapper.min_model_size", "3"});
       const MapperResult mapper =
           RunMapper(bag_dir + "/database.db", prepared.image_path, bag_dir + "/sparse",
-                    prepared.mapper_args, colmap, bag_dir + "/colmap.log");
+                    mapper_args, colmap, bag_dir + "/colmap.log");
       const Reconstruction estimate =
           mapper.model_path.empty() ? Reconstruction() : Reconstruction::Read(mapper.model_path);
       const std::vector<PairPoseError> errors = ComputeRelativePoseErrors(gt_bag, estimate);
