@@ -4,9 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <Eigen/Geometry>
+#include <filesystem>
 #include <random>
 #include <set>
 
+#include "tests/test_util.h"
 #include "util/logging.h"
 
 namespace scalesfm {
@@ -99,6 +101,29 @@ TEST(ImcOptions, BadInputIsAClearError) {
     FAIL() << "expected an error";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("no images/ folder"), std::string::npos) << e.what();
+  }
+}
+
+TEST(ImcEvaluation, SyntheticSceneScoresHighOnBothTasks) {
+  if (!test::HaveColmap()) GTEST_SKIP() << "colmap binary not installed";
+  ImcEvaluationOptions o;
+  o.dataset_paths = {test::SyntheticSceneDir()};
+  o.output_path = test::MakeTempDir("imc");
+  o.methods = {"scalesfm"};
+  o.max_num_features = 2048;
+  o.bag_sizes = {5, 25};
+  o.bag_counts = {2, 1};
+  const std::vector<ImcResult> results = RunImcEvaluation(o, ColmapRunner());
+  ASSERT_EQ(results.size(), 2u);  // stereo + bags of 5; 25 > 8 images is skipped
+  EXPECT_EQ(results[0].task, "stereo");
+  EXPECT_EQ(results[0].num_items, 28u);
+  EXPECT_GE(results[0].maa10, 0.5);  // measured 0.67: pairs with little overlap fail
+  EXPECT_EQ(results[1].task, "multiview-5");
+  EXPECT_EQ(results[1].num_items, 2u);
+  EXPECT_GE(results[1].maa10, 0.9);
+  EXPECT_DOUBLE_EQ(results[1].registered_fraction, 1.0);
+  for (const char* f : {"imc_results.csv", "imc_results.json", "imc_results.md"}) {
+    EXPECT_TRUE(std::filesystem::exists(o.output_path + "/" + f)) << f;
   }
 }
 
