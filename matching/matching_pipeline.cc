@@ -73,6 +73,33 @@ class DescriptorCache {
 
 }  // namespace
 
+ImagePairs PairsToMatch(const Database& db, const ImagePairs& pairs,
+                        const std::unordered_set<image_t>& with_features,
+                        MatchingSummary* summary) {
+  std::unordered_set<image_pair_t> done;
+  for (image_pair_t id : db.ReadMatchedPairIds()) done.insert(id);
+  ImagePairs todo;
+  size_t missing_features = 0;
+  for (const auto& [a, b] : pairs) {
+    if (done.count(ImagePairToPairId(a, b))) {
+      ++summary->num_already_done;
+    } else if (!with_features.count(a) || !with_features.count(b)) {
+      ++missing_features;
+    } else {
+      todo.emplace_back(a, b);
+    }
+  }
+  if (missing_features > 0) {
+    LogWarning(StringPrintf("%zu pairs involve images without features and are left out",
+                            missing_features));
+  }
+  if (summary->num_already_done > 0) {
+    LogInfo(StringPrintf("Skipping %zu pairs whose raw matches are already in the database",
+                         summary->num_already_done));
+  }
+  return todo;
+}
+
 MatchingSummary RunRawMatching(const std::string& database_path, const ImagePairs& pairs,
                                const MatchingOptions& options) {
   options.Check();
@@ -90,28 +117,7 @@ MatchingSummary RunRawMatching(const std::string& database_path, const ImagePair
   for (const Image& image : db.ReadAllImages()) {
     if (db.ExistsDescriptors(image.image_id)) with_features.insert(image.image_id);
   }
-  std::unordered_set<image_pair_t> done;
-  for (image_pair_t id : db.ReadMatchedPairIds()) done.insert(id);
-
-  ImagePairs todo;
-  size_t missing_features = 0;
-  for (const auto& [a, b] : pairs) {
-    if (done.count(ImagePairToPairId(a, b))) {
-      ++summary.num_already_done;
-    } else if (!with_features.count(a) || !with_features.count(b)) {
-      ++missing_features;
-    } else {
-      todo.emplace_back(a, b);
-    }
-  }
-  if (missing_features > 0) {
-    LogWarning(StringPrintf("%zu pairs involve images without features and are left out",
-                            missing_features));
-  }
-  if (summary.num_already_done > 0) {
-    LogInfo(StringPrintf("Skipping %zu pairs whose raw matches are already in the database",
-                         summary.num_already_done));
-  }
+  const ImagePairs todo = PairsToMatch(db, pairs, with_features, &summary);
   LogInfo(StringPrintf("Matching %zu pairs on %s", todo.size(), device.str().c_str()));
 
   DescriptorCache cache(&db, device, 2 * options.block_size);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "colmap_ext/colmap_runner.h"
@@ -55,6 +56,11 @@ struct MatchingSummary {
 
 // The pairs these options select: the pair list or all pairs (block order), then the shard.
 ImagePairs SelectPairs(const Database& db, const MatchingOptions& options);
+
+// The pairs still to match (resume): those without raw matches whose images both have
+// features. Counts the done ones in summary->num_already_done and logs what is left out.
+ImagePairs PairsToMatch(const Database& db, const ImagePairs& pairs,
+                        const std::unordered_set<image_t>& with_features, MatchingSummary* summary);
 
 // Writes raw matches for each pair that has none yet (resume), in transactions of
 // `pairs_per_commit` pairs. Images without features are left out with a warning.

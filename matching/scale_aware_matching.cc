@@ -257,27 +257,9 @@ MatchingSummary RunScaleAwareRawMatching(const std::string& database_path, const
       l.factors = {1.0};
     }
   }
-  std::unordered_set<image_pair_t> done;
-  for (image_pair_t id : db.ReadMatchedPairIds()) done.insert(id);
-  ImagePairs todo;
-  size_t missing_features = 0;
-  for (const auto& [a, b] : pairs) {
-    if (done.count(ImagePairToPairId(a, b))) {
-      ++summary.num_already_done;
-    } else if (!levels.count(a) || !levels.count(b)) {
-      ++missing_features;
-    } else {
-      todo.emplace_back(a, b);
-    }
-  }
-  if (missing_features > 0) {
-    LogWarning(StringPrintf("%zu pairs involve images without features and are left out",
-                            missing_features));
-  }
-  if (summary.num_already_done > 0) {
-    LogInfo(StringPrintf("Skipping %zu pairs whose raw matches are already in the database",
-                         summary.num_already_done));
-  }
+  std::unordered_set<image_t> with_features;
+  for (const auto& [id, l] : levels) with_features.insert(id);
+  const ImagePairs todo = PairsToMatch(db, pairs, with_features, &summary);
   const std::string& estimator = scale_options.estimator.estimator;
   LogInfo(StringPrintf("Scale-aware matching of %zu pairs on %s (estimator %s, %s)", todo.size(),
                        device.str().c_str(), estimator.c_str(),
