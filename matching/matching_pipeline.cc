@@ -20,6 +20,13 @@ void MatchingOptions::Check() const {
   if (!shard.empty()) ParseShard(shard);
 }
 
+void MatchingOptions::ApplyThreads() const {
+  // LibTorch defaults to the number of physical cores, which undercounts on VMs.
+  torch::set_num_threads(num_threads > 0
+                             ? num_threads
+                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+}
+
 ImagePairs SelectPairs(const Database& db, const MatchingOptions& options) {
   ImagePairs pairs = options.pair_list.empty()
                          ? ExhaustivePairs(db.ReadAllImages(), options.block_size)
@@ -108,10 +115,7 @@ MatchingSummary RunRawMatching(const std::string& database_path, const ImagePair
   summary.num_pairs = pairs.size();
   Database db(database_path);
   const torch::Device device = ParseDevice(options.device);
-  // LibTorch defaults to the number of physical cores, which undercounts on VMs.
-  torch::set_num_threads(options.num_threads > 0
-                             ? options.num_threads
-                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  options.ApplyThreads();
 
   std::unordered_set<image_t> with_features;
   for (const Image& image : db.ReadAllImages()) {

@@ -28,6 +28,7 @@ struct MatchingOptions {
   std::string shard;
 
   void Check() const;
+  void ApplyThreads() const;  // sets LibTorch's intra-op threads from num_threads
 };
 
 // --SiftMatching.* flags forwarded to `colmap matches_importer`, which verifies our raw matches.

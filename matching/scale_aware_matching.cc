@@ -239,9 +239,7 @@ MatchingSummary RunScaleAwareRawMatching(const std::string& database_path, const
   summary.num_pairs = pairs.size();
   Database db(database_path);
   const torch::Device device = ParseDevice(options.device);
-  torch::set_num_threads(options.num_threads > 0
-                             ? options.num_threads
-                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  options.ApplyThreads();
 
   const std::vector<Image> images = db.ReadAllImages();
   std::unordered_map<image_t, ImageLevels> levels;
