@@ -6,6 +6,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "matching/descriptor_cache.h"
 #include "util/device.h"
 #include "util/logging.h"
 #include "util/progress.h"
@@ -50,35 +51,6 @@ std::vector<std::string> VerificationOptions::ToColmapArgs() const {
           "--SiftMatching.guided_matching",  guided_matching ? "1" : "0",
           "--SiftMatching.planar_scene",     planar_scene ? "1" : "0"};
 }
-
-namespace {
-
-// Holds the descriptors of at most `capacity` images on the matching device, oldest out first.
-class DescriptorCache {
- public:
-  DescriptorCache(const Database* db, torch::Device device, size_t capacity)
-      : db_(db), device_(device), capacity_(std::max<size_t>(2, capacity)) {}
-
-  const torch::Tensor& Get(image_t image_id) {
-    auto it = cache_.find(image_id);
-    if (it != cache_.end()) return it->second;
-    if (order_.size() >= capacity_) {
-      cache_.erase(order_.front());
-      order_.pop_front();
-    }
-    order_.push_back(image_id);
-    return cache_[image_id] = DescriptorsToTensor(db_->ReadDescriptors(image_id), device_);
-  }
-
- private:
-  const Database* db_;
-  torch::Device device_;
-  size_t capacity_;
-  std::unordered_map<image_t, torch::Tensor> cache_;
-  std::deque<image_t> order_;
-};
-
-}  // namespace
 
 ImagePairs PairsToMatch(const Database& db, const ImagePairs& pairs,
                         const std::unordered_set<image_t>& with_features,
@@ -131,8 +103,9 @@ MatchingSummary RunRawMatching(const std::string& database_path, const ImagePair
     std::vector<Matches> batch;
     size_t num_matches = 0;
     for (size_t i = start; i < end; ++i) {
-      batch.push_back(
-          MatchNearestNeighbors(cache.Get(todo[i].first), cache.Get(todo[i].second), options.nn));
+      batch.push_back(MatchNearestNeighbors(cache.Get(todo[i].first, kDatabaseLevel).descriptors,
+                                            cache.Get(todo[i].second, kDatabaseLevel).descriptors,
+                                            options.nn));
       num_matches += batch.back().size();
     }
     Database::Transaction transaction(&db);

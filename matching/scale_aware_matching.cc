@@ -10,6 +10,7 @@
 
 #include "feature/image_io.h"
 #include "feature/multilevel_extraction.h"
+#include "matching/descriptor_cache.h"
 #include "matching/level_selection.h"
 #include "scale/scalenet_estimator.h"
 #include "scale/sift_vote.h"
@@ -49,51 +50,10 @@ void ScaleMatchingOptions::Check() const {
 
 namespace {
 
-constexpr int kDatabaseLevel = -1;  // the descriptors table itself (single-level images)
-
 // One image's levels as the matcher sees them.
 struct ImageLevels {
   std::vector<double> factors;
   std::vector<int> ids;  // scalesfm_feature_levels.level, or kDatabaseLevel
-};
-
-struct LevelDescriptors {
-  torch::Tensor descriptors;
-  std::vector<point2D_t> index;  // level keypoint -> merged keypoint; empty: identity
-};
-
-// Descriptors of at most `capacity` (image, level) sets in memory, oldest out first.
-class LevelCache {
- public:
-  LevelCache(const Database* db, torch::Device device, size_t capacity)
-      : db_(db), device_(device), capacity_(std::max<size_t>(2, capacity)) {}
-
-  const LevelDescriptors& Get(image_t image_id, int level) {
-    const uint64_t key = (uint64_t(image_id) << 8) | uint64_t(level + 1);
-    auto it = cache_.find(key);
-    if (it != cache_.end()) return it->second;
-    if (order_.size() >= capacity_) {
-      cache_.erase(order_.front());
-      order_.pop_front();
-    }
-    order_.push_back(key);
-    LevelDescriptors& entry = cache_[key];
-    if (level == kDatabaseLevel) {
-      entry.descriptors = DescriptorsToTensor(db_->ReadDescriptors(image_id), device_);
-    } else {
-      FeatureLevel l = db_->ReadFeatureLevel(image_id, level);
-      entry.descriptors = DescriptorsToTensor(l.descriptors, device_);
-      entry.index = std::move(l.keypoint_index);
-    }
-    return entry;
-  }
-
- private:
-  const Database* db_;
-  torch::Device device_;
-  size_t capacity_;
-  std::unordered_map<uint64_t, LevelDescriptors> cache_;
-  std::deque<uint64_t> order_;
 };
 
 // Level-local matches -> merged keypoint indices.
@@ -268,7 +228,7 @@ MatchingSummary RunScaleAwareRawMatching(const std::string& database_path, const
     image_scales = std::make_unique<ImageScaleSource>(scale_options, images);
   std::unique_ptr<Reextractor> reextractor;
   if (scale_options.reextract) reextractor = std::make_unique<Reextractor>(scale_options, images);
-  LevelCache cache(&db, device, 4 * options.block_size);
+  DescriptorCache cache(&db, device, 4 * options.block_size);
   std::unordered_map<image_t, Keypoints> keypoints;  // merged lists, for sift_vote
   auto merged_keypoints = [&](image_t id) -> const Keypoints& {
     auto it = keypoints.find(id);
