@@ -1,5 +1,6 @@
 #include "eval_eth/eth_evaluation.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -269,6 +270,62 @@ std::string FormatMarkdownTable(const std::vector<EthResult>& results) {
   return out.str();
 }
 
+std::vector<RepeatabilityRow> SummarizeRepetitions(const std::vector<EthResult>& results) {
+  std::vector<RepeatabilityRow> rows;
+  for (const EthResult& r : results) {
+    auto it = std::find_if(rows.begin(), rows.end(), [&](const RepeatabilityRow& row) {
+      return row.dataset == r.dataset && row.method == r.method;
+    });
+    if (it == rows.end()) {
+      RepeatabilityRow row;
+      row.dataset = r.dataset;
+      row.method = r.method;
+      row.num_images = r.num_images;
+      row.min_registered = row.max_registered = r.stats.num_images;
+      row.min_maa10 = row.max_maa10 = r.pose.maa10;
+      row.has_gt = r.has_gt;
+      rows.push_back(row);
+      it = rows.end() - 1;
+    }
+    it->runs += 1;
+    it->min_registered = std::min(it->min_registered, r.stats.num_images);
+    it->max_registered = std::max(it->max_registered, r.stats.num_images);
+    it->min_maa10 = std::min(it->min_maa10, r.pose.maa10);
+    it->max_maa10 = std::max(it->max_maa10, r.pose.maa10);
+    it->mean_maa10 += (r.pose.maa10 - it->mean_maa10) / it->runs;
+  }
+  return rows;
+}
+
+std::string FormatRepeatabilityTable(const std::vector<RepeatabilityRow>& rows) {
+  std::ostringstream out;
+  out << "| dataset | method | runs | registered min-max | mAA@10 mean | mAA@10 min-max | "
+         "spread | within 0.02 |\n";
+  out << "|---|---|---|---|---|---|---|---|\n";
+  for (const RepeatabilityRow& row : rows) {
+    const double spread = row.max_maa10 - row.min_maa10;
+    // Registration counts must agree exactly; mAA to kRepeatabilityTolerance.
+    const bool ok = row.min_registered == row.max_registered &&
+                    (!row.has_gt || spread <= kRepeatabilityTolerance + 1e-9);
+    out << StringPrintf(
+        "| %s | %s | %d | %zu-%zu/%zu | %s | %s | %s | %s |\n", row.dataset.c_str(),
+        row.method.c_str(), row.runs, row.min_registered, row.max_registered, row.num_images,
+        row.has_gt ? StringPrintf("%.3f", row.mean_maa10).c_str() : "-",
+        row.has_gt ? StringPrintf("%.3f-%.3f", row.min_maa10, row.max_maa10).c_str() : "-",
+        row.has_gt ? StringPrintf("%.3f", spread).c_str() : "-", ok ? "yes" : "NO");
+  }
+  return out.str();
+}
+
+std::string FormatResultsMarkdown(const std::vector<EthResult>& results) {
+  std::string md = FormatMarkdownTable(results);
+  const std::vector<RepeatabilityRow> rows = SummarizeRepetitions(results);
+  if (std::any_of(rows.begin(), rows.end(), [](const RepeatabilityRow& r) { return r.runs > 1; }))
+    md += "\nRepeatability (registration counts equal, mAA@10 spread <= 0.02):\n\n" +
+          FormatRepeatabilityTable(rows);
+  return md;
+}
+
 std::vector<EthResult> RunEthEvaluation(const EthEvaluationOptions& options,
                                         const ColmapRunner& colmap) {
   options.Check();
@@ -292,14 +349,14 @@ std::vector<EthResult> RunEthEvaluation(const EthEvaluationOptions& options,
         WriteJson((fs::path(options.output_path) / "results.json").string(), results);
         WriteCsv((fs::path(options.output_path) / "results.csv").string(), results);
         std::ofstream((fs::path(options.output_path) / "results.md").string())
-            << FormatMarkdownTable(results);
+            << FormatResultsMarkdown(results);
       }
     }
   }
   const std::string report = (fs::path(options.output_path) / "report.html").string();
   WriteHtmlReport(report, results);
   LogInfo("HTML report: " + report);
-  LogInfo("\n" + FormatMarkdownTable(results));
+  LogInfo("\n" + FormatResultsMarkdown(results));
   return results;
 }
 

@@ -65,4 +65,19 @@ std::vector<EthResult> RunEthEvaluation(const EthEvaluationOptions& options,
 
 std::string FormatMarkdownTable(const std::vector<EthResult>& results);
 
+// Run-to-run agreement of one (dataset, method) over its repetitions (issue 3: registration
+// counts equal and mAA@10 within kRepeatabilityTolerance).
+constexpr double kRepeatabilityTolerance = 0.02;
+struct RepeatabilityRow {
+  std::string dataset, method;
+  int runs = 0;
+  size_t num_images = 0, min_registered = 0, max_registered = 0;
+  bool has_gt = false;
+  double min_maa10 = 0, max_maa10 = 0, mean_maa10 = 0;
+};
+std::vector<RepeatabilityRow> SummarizeRepetitions(const std::vector<EthResult>& results);
+std::string FormatRepeatabilityTable(const std::vector<RepeatabilityRow>& rows);
+// The per-run table, followed by the repeatability table when any method ran more than once.
+std::string FormatResultsMarkdown(const std::vector<EthResult>& results);
+
 }  // namespace scalesfm

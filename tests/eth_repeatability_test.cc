@@ -1,0 +1,64 @@
+// eval_eth's repeatability summary: per (dataset, method), registration counts must agree exactly
+// over the repetitions and mAA@10 must stay within kRepeatabilityTolerance (issue 3).
+#include <gtest/gtest.h>
+
+#include "eval_eth/eth_evaluation.h"
+
+namespace scalesfm {
+namespace {
+
+EthResult MakeRun(const std::string& dataset, const std::string& method, int rep, size_t registered,
+                  double maa10) {
+  EthResult r;
+  r.dataset = dataset;
+  r.method = method;
+  r.repetition = rep;
+  r.num_images = 8;
+  r.stats.num_images = registered;
+  r.has_gt = true;
+  r.pose.maa10 = maa10;
+  return r;
+}
+
+TEST(EthRepeatability, GroupsRunsByDatasetAndMethod) {
+  const std::vector<EthResult> results = {
+      MakeRun("a", "scalesfm", 0, 8, 0.90), MakeRun("a", "colmap-default", 0, 7, 0.50),
+      MakeRun("a", "scalesfm", 1, 8, 0.93), MakeRun("a", "colmap-default", 1, 8, 0.50),
+      MakeRun("a", "scalesfm", 2, 8, 0.96), MakeRun("a", "colmap-default", 2, 7, 0.50)};
+  const std::vector<RepeatabilityRow> rows = SummarizeRepetitions(results);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].method, "scalesfm");
+  EXPECT_EQ(rows[0].runs, 3);
+  EXPECT_DOUBLE_EQ(rows[0].min_maa10, 0.90);
+  EXPECT_DOUBLE_EQ(rows[0].max_maa10, 0.96);
+  EXPECT_NEAR(rows[0].mean_maa10, 0.93, 1e-12);
+  EXPECT_EQ(rows[1].min_registered, 7u);
+  EXPECT_EQ(rows[1].max_registered, 8u);
+}
+
+TEST(EthRepeatability, TableFlagsSpreadAndRegistrationChanges) {
+  const std::vector<EthResult> results = {
+      MakeRun("a", "steady", 0, 8, 0.900), MakeRun("a", "steady", 1, 8, 0.920),
+      MakeRun("a", "noisy", 0, 8, 0.900),  MakeRun("a", "noisy", 1, 8, 0.940),
+      MakeRun("a", "drops", 0, 8, 0.900),  MakeRun("a", "drops", 1, 7, 0.900)};
+  const std::string table = FormatRepeatabilityTable(SummarizeRepetitions(results));
+  EXPECT_NE(table.find("| a | steady | 2 | 8-8/8 | 0.910 | 0.900-0.920 | 0.020 | yes |"),
+            std::string::npos)
+      << table;
+  EXPECT_NE(table.find("| a | noisy | 2 | 8-8/8 | 0.920 | 0.900-0.940 | 0.040 | NO |"),
+            std::string::npos)
+      << table;
+  EXPECT_NE(table.find("| a | drops | 2 | 7-8/8 |"), std::string::npos) << table;
+  EXPECT_NE(table.find("| 0.000 | NO |"), std::string::npos) << table;
+}
+
+TEST(EthRepeatability, SingleRunsGetNoRepeatabilitySection) {
+  const std::string one = FormatResultsMarkdown({MakeRun("a", "m", 0, 8, 1.0)});
+  EXPECT_EQ(one.find("Repeatability"), std::string::npos);
+  const std::string two =
+      FormatResultsMarkdown({MakeRun("a", "m", 0, 8, 1.0), MakeRun("a", "m", 1, 8, 1.0)});
+  EXPECT_NE(two.find("Repeatability"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace scalesfm
