@@ -287,4 +287,16 @@ std::string FormatScaleSummary(const std::vector<ScaleEstimateRow>& rows) {
   return out.str();
 }
 
+Eigen::Matrix3d ReadHomography(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw Error("cannot open " + path);
+  Eigen::Matrix3d h;
+  for (int r = 0; r < 3; ++r) {
+    for (int c = 0; c < 3; ++c) {
+      if (!(in >> h(r, c))) throw Error("malformed homography " + path);
+    }
+  }
+  return h;
+}
+
 }  // namespace scalesfm

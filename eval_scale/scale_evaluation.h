@@ -8,6 +8,7 @@
 // Error: E = mean |log2 s - log2 s_hat| (Scale-Net eq. 13), overall and binned by |log2 s|.
 #pragma once
 
+#include <Eigen/Core>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,9 @@ struct ScalePairGt {
 
 // Reads ../homography/pairs.txt style folders.
 std::vector<ScalePairGt> ReadHomographyPairs(const std::string& homography_path);
+
+// A 3x3 H.txt (A -> B, pixel-centre coordinates in OpenCV's convention); throws Error.
+Eigen::Matrix3d ReadHomography(const std::string& path);
 
 // Eqs. 4-5: exp(mean ln(|kB_i - kB_j| / |kA_i - kA_j|)) over `num_samples` random pairs of
 // corresponding points (fixed seed). Pairs closer than 5 px in A are not drawn.

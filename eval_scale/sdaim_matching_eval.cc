@@ -33,18 +33,6 @@ void SdaimMatchingOptions::Check() const {
 
 namespace {
 
-Eigen::Matrix3d ReadHomography(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw Error("cannot open " + path);
-  Eigen::Matrix3d h;
-  for (int r = 0; r < 3; ++r) {
-    for (int c = 0; c < 3; ++c) {
-      if (!(in >> h(r, c))) throw Error("malformed homography " + path);
-    }
-  }
-  return h;
-}
-
 // One method on one pair in a scratch folder; scores the written matches.
 SdaimMatchingRow RunPair(const ScalePairGt& pair, const std::string& method,
                          const SdaimMatchingOptions& options, const std::string& scratch) {

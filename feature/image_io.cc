@@ -1,10 +1,14 @@
 #include "feature/image_io.h"
 
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <vector>
+
+#include "util/logging.h"
 
 namespace scalesfm {
 
@@ -63,6 +67,23 @@ cv::Mat DownscaleToMaxSize(const cv::Mat& image, int max_size, double* scale_x, 
   *scale_x = static_cast<double>(image.cols) / w;
   *scale_y = static_cast<double>(image.rows) / h;
   return resized;
+}
+
+std::vector<std::string> ListTrainingImages(const std::string& root) {
+  namespace fs = std::filesystem;
+  if (!fs::is_directory(root)) throw Error("training data folder " + root + " does not exist");
+  std::vector<std::string> paths;
+  for (const auto& e : fs::recursive_directory_iterator(root)) {
+    if (!e.is_regular_file()) continue;
+    std::string ext = e.path().extension().string();
+    std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
+    if (ext == ".jpg" || ext == ".jpeg" || ext == ".png" || ext == ".bmp") {
+      paths.push_back(e.path().string());
+    }
+  }
+  std::sort(paths.begin(), paths.end());
+  if (paths.empty()) throw Error("no training images below " + root);
+  return paths;
 }
 
 }  // namespace scalesfm

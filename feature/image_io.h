@@ -4,6 +4,7 @@
 
 #include <opencv2/core.hpp>
 #include <string>
+#include <vector>
 
 namespace scalesfm {
 
@@ -15,5 +16,9 @@ cv::Mat ReadImageGray(const std::string& path, std::string* error);
 // Resizes so that max(width, height) <= max_size (area interpolation). Returns the factors that
 // map COLMAP-convention coordinates of the result back to the original: x_orig = x * scale_x.
 cv::Mat DownscaleToMaxSize(const cv::Mat& image, int max_size, double* scale_x, double* scale_y);
+
+// Lists the image files (jpg, jpeg, png, bmp) below `root`, recursively, sorted. Throws Error
+// when the folder is missing or holds no image.
+std::vector<std::string> ListTrainingImages(const std::string& root);
 
 }  // namespace scalesfm

@@ -26,6 +26,18 @@ DescriptorsU8 RootSiftToUint8(const cv::Mat& float_descriptors) {
   return out;
 }
 
+DescriptorsU8 L2SiftToUint8(const cv::Mat& float_descriptors) {
+  DescriptorsU8 out(float_descriptors.rows, float_descriptors.cols);
+  for (int r = 0; r < float_descriptors.rows; ++r) {
+    const double l2 = std::max(1e-12, cv::norm(float_descriptors.row(r), cv::NORM_L2));
+    const float* d = float_descriptors.ptr<float>(r);
+    for (int c = 0; c < float_descriptors.cols; ++c) {
+      out(r, c) = static_cast<uint8_t>(std::min(255.0, std::round(512.0 * std::abs(d[c]) / l2)));
+    }
+  }
+  return out;
+}
+
 namespace {
 // cv::SIFT doubles the image first (INTER_LINEAR, whose pixel u samples source u/2 - 0.25) but
 // maps keypoints back with a plain pt * 0.5, so every keypoint is 0.25 px too far right and
@@ -62,7 +74,8 @@ FeatureSet SiftExtractor::Extract(const cv::Mat& gray) {
         0.5f * kp.size, kp.angle * static_cast<float>(M_PI / 180.0)));
     descriptors.row(order[i]).copyTo(kept.row(static_cast<int>(i)));
   }
-  features.descriptors = RootSiftToUint8(kept);
+  features.descriptors =
+      options_.sift_normalization == "l2" ? L2SiftToUint8(kept) : RootSiftToUint8(kept);
   return features;
 }
 

@@ -20,5 +20,7 @@ class SiftExtractor : public FeatureExtractor {
 
 // RootSIFT (L1-normalise, square root) quantised as COLMAP does: round(512 * v), clamped to 255.
 DescriptorsU8 RootSiftToUint8(const cv::Mat& float_descriptors);
+// Plain SIFT (L2-normalise) quantised the same way.
+DescriptorsU8 L2SiftToUint8(const cv::Mat& float_descriptors);
 
 }  // namespace scalesfm

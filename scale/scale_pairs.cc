@@ -77,23 +77,6 @@ cv::Mat RenderView(const cv::Mat& source, const cv::Mat& distractor, const cv::M
 
 }  // namespace
 
-std::vector<std::string> ListTrainingImages(const std::string& root) {
-  namespace fs = std::filesystem;
-  if (!fs::is_directory(root)) throw Error("training data folder " + root + " does not exist");
-  std::vector<std::string> paths;
-  for (const auto& e : fs::recursive_directory_iterator(root)) {
-    if (!e.is_regular_file()) continue;
-    std::string ext = e.path().extension().string();
-    std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
-    if (ext == ".jpg" || ext == ".jpeg" || ext == ".png" || ext == ".bmp") {
-      paths.push_back(e.path().string());
-    }
-  }
-  std::sort(paths.begin(), paths.end());
-  if (paths.empty()) throw Error("no training images below " + root);
-  return paths;
-}
-
 ScalePairGenerator::ScalePairGenerator(const std::vector<std::string>& image_paths,
                                        const ScalePairOptions& options)
     : options_(options) {

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "feature/image_io.h"  // ListTrainingImages
+
 namespace scalesfm {
 
 struct ScalePairOptions {
@@ -25,9 +27,6 @@ struct ScalePair {
   double scale = 1;  // s(A->B): geometric mean of sqrt|det J| of A -> B over A's visible pixels
   double nominal_scale = 1;  // the drawn zoom, A -> B (equals `scale` without perspective jitter)
 };
-
-// Lists the image files below `root` (recursively), sorted.
-std::vector<std::string> ListTrainingImages(const std::string& root);
 
 class ScalePairGenerator {
  public:
