@@ -9,10 +9,12 @@
 #include "colmap_ext/database.h"
 #include "colmap_ext/database_merge.h"
 #include "eval_eth/eth_evaluation.h"
+#include "eval_homography/feature_matching_eval.h"
 #include "eval_imc/imc_evaluation.h"
 #include "eval_scale/scale_evaluation.h"
 #include "eval_scale/sdaim_matching_eval.h"
 #include "feature/image_io.h"
+#include "feature/scfeat_trainer.h"
 #include "pipeline/reconstruction_pipeline.h"
 #include "scale/scalenet_estimator.h"
 #include "scale/scalenet_trainer.h"
@@ -414,6 +416,60 @@ int TrainScaleNetCommand(int argc, char** argv) {
   return 0;
 }
 
+int EvalFeatures(int argc, char** argv) {
+  FeatureMatchingOptions o;
+  o.extraction.max_image_size = 1600;
+  std::string methods = "scfeat,sift,rootsift";
+  po::options_description desc("eval_features options");
+  desc.add_options()("homography_path", po::value(&o.homography_path),
+                     "folder with pairs.txt and <pair>/{A.jpg,B.jpg,H.txt}")(
+      "output_path", po::value(&o.output_path), "results folder (features.csv, features.md)")(
+      "methods", po::value(&methods)->default_value(methods),
+      "comma-separated: scfeat, sift, rootsift");
+  AddExtractionOptions(&desc, &o.extraction);
+  if (!ParseCommandLine(argc, argv,
+                        "scalesfm eval_features --homography_path DIR --output_path DIR", desc)) {
+    return 0;
+  }
+  o.methods = SplitCommas(methods);
+  RunFeatureMatchingEvaluation(o);
+  return 0;
+}
+
+int TrainScfeatCommand(int argc, char** argv) {
+  ScfeatTrainOptions o;
+  po::options_description desc("train_scfeat options");
+  desc.add_options()("data_path", po::value(&o.data_path), "folder of training images")(
+      "output_path", po::value(&o.output_path), "weights file to write (+ .json sidecar)")(
+      "config", po::value(&o.config)->default_value(o.config), "compact | paper")(
+      "description_iterations",
+      po::value(&o.description_iterations)->default_value(o.description_iterations),
+      "stage 1: description network + bridge")(
+      "detection_iterations",
+      po::value(&o.detection_iterations)->default_value(o.detection_iterations),
+      "stage 2: detector")("batch_size", po::value(&o.batch_size)->default_value(o.batch_size), "")(
+      "image_size", po::value(&o.image_size)->default_value(o.image_size), "")(
+      "queries_per_pair", po::value(&o.queries_per_pair)->default_value(o.queries_per_pair), "")(
+      "description_learning_rate",
+      po::value(&o.description_learning_rate)->default_value(o.description_learning_rate),
+      "")("detection_learning_rate",
+          po::value(&o.detection_learning_rate)->default_value(o.detection_learning_rate), "")(
+      "validation_pairs", po::value(&o.validation_pairs)->default_value(o.validation_pairs), "")(
+      "validate_every", po::value(&o.validate_every)->default_value(o.validate_every), "")(
+      "checkpoint_every", po::value(&o.checkpoint_every)->default_value(o.checkpoint_every), "")(
+      "seed", po::value(&o.seed)->default_value(o.seed), "")(
+      "num_threads", po::value(&o.num_threads)->default_value(o.num_threads), "")(
+      "device", po::value(&o.device)->default_value(o.device), "auto | cpu | cuda");
+  if (!ParseCommandLine(argc, argv, "scalesfm train_scfeat --data_path DIR --output_path FILE.pt",
+                        desc)) {
+    return 0;
+  }
+  o.command_line = "scalesfm";
+  for (int i = 0; i < argc; ++i) o.command_line += std::string(" ") + argv[i];
+  TrainScfeat(o);
+  return 0;
+}
+
 const std::map<std::string, std::pair<std::function<int(int, char**)>, const char*>>& Commands() {
   static const std::map<std::string, std::pair<std::function<int(int, char**)>, const char*>>
       commands = {
@@ -433,6 +489,9 @@ const std::map<std::string, std::pair<std::function<int(int, char**)>, const cha
           {"eval_sdaim",
            {EvalSdaim, "SIFT matching accuracy with and without SDAIM (homographies)"}},
           {"train_scalenet", {TrainScaleNetCommand, "train ScaleNet on synthetic pairs"}},
+          {"eval_features",
+           {EvalFeatures, "feature matching accuracy (MMA, eq. 24) on homography pairs"}},
+          {"train_scfeat", {TrainScfeatCommand, "train SCFeat on synthetic posed plane pairs"}},
       };
   return commands;
 }

@@ -22,7 +22,7 @@ void AddImageReaderOptions(po::options_description* desc, ImageReaderOptions* o)
 
 void AddExtractionOptions(po::options_description* desc, ExtractionOptions* o) {
   desc->add_options()("Extraction.type", po::value(&o->type)->default_value(o->type),
-                      "feature type (sift)")(
+                      "feature type: sift | scfeat")(
       "Extraction.max_num_features",
       po::value(&o->max_num_features)->default_value(o->max_num_features), "features per image")(
       "Extraction.max_image_size", po::value(&o->max_image_size)->default_value(o->max_image_size),
@@ -35,6 +35,9 @@ void AddExtractionOptions(po::options_description* desc, ExtractionOptions* o) {
       "Extraction.sift_edge_threshold",
       po::value(&o->sift_edge_threshold)->default_value(o->sift_edge_threshold),
       "OpenCV SIFT edge threshold")(
+      "Extraction.sift_normalization",
+      po::value(&o->sift_normalization)->default_value(o->sift_normalization),
+      "SIFT descriptor normalisation: l1_root (RootSIFT) | l2")(
       "Extraction.levels", po::value(&o->levels)->default_value(o->levels),
       "scale levels: auto (sqrt(2) steps from 1/8 up to sqrt(2), within max_image_size), 1 "
       "(single level, as COLMAP), or factors such as 1,0.5,0.25")(
@@ -43,7 +46,15 @@ void AddExtractionOptions(po::options_description* desc, ExtractionOptions* o) {
       "Extraction.merge_max_log2_scale",
       po::value(&o->merge_max_log2_scale)->default_value(o->merge_max_log2_scale),
       "... if their scales differ by at most this many octaves")(
-      "device", po::value(&o->device)->default_value(o->device), "auto | cpu | cuda");
+      "Extraction.scfeat_weights", po::value(&o->scfeat_weights)->default_value(o->scfeat_weights),
+      "SCFeat weights (empty: models/scfeat_compact.pt)")(
+      "Extraction.scfeat_nms_size",
+      po::value(&o->scfeat_nms_size)->default_value(o->scfeat_nms_size),
+      "SCFeat non-maximum suppression window N (odd; 1: none)")(
+      "Extraction.scfeat_score_threshold",
+      po::value(&o->scfeat_score_threshold)->default_value(o->scfeat_score_threshold),
+      "SCFeat score threshold epsilon_s")("device", po::value(&o->device)->default_value(o->device),
+                                          "auto | cpu | cuda");
 }
 
 void AddMatchingOptions(po::options_description* desc, MatchingOptions* o) {

@@ -149,6 +149,9 @@ void Database::CreateTables() {
       "CREATE TABLE IF NOT EXISTS scalesfm_pair_scales (pair_id INTEGER NOT NULL, "
       "estimator TEXT NOT NULL, scale REAL NOT NULL, support INTEGER NOT NULL, "
       "PRIMARY KEY(pair_id, estimator));");
+  Execute(
+      "CREATE TABLE IF NOT EXISTS scalesfm_float_descriptors (image_id INTEGER PRIMARY KEY NOT "
+      "NULL, rows INTEGER NOT NULL, cols INTEGER NOT NULL, data BLOB);");
   transaction.Commit();
 }
 
@@ -346,6 +349,36 @@ DescriptorsU8 Database::ReadDescriptors(image_t image_id) const {
   }
   DescriptorsU8 d(rows, cols);
   if (!data.empty()) std::memcpy(d.data(), data.data(), data.size());
+  return d;
+}
+
+bool Database::ExistsFloatDescriptors(image_t image_id) const {
+  return RowExists("scalesfm_float_descriptors", "image_id", image_id);
+}
+
+void Database::WriteFloatDescriptors(image_t image_id, const DescriptorsF32& descriptors) {
+  Statement s(this,
+              "INSERT OR REPLACE INTO scalesfm_float_descriptors(image_id, rows, cols, data) "
+              "VALUES(?,?,?,?);");
+  s.Bind(1, static_cast<int64_t>(image_id));
+  s.Bind(2, static_cast<int64_t>(descriptors.rows()));
+  s.Bind(3, static_cast<int64_t>(descriptors.cols()));
+  s.BindBlob(4, descriptors.data(), descriptors.size() * sizeof(float));
+  s.Step();
+}
+
+DescriptorsF32 Database::ReadFloatDescriptors(image_t image_id) const {
+  Statement s(this, "SELECT rows, cols, data FROM scalesfm_float_descriptors WHERE image_id = ?;");
+  s.Bind(1, static_cast<int64_t>(image_id));
+  if (!s.Step()) return {};
+  const int64_t rows = s.Int(0), cols = s.Int(1);
+  const std::vector<float> data = s.Blob<float>(2);
+  if (static_cast<int64_t>(data.size()) != rows * cols) {
+    throw Error(StringPrintf("database %s: float descriptor blob of image %u is corrupt",
+                             path_.c_str(), image_id));
+  }
+  DescriptorsF32 d(rows, cols);
+  if (!data.empty()) std::memcpy(d.data(), data.data(), data.size() * sizeof(float));
   return d;
 }
 

@@ -102,6 +102,11 @@ class Database {
   void WriteDescriptors(image_t image_id, const DescriptorsU8& descriptors);
   DescriptorsU8 ReadDescriptors(image_t image_id) const;
   size_t NumKeypointRows() const;
+  // scalesfm_float_descriptors: learned extractors' float descriptors, one row per keypoint of
+  // COLMAP's keypoints table (whose descriptors row then has 0 columns). Empty when absent.
+  bool ExistsFloatDescriptors(image_t image_id) const;
+  void WriteFloatDescriptors(image_t image_id, const DescriptorsF32& descriptors);
+  DescriptorsF32 ReadFloatDescriptors(image_t image_id) const;
 
   // Raw matches; (idx1, idx2) index the keypoints of (image_id1, image_id2), swapped on the way
   // in and out when image_id1 > image_id2, as COLMAP does.

@@ -43,6 +43,8 @@ struct Keypoint {
 using Keypoints = std::vector<Keypoint>;
 // Row-major, one descriptor per row.
 using DescriptorsU8 = Eigen::Matrix<uint8_t, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+// Learned float descriptors (unit rows), kept in scalesfm_float_descriptors.
+using DescriptorsF32 = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
 struct Match {
   point2D_t idx1 = 0;

@@ -1,6 +1,7 @@
 #include "eval_eth/eth_evaluation.h"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -47,7 +48,8 @@ void EthEvaluationOptions::Check() const {
     ScaleMatchingOptions scale;
     if (!ConfigureScalesfmMethod(m, &extraction, &scale)) {
       throw Error("unknown eval_eth method '" + m +
-                  "' (known: scalesfm, scalesfm-plain, scalesfm-<estimator>, scalesfm-reextract, "
+                  "' (known: scalesfm, scalesfm-plain, scalesfm-scfeat, scalesfm-<estimator>, "
+                  "scalesfm-reextract, "
                   "colmap-default, colmap-best)");
     }
   }
@@ -58,6 +60,12 @@ bool ConfigureScalesfmMethod(const std::string& method, ExtractionOptions* extra
                              ScaleMatchingOptions* scale) {
   if (method == "scalesfm") return true;  // the defaults
   if (method == "scalesfm-plain") {
+    extraction->levels = "1";
+    scale->estimator.estimator = "none";
+    return true;
+  }
+  if (method == "scalesfm-scfeat") {  // learned features, single level, no scale estimate
+    extraction->type = "scfeat";
     extraction->levels = "1";
     scale->estimator.estimator = "none";
     return true;
@@ -124,6 +132,10 @@ MethodDatabase PrepareMethodDatabase(const std::string& dataset, const std::stri
     MatchingOptions matching;
     matching.num_threads = num_threads;
     if (has_match_list) matching.pair_list = match_list;
+    if (extraction.IsLearned()) {  // mutual nearest neighbours, as the learned-feature papers
+      matching.nn.max_ratio = 1.0;
+      matching.nn.max_distance = M_PI;
+    }
     VerificationOptions verification;
     verification.num_threads = num_threads;
     scale.image_path = image_path;

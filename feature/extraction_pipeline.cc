@@ -47,8 +47,11 @@ ExtractionSummary RunFeatureExtraction(const std::string& database_path,
                          summary.num_already_done));
   }
 
-  const int num_threads =
-      std::min<int>(extraction_options.EffectiveNumThreads(), std::max<size_t>(1, todo.size()));
+  // Learned extractors use LibTorch's threads on one image at a time.
+  const int num_threads = extraction_options.IsLearned()
+                              ? 1
+                              : std::min<int>(extraction_options.EffectiveNumThreads(),
+                                              std::max<size_t>(1, todo.size()));
   // Parallelism is across images; OpenCV's own threads would oversubscribe the cores.
   const int previous_cv_threads = cv::getNumThreads();
   cv::setNumThreads(1);
@@ -63,7 +66,7 @@ ExtractionSummary RunFeatureExtraction(const std::string& database_path,
     summary.failed.emplace_back(name, reason);
   };
 
-  const std::vector<double> level_factors = ParseLevelSpec(extraction_options.levels);
+  const std::vector<double> level_factors = extraction_options.LevelFactors();
   const KeypointMergeOptions merge = extraction_options.MergeOptions();
   auto worker = [&]() {
     std::unique_ptr<FeatureExtractor> extractor = FeatureExtractor::Create(extraction_options);
@@ -116,6 +119,9 @@ ExtractionSummary RunFeatureExtraction(const std::string& database_path,
         }
         db.WriteKeypoints(db_image.image_id, features.keypoints);
         db.WriteDescriptors(db_image.image_id, features.descriptors);
+        if (features.float_descriptors.rows() > 0 || extraction_options.IsLearned()) {
+          db.WriteFloatDescriptors(db_image.image_id, features.float_descriptors);
+        }
         db.WriteFeatureLevels(db_image.image_id, features.levels);
         transaction.Commit();
         ++summary.num_extracted;

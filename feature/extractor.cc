@@ -5,6 +5,7 @@
 
 #include "feature/keypoint_merge.h"
 #include "feature/scale_levels.h"
+#include "feature/scfeat_extractor.h"
 #include "feature/sift_extractor.h"
 #include "util/logging.h"
 
@@ -17,6 +18,7 @@ using Factory = std::function<std::unique_ptr<FeatureExtractor>(const Extraction
 const std::map<std::string, Factory>& Registry() {
   static const std::map<std::string, Factory> registry = {
       {"sift", [](const ExtractionOptions& o) { return std::make_unique<SiftExtractor>(o); }},
+      {"scfeat", [](const ExtractionOptions& o) { return std::make_unique<ScfeatExtractor>(o); }},
   };
   return registry;
 }
@@ -33,8 +35,23 @@ void ExtractionOptions::Check() const {
   if (max_image_size < 16) throw Error("--Extraction.max_image_size must be at least 16");
   if (sift_contrast_threshold <= 0) throw Error("--Extraction.sift_contrast_threshold must be > 0");
   if (sift_edge_threshold <= 0) throw Error("--Extraction.sift_edge_threshold must be > 0");
+  if (sift_normalization != "l1_root" && sift_normalization != "l2") {
+    throw Error("--Extraction.sift_normalization must be l1_root or l2");
+  }
+  if (scfeat_nms_size < 1 || scfeat_nms_size % 2 == 0) {
+    throw Error("--Extraction.scfeat_nms_size must be odd and >= 1");
+  }
   ParseLevelSpec(levels);
+  if (IsLearned() && LevelFactors().size() > 1) {
+    throw Error("--Extraction.levels with several levels is not supported for --Extraction.type " +
+                type + " yet; use 1 (auto means 1 for learned features)");
+  }
   MergeOptions().Check();
+}
+
+std::vector<double> ExtractionOptions::LevelFactors() const {
+  if (IsLearned() && levels == "auto") return {1.0};
+  return ParseLevelSpec(levels);
 }
 
 KeypointMergeOptions ExtractionOptions::MergeOptions() const {

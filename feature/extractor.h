@@ -23,7 +23,15 @@ struct ExtractionOptions {
   // OpenCV divides it by the 3 layers per octave.
   double sift_contrast_threshold = 0.02;
   double sift_edge_threshold = 10.0;
+  // Descriptor normalisation, as COLMAP's SiftExtraction.normalization: "l1_root" (RootSIFT,
+  // the default) or "l2" (plain SIFT). Both are quantised round(512 v), clamped to 255.
+  std::string sift_normalization = "l1_root";
   std::string device = "auto";
+  // SCFeat (feature/scfeat_extractor.h): weights (empty: models/scfeat_compact.pt), NMS size N
+  // and score threshold epsilon_s of Sec. III-E.
+  std::string scfeat_weights;
+  int scfeat_nms_size = 3;
+  double scfeat_score_threshold = 0.0;
   // Scale levels (feature/scale_levels.h): "auto", "1" or a list of factors; and how keypoints
   // found at several levels are merged (feature/keypoint_merge.h).
   std::string levels = "auto";
@@ -32,13 +40,18 @@ struct ExtractionOptions {
 
   void Check() const;  // throws Error
   int EffectiveNumThreads() const;
+  // Learned extractors run one image at a time (LibTorch threads inside) and, for now, at a
+  // single level: levels "auto" means "1" for them.
+  bool IsLearned() const { return type != "sift"; }
+  std::vector<double> LevelFactors() const;
   KeypointMergeOptions MergeOptions() const;
 };
 
 // Keypoints in COLMAP's pixel convention on the image as passed in; descriptors one per row.
 struct FeatureSet {
   Keypoints keypoints;
-  DescriptorsU8 descriptors;
+  DescriptorsU8 descriptors;         // SIFT
+  DescriptorsF32 float_descriptors;  // learned extractors (descriptors then has 0 columns)
 };
 
 class FeatureExtractor {

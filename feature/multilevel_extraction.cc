@@ -5,6 +5,8 @@
 #include <numeric>
 #include <opencv2/imgproc.hpp>
 
+#include "util/logging.h"
+
 namespace scalesfm {
 
 cv::Mat ResizeToLevel(const cv::Mat& gray, double factor) {
@@ -29,6 +31,7 @@ MultiLevelFeatures ExtractLevels(FeatureExtractor* extractor, const cv::Mat& gra
 
   std::vector<LevelKeypoints> level_keypoints(order.size());
   std::vector<DescriptorsU8> level_descriptors(order.size());
+  DescriptorsF32 float_descriptors;
   for (size_t o = 0; o < order.size(); ++o) {
     const cv::Mat level_image = ResizeToLevel(gray, factors[order[o]]);
     FeatureSet features = extractor->Extract(level_image);
@@ -45,12 +48,17 @@ MultiLevelFeatures ExtractLevels(FeatureExtractor* extractor, const cv::Mat& gra
     level_keypoints[o].factor = factors[order[o]];
     level_keypoints[o].keypoints = std::move(features.keypoints);
     level_descriptors[o] = std::move(features.descriptors);
+    if (features.float_descriptors.rows() > 0) {
+      if (order.size() > 1) throw Error("float descriptors are single-level only");
+      float_descriptors = std::move(features.float_descriptors);
+    }
   }
 
   MultiLevelFeatures out;
   if (order.size() == 1) {
     out.keypoints = std::move(level_keypoints[0].keypoints);
     out.descriptors = std::move(level_descriptors[0]);
+    out.float_descriptors = std::move(float_descriptors);
     out.level_sizes = {out.keypoints.size()};
     return out;
   }

@@ -13,6 +13,7 @@ struct MultiLevelFeatures {
   // The merged list for COLMAP's keypoints/descriptors tables (descriptor of the creating level).
   Keypoints keypoints;
   DescriptorsU8 descriptors;
+  DescriptorsF32 float_descriptors;  // learned extractors (single level only)
   // For scalesfm_feature_levels; empty when only one level was extracted.
   std::vector<FeatureLevel> levels;
   std::vector<size_t> level_sizes;  // keypoints found per level (for logs)

@@ -1,5 +1,6 @@
 // Descriptors of at most `capacity` (image, level) sets on the matching device, oldest out
-// first. Level kDatabaseLevel is COLMAP's descriptors table itself.
+// first. Level kDatabaseLevel is COLMAP's descriptors table itself, or scalesfm_float_descriptors
+// when the image has learned descriptors.
 #pragma once
 
 #include <torch/torch.h>
@@ -35,7 +36,12 @@ class DescriptorCache {
     }
     order_.push_back(key);
     LevelDescriptors& entry = cache_[key];
-    if (level == kDatabaseLevel) {
+    if (level == kDatabaseLevel && db_->ExistsFloatDescriptors(image_id)) {
+      // Learned extractors (SCFeat): unit float rows, used as they are.
+      DescriptorsF32 d = db_->ReadFloatDescriptors(image_id);
+      entry.descriptors =
+          torch::from_blob(d.data(), {d.rows(), d.cols()}, torch::kFloat32).clone().to(device_);
+    } else if (level == kDatabaseLevel) {
       entry.descriptors = DescriptorsToTensor(db_->ReadDescriptors(image_id), device_);
     } else {
       FeatureLevel l = db_->ReadFeatureLevel(image_id, level);

@@ -1,0 +1,175 @@
+#include "eval_homography/feature_matching_eval.h"
+
+#include <Eigen/Core>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "eval_scale/scale_evaluation.h"
+#include "feature/image_io.h"
+#include "matching/nn_matcher.h"
+#include "util/logging.h"
+#include "util/progress.h"
+
+namespace fs = std::filesystem;
+
+namespace scalesfm {
+
+void FeatureMatchingOptions::Check() const {
+  if (homography_path.empty()) throw Error("eval_features needs --homography_path");
+  if (output_path.empty()) throw Error("eval_features needs --output_path");
+  for (const std::string& m : methods) {
+    if (m != "scfeat" && m != "sift" && m != "rootsift") {
+      throw Error("unknown eval_features method '" + m + "' (known: scfeat, sift, rootsift)");
+    }
+  }
+  extraction.Check();
+}
+
+double MmaScore(const std::array<double, 10>& mma) {
+  double num = 0, den = 0;
+  for (int t = 1; t <= 10; ++t) {
+    num += (2 - 0.1 * t) * mma[t - 1];
+    den += 2 - 0.1 * t;
+  }
+  return num / den;
+}
+
+namespace {
+
+struct ImageFeatures {
+  Keypoints keypoints;  // COLMAP convention, original image pixels
+  torch::Tensor descriptors;
+};
+
+ImageFeatures Extract(FeatureExtractor* extractor, const std::string& path, int max_image_size) {
+  std::string error;
+  const cv::Mat full = ReadImageGray(path, &error);
+  if (full.empty()) throw Error("cannot read " + path + ": " + error);
+  double sx = 1, sy = 1;
+  const cv::Mat image = DownscaleToMaxSize(full, max_image_size, &sx, &sy);
+  FeatureSet f = extractor->Extract(image);
+  ImageFeatures out;
+  out.keypoints = std::move(f.keypoints);
+  for (Keypoint& k : out.keypoints) {
+    k.x *= static_cast<float>(sx);
+    k.y *= static_cast<float>(sy);
+  }
+  if (f.float_descriptors.rows() > 0) {
+    out.descriptors =
+        torch::from_blob(f.float_descriptors.data(),
+                         {f.float_descriptors.rows(), f.float_descriptors.cols()}, torch::kFloat32)
+            .clone();
+  } else {
+    out.descriptors = DescriptorsToTensor(f.descriptors, torch::kCPU);
+  }
+  return out;
+}
+
+ExtractionOptions MethodOptions(const std::string& method, ExtractionOptions o) {
+  o.levels = "1";
+  o.type = method == "scfeat" ? "scfeat" : "sift";
+  o.sift_normalization = method == "sift" ? "l2" : "l1_root";
+  return o;
+}
+
+}  // namespace
+
+std::vector<FeatureMatchingSummary> Summarize(const std::vector<FeatureMatchingPairRow>& rows) {
+  std::vector<FeatureMatchingSummary> out;
+  for (const FeatureMatchingPairRow& r : rows) {
+    auto it = std::find_if(out.begin(), out.end(),
+                           [&](const FeatureMatchingSummary& s) { return s.method == r.method; });
+    if (it == out.end()) {
+      out.push_back(FeatureMatchingSummary{r.method});
+      it = out.end() - 1;
+    }
+    it->mean_features += 0.5 * (r.features_a + r.features_b);
+    it->mean_matches += r.matches;
+    it->mean_extraction_seconds_per_image += 0.5 * r.extraction_seconds;
+    for (int t = 0; t < 10; ++t) it->mma[t] += r.correct_fraction[t];
+  }
+  for (FeatureMatchingSummary& s : out) {
+    const double n = static_cast<double>(
+        std::count_if(rows.begin(), rows.end(),
+                      [&](const FeatureMatchingPairRow& r) { return r.method == s.method; }));
+    s.mean_features /= n;
+    s.mean_matches /= n;
+    s.mean_extraction_seconds_per_image /= n;
+    for (double& m : s.mma) m /= n;
+    s.mma_score = MmaScore(s.mma);
+  }
+  return out;
+}
+
+std::vector<FeatureMatchingSummary> RunFeatureMatchingEvaluation(
+    const FeatureMatchingOptions& options) {
+  options.Check();
+  PrintHeading1("Feature matching accuracy on homography pairs");
+  fs::create_directories(options.output_path);
+  const std::vector<ScalePairGt> pairs = ReadHomographyPairs(options.homography_path);
+  NnMatchOptions mnn;  // mutual nearest neighbours only, as in the paper's protocol
+  mnn.max_ratio = 1.0;
+  mnn.max_distance = M_PI;
+  std::vector<FeatureMatchingPairRow> rows;
+  Progress progress("run", pairs.size() * options.methods.size());
+  for (const std::string& method : options.methods) {
+    std::unique_ptr<FeatureExtractor> extractor =
+        FeatureExtractor::Create(MethodOptions(method, options.extraction));
+    for (const ScalePairGt& pair : pairs) {
+      FeatureMatchingPairRow row;
+      row.pair = fs::path(pair.name1).parent_path().filename().string();
+      row.method = method;
+      Timer timer;
+      const ImageFeatures a =
+          Extract(extractor.get(), pair.name1, options.extraction.max_image_size);
+      const ImageFeatures b =
+          Extract(extractor.get(), pair.name2, options.extraction.max_image_size);
+      row.extraction_seconds = timer.ElapsedSeconds();
+      row.features_a = a.keypoints.size();
+      row.features_b = b.keypoints.size();
+      const Matches matches = MatchNearestNeighbors(a.descriptors, b.descriptors, mnn);
+      row.matches = matches.size();
+      const Eigen::Matrix3d h =
+          ReadHomography((fs::path(pair.name1).parent_path() / "H.txt").string());
+      for (const Match& m : matches) {
+        // H maps OpenCV-convention pixel centres of A to B.
+        const Eigen::Vector3d p = h * Eigen::Vector3d(ColmapToOpenCv(a.keypoints[m.idx1].x),
+                                                      ColmapToOpenCv(a.keypoints[m.idx1].y), 1);
+        const double err = std::hypot(p.x() / p.z() - ColmapToOpenCv(b.keypoints[m.idx2].x),
+                                      p.y() / p.z() - ColmapToOpenCv(b.keypoints[m.idx2].y));
+        for (int t = 1; t <= 10; ++t) row.correct_fraction[t - 1] += err <= t;
+      }
+      for (double& c : row.correct_fraction) c = matches.empty() ? 0 : c / matches.size();
+      rows.push_back(row);
+      progress.Step(StringPrintf("%s %s: %zu/%zu features, %zu matches, MMA@3 %.3f",
+                                 row.pair.c_str(), method.c_str(), row.features_a, row.features_b,
+                                 row.matches, row.correct_fraction[2]));
+    }
+  }
+  std::ofstream csv((fs::path(options.output_path) / "features.csv").string());
+  csv << "pair,method,features_a,features_b,matches";
+  for (int t = 1; t <= 10; ++t) csv << ",mma" << t;
+  csv << ",extraction_s\n";
+  for (const FeatureMatchingPairRow& r : rows) {
+    csv << r.pair << "," << r.method << "," << r.features_a << "," << r.features_b << ","
+        << r.matches;
+    for (double c : r.correct_fraction) csv << "," << c;
+    csv << "," << r.extraction_seconds << "\n";
+  }
+  const std::vector<FeatureMatchingSummary> summary = Summarize(rows);
+  std::string md =
+      "| method | features | matches | MMA@1 | MMA@2 | MMA@3 | MMA@5 | MMA@10 | MMA score "
+      "(eq. 24) | extract s/image |\n|---|---|---|---|---|---|---|---|---|---|\n";
+  for (const FeatureMatchingSummary& s : summary) {
+    md += StringPrintf("| %s | %.1f | %.1f | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f | %.2f |\n",
+                       s.method.c_str(), s.mean_features, s.mean_matches, s.mma[0], s.mma[1],
+                       s.mma[2], s.mma[4], s.mma[9], s.mma_score,
+                       s.mean_extraction_seconds_per_image);
+  }
+  std::ofstream((fs::path(options.output_path) / "features.md").string()) << md;
+  LogInfo(StringPrintf("%zu pairs\n", pairs.size()) + md);
+  return summary;
+}
+
+}  // namespace scalesfm

@@ -1,0 +1,68 @@
+#include "feature/scfeat_extractor.h"
+
+#include <filesystem>
+
+#include "util/device.h"
+#include "util/logging.h"
+#include "util/weights_io.h"
+
+namespace scalesfm {
+
+std::string DefaultScfeatWeights() {
+  return (std::filesystem::path(SCALESFM_MODELS_DIR) / "scfeat_compact.pt").string();
+}
+
+Scfeat LoadScfeat(const std::string& weights) {
+  if (!std::filesystem::is_regular_file(weights)) {
+    throw Error("SCFeat weights file " + weights +
+                " not found (train one with `scalesfm train_scfeat` or pass "
+                "--Extraction.scfeat_weights)");
+  }
+  const nlohmann::json sidecar = ReadSidecar(weights);
+  if (sidecar.value("architecture", "") != "scfeat") {
+    throw Error("weights " + weights + " are not SCFeat weights (sidecar architecture: '" +
+                sidecar.value("architecture", "") + "')");
+  }
+  Scfeat model(ScfeatConfig::FromName(sidecar.value("config", "compact")));
+  LoadWeights(model.get(), weights);
+  model->eval();
+  return model;
+}
+
+ScfeatExtractor::ScfeatExtractor(const ExtractionOptions& options)
+    : device_(ParseDevice(options.device)) {
+  model_ =
+      LoadScfeat(options.scfeat_weights.empty() ? DefaultScfeatWeights() : options.scfeat_weights);
+  model_->to(device_);
+  keypoint_options_.nms_size = options.scfeat_nms_size;
+  keypoint_options_.score_threshold = options.scfeat_score_threshold;
+  keypoint_options_.max_keypoints = options.max_num_features;
+}
+
+FeatureSet ScfeatExtractor::Extract(const cv::Mat& gray) {
+  torch::NoGradGuard no_grad;
+  const torch::Tensor input = ScfeatInput(gray, model_->config()).to(device_);
+  const ScfeatDescription d = model_->Describe(input);
+  const torch::Tensor score = model_->Detect(d, input);
+  const ScfeatKeypoints k = SelectKeypoints(score, gray.cols, gray.rows, keypoint_options_);
+  const int padded_w = static_cast<int>(input.size(3)), padded_h = static_cast<int>(input.size(2));
+  const torch::Tensor desc = SampleDescriptors(d.desc, k.points, padded_w, padded_h).contiguous();
+  FeatureSet out;
+  const int64_t n = k.points.size(0);
+  out.keypoints.resize(n);
+  const auto p = k.points.accessor<float, 2>();
+  for (int64_t i = 0; i < n; ++i) {
+    // OpenCV/LibTorch pixel centres -> COLMAP's; no scale or orientation (unit affine shape).
+    out.keypoints[i] =
+        Keypoint::FromScaleOrientation(OpenCvToColmap(p[i][0]), OpenCvToColmap(p[i][1]), 1.f, 0.f);
+  }
+  out.descriptors = DescriptorsU8(n, 0);
+  out.float_descriptors = DescriptorsF32(n, desc.size(1));
+  if (n > 0) {
+    std::memcpy(out.float_descriptors.data(), desc.data_ptr<float>(),
+                sizeof(float) * static_cast<size_t>(desc.numel()));
+  }
+  return out;
+}
+
+}  // namespace scalesfm

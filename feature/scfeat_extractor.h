@@ -1,0 +1,35 @@
+// `--Extraction.type scfeat`: SCFeat keypoints and descriptors (Fig. 6c) as a scalesfm feature
+// extractor. The image runs through the description and detection networks on --device; the
+// keypoints are the top max_num_features of the score map after NMS and the score threshold,
+// with sub-pixel offsets, in COLMAP's convention; descriptors are L2-normalised samples of
+// D_desc (eqs. 22-23), returned as float descriptors. Memory stays bounded because the pipeline
+// downscales images above --Extraction.max_image_size first.
+#pragma once
+
+#include <torch/torch.h>
+
+#include "feature/extractor.h"
+#include "feature/scfeat_keypoints.h"
+#include "feature/scfeat_model.h"
+
+namespace scalesfm {
+
+// models/scfeat_compact.pt of the source tree.
+std::string DefaultScfeatWeights();
+
+// Loads weights (with their sidecar) into a model of the sidecar's config; throws Error for a
+// missing file, a sidecar of another architecture, or missing / mis-shaped tensors.
+Scfeat LoadScfeat(const std::string& weights_path);
+
+class ScfeatExtractor : public FeatureExtractor {
+ public:
+  explicit ScfeatExtractor(const ExtractionOptions& options);
+  FeatureSet Extract(const cv::Mat& gray) override;
+
+ private:
+  Scfeat model_{nullptr};
+  torch::Device device_;
+  ScfeatKeypointOptions keypoint_options_;
+};
+
+}  // namespace scalesfm
