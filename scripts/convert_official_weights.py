@@ -8,10 +8,14 @@ scalesfm's weight loader reads, plus the JSON sidecar every scalesfm weights fil
 Usage:
   /usr/bin/python3 scripts/convert_official_weights.py --model scalenet \
       --input ScaleNet_official.pth --output models/scalenet_paper.pt
+  /usr/bin/python3 scripts/convert_official_weights.py --model scfeat \
+      --input ckpts/keypoint-1k/000 --output models/scfeat_paper.pt
 
-Supported: scalenet (the `paper` config of scale/scalenet.h). SCFeat, S2DNet and DualRC-Net get
-their tables when their modules land.
+Supported: scalenet (the `paper` config of scale/scalenet.h) and scfeat (the `paper` config of
+feature/scfeat_model.h; --input is the official checkpoint folder holding backbone.pth and
+localheader.pth). S2DNet and DualRC-Net get their tables when their modules land.
 """
+import os
 import argparse
 import datetime
 import json
@@ -44,8 +48,42 @@ def scalenet_name_map():
     return mapping
 
 
+def scfeat_name_map():
+    """Official SCFeat (backbone.pth = ResUNet_F2R, localheader.pth = DetNet, loaded here with
+    the prefixes backbone. and localheader.) -> scalesfm Scfeat (paper config)."""
+    mapping = {"backbone.firstconv": "firstconv", "backbone.firstbn": "firstbn"}
+    # torchvision ResNet-50 layer1..layer3: the same block names on both sides.
+    for layer, blocks in ((1, 3), (2, 4), (3, 6)):
+        for b in range(blocks):
+            for part in ("conv1", "bn1", "conv2", "bn2", "conv3", "bn3"):
+                name = "layer%d.%d.%s" % (layer, b, part)
+                mapping["backbone." + name] = name
+        for i in (0, 1):
+            name = "layer%d.0.downsample.%d" % (layer, i)
+            mapping["backbone." + name] = name
+    for up in ("upconv3", "upconv2", "side3", "side2"):  # UP-CONV: interpolate + CONV
+        for part in ("conv", "gn"):
+            mapping["backbone.%s.conv.%s" % (up, part)] = "%s.conv.%s" % (up, part)
+    for conv in ("iconv3", "iconv2", "side1"):  # CONV
+        for part in ("conv", "gn"):
+            mapping["backbone.%s.%s" % (conv, part)] = "%s.%s" % (conv, part)
+    mapping["backbone.fusion_conv"] = "fusion_conv"
+    mapping["backbone.fusion_pn.conv1"] = "cross_norm.conv1"
+    mapping["backbone.fusion_pn.conv2"] = "cross_norm.conv2"
+    for name in ("conv1", "conv2", "conv3", "convimg", "relu"):
+        mapping["localheader." + name] = "detector." + name
+    return mapping
+
+
+# Whole-name entries for parameters that sit directly on a module (no prefix to map).
+SCFEAT_PARAMETERS = {"backbone.fuse_weight_fusion_1": "cross_norm.fuse_weight_1",
+                     "backbone.fuse_weight_fusion_2": "cross_norm.fuse_weight_2"}
+
 MODELS = {
-    "scalenet": {"map": scalenet_name_map, "architecture": "scalenet", "config": "paper"},
+    "scalenet": {"map": scalenet_name_map, "architecture": "scalenet", "config": "paper",
+                 "parameters": {}},
+    "scfeat": {"map": scfeat_name_map, "architecture": "scfeat", "config": "paper",
+               "parameters": SCFEAT_PARAMETERS},
 }
 
 
@@ -65,28 +103,46 @@ def load_state_dict(path):
             for k, v in checkpoint.items() if torch.is_tensor(v)}
 
 
-def convert(state, prefix_map):
+def load_scfeat_folder(path):
+    """The official SCFeat checkpoint folder: backbone.pth and localheader.pth."""
+    if not os.path.isdir(path):
+        sys.exit("error: %s is not a folder with backbone.pth and localheader.pth" % path)
+    state = {}
+    for part in ("backbone", "localheader"):
+        file = os.path.join(path, part + ".pth")
+        if not os.path.isfile(file):
+            sys.exit("error: %s lacks %s.pth" % (path, part))
+        state.update({part + "." + k: v for k, v in load_state_dict(file).items()})
+    return state
+
+
+def convert(state, prefix_map, parameters=None):
+    parameters = parameters or {}
     out, unmapped = {}, []
     for name, tensor in state.items():
         prefix, _, leaf = name.rpartition(".")
-        if prefix in prefix_map:
+        if name in parameters:
+            out[parameters[name]] = tensor.detach().clone()
+        elif prefix in prefix_map:
             out[prefix_map[prefix] + "." + leaf] = tensor.detach().clone()
         else:
             unmapped.append(name)
-    missing = sorted(set(prefix_map) - {n.rpartition(".")[0] for n in state})
+    missing = sorted((set(prefix_map) - {n.rpartition(".")[0] for n in state}) |
+                     (set(parameters) - set(state)))
     return out, unmapped, missing
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", required=True, choices=sorted(MODELS))
-    parser.add_argument("--input", required=True, help="official checkpoint (.pth)")
+    parser.add_argument("--input", required=True,
+                        help="official checkpoint (.pth; for scfeat the checkpoint folder)")
     parser.add_argument("--output", required=True, help="scalesfm weights file to write")
     args = parser.parse_args(argv)
 
     spec = MODELS[args.model]
-    state = load_state_dict(args.input)
-    converted, unmapped, missing = convert(state, spec["map"]())
+    state = load_scfeat_folder(args.input) if args.model == "scfeat" else load_state_dict(args.input)
+    converted, unmapped, missing = convert(state, spec["map"](), spec["parameters"])
     if missing:
         sys.exit("error: %s lacks official tensors for: %s" % (args.input, ", ".join(missing)))
     torch.save(converted, args.output)

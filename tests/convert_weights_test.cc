@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "feature/scfeat_model.h"
 #include "scale/scalenet.h"
 #include "tests/test_util.h"
 #include "util/logging.h"
@@ -44,6 +45,43 @@ TEST(ConvertOfficialWeights, ScaleNetCheckpointLoadsIntoThePaperConfig) {
   const torch::Tensor logits =
       model->forward(torch::randn({1, 3, 240, 240}), torch::randn({1, 3, 240, 240}));
   EXPECT_EQ(logits.sizes(), (std::vector<int64_t>{1, 13}));
+}
+
+TEST(ConvertOfficialWeights, ScfeatCheckpointFolderLoadsIntoThePaperConfig) {
+  if (!HavePythonTorch()) GTEST_SKIP() << "Debian's python3-torch is not installed";
+  const std::string dir = test::MakeTempDir("convert_scfeat");
+  const std::string src = std::string(SCALESFM_SOURCE_DIR);
+  std::string log;
+  ASSERT_EQ(test::RunCommand("/usr/bin/python3 " + src +
+                                 "/tests/make_official_scfeat_checkpoint.py " + dir + "/official",
+                             &log),
+            0)
+      << log;
+  ASSERT_EQ(test::RunCommand("/usr/bin/python3 " + src +
+                                 "/scripts/convert_official_weights.py --model scfeat --input " +
+                                 dir + "/official --output " + dir + "/paper.pt",
+                             &log),
+            0)
+      << log;
+  EXPECT_EQ(ReadSidecar(dir + "/paper.pt").at("architecture"), "scfeat");
+  Scfeat model(ScfeatConfig::Paper());
+  LoadWeights(model.get(), dir + "/paper.pt");  // every tensor present, every shape right
+  // Values arrive where they belong: the official fuse weights and PReLU slope.
+  EXPECT_FLOAT_EQ(model->named_parameters()["cross_norm.fuse_weight_2"].item<float>(), 0.25f);
+  EXPECT_FLOAT_EQ(model->named_parameters()["detector.relu.weight"].item<float>(), 0.2f);
+  EXPECT_EQ(model->named_buffers()["layer3.5.bn3.num_batches_tracked"].item<int64_t>(), 3);
+  model->eval();
+  const torch::Tensor x = torch::randn({1, 3, 64, 64});
+  const ScfeatDescription d = model->Describe(x);
+  EXPECT_EQ(model->Detect(d, x).sizes(), (std::vector<int64_t>{1, 1, 64, 64}));
+  // A folder without localheader.pth is refused.
+  std::filesystem::remove(dir + "/official/localheader.pth");
+  EXPECT_NE(test::RunCommand("/usr/bin/python3 " + src +
+                                 "/scripts/convert_official_weights.py --model scfeat --input " +
+                                 dir + "/official --output " + dir + "/again.pt",
+                             &log),
+            0);
+  EXPECT_NE(log.find("lacks localheader.pth"), std::string::npos) << log;
 }
 
 TEST(ConvertOfficialWeights, IncompleteCheckpointIsRejected) {
