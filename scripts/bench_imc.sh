@@ -8,8 +8,11 @@ out="${1:-$here/bench_out/imc}"
 shift || true
 bin="${SCALESFM_BIN:-$here/build/cli/scalesfm}"
 args=()
+# SCALESFM_SCENES=base runs the base scenes instead of the -zoom ones.
+suffix="-zoom"
+[ "${SCALESFM_SCENES:-zoom}" = base ] && suffix=""
 for scene in fountain-P11 Herz-Jesus-P8 entry-P10 castle-P19; do
-  args+=(--dataset_path "$shared/data/strecha/$scene-zoom")
+  args+=(--dataset_path "$shared/data/strecha/$scene$suffix")
 done
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(lscpu | sed -n 's/^Model name: *//p')"
 echo "commit: $(git -C "$here" rev-parse --short HEAD)"

@@ -10,8 +10,11 @@ out="${1:-$here/bench_out/scale}"
 bin="${SCALESFM_BIN:-$here/build/cli/scalesfm}"
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(lscpu | sed -n 's/^Model name: *//p')"
 args=(--homography_path "$shared/data/homography")
+# SCALESFM_SCENES=base runs the base scenes instead of the -zoom ones.
+suffix="-zoom"
+[ "${SCALESFM_SCENES:-zoom}" = base ] && suffix=""
 for scene in fountain-P11 Herz-Jesus-P8 entry-P10 castle-P19; do
-  args+=(--scene_path "$shared/data/strecha/$scene-zoom")
+  args+=(--scene_path "$shared/data/strecha/$scene$suffix")
 done
 "$bin" eval_scale "${args[@]}" --estimators dscalenet,scalenet,sift_vote --output_path "$out" \
   --device cpu
