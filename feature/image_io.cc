@@ -86,4 +86,10 @@ std::vector<std::string> ListTrainingImages(const std::string& root) {
   return paths;
 }
 
+void SplitTrainingImages(const std::string& root, std::vector<std::string>* train,
+                         std::vector<std::string>* validation) {
+  const std::vector<std::string> all = ListTrainingImages(root);
+  for (size_t i = 0; i < all.size(); ++i) (i % 10 == 9 ? validation : train)->push_back(all[i]);
+}
+
 }  // namespace scalesfm

@@ -21,4 +21,8 @@ cv::Mat DownscaleToMaxSize(const cv::Mat& image, int max_size, double* scale_x, 
 // when the folder is missing or holds no image.
 std::vector<std::string> ListTrainingImages(const std::string& root);
 
+// ListTrainingImages(root), with every 10th image (sorted) held out for validation.
+void SplitTrainingImages(const std::string& root, std::vector<std::string>* train,
+                         std::vector<std::string>* validation);
+
 }  // namespace scalesfm

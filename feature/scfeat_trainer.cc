@@ -13,6 +13,7 @@
 #include "util/device.h"
 #include "util/logging.h"
 #include "util/progress.h"
+#include "util/training.h"
 #include "util/weights_io.h"
 
 namespace scalesfm {
@@ -157,16 +158,11 @@ void TrainScfeat(const ScfeatTrainOptions& options) {
   options.Check();
   PrintHeading1("SCFeat training (" + options.config + ")");
   const torch::Device device = ParseDevice(options.device);
-  torch::set_num_threads(options.num_threads > 0
-                             ? options.num_threads
-                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
-  torch::manual_seed(options.seed);
+  SetUpTraining(options.seed, options.num_threads);
   const ScfeatConfig config = ScfeatConfig::FromName(options.config);
 
-  // Every 10th image (sorted) is held out for validation.
-  const std::vector<std::string> all = ListTrainingImages(options.data_path);
   std::vector<std::string> train_paths, val_paths;
-  for (size_t i = 0; i < all.size(); ++i) (i % 10 == 9 ? val_paths : train_paths).push_back(all[i]);
+  SplitTrainingImages(options.data_path, &train_paths, &val_paths);
   PosedPlanePairOptions pair_options;
   pair_options.size = options.image_size;
   const PosedPlanePairGenerator train_data(train_paths, pair_options);
@@ -293,9 +289,6 @@ void TrainScfeat(const ScfeatTrainOptions& options) {
     }
   }
 
-  const std::time_t now = std::time(nullptr);
-  char date[32];
-  std::strftime(date, sizeof(date), "%Y-%m-%d", std::gmtime(&now));
   nlohmann::json sidecar = {
       {"architecture", "scfeat"},
       {"config", config.name},
@@ -305,7 +298,7 @@ void TrainScfeat(const ScfeatTrainOptions& options) {
       {"data",
        options.data_path + " as posed plane pairs (every 10th image held out for validation)"},
       {"seed", options.seed},
-      {"date", date},
+      {"date", TodayUtc()},
       {"description_iterations", options.description_iterations},
       {"detection_iterations", options.detection_iterations},
       {"batch_size", options.batch_size},

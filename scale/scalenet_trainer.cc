@@ -12,6 +12,7 @@
 #include "util/device.h"
 #include "util/logging.h"
 #include "util/progress.h"
+#include "util/training.h"
 #include "util/weights_io.h"
 
 namespace scalesfm {
@@ -86,16 +87,11 @@ void TrainScaleNet(const ScaleNetTrainOptions& options) {
   options.Check();
   PrintHeading1("ScaleNet training (" + options.config + ")");
   const torch::Device device = ParseDevice(options.device);
-  torch::set_num_threads(options.num_threads > 0
-                             ? options.num_threads
-                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
-  torch::manual_seed(options.seed);
+  SetUpTraining(options.seed, options.num_threads);
   const ScaleNetConfig config = ScaleNetConfig::FromName(options.config);
 
-  // Every 10th image (sorted) is held out for validation.
-  const std::vector<std::string> all = ListTrainingImages(options.data_path);
   std::vector<std::string> train_paths, val_paths;
-  for (size_t i = 0; i < all.size(); ++i) (i % 10 == 9 ? val_paths : train_paths).push_back(all[i]);
+  SplitTrainingImages(options.data_path, &train_paths, &val_paths);
   ScalePairOptions pair_options;
   pair_options.canvas_size = config.input_size;
   const ScalePairGenerator train_data(train_paths, pair_options);
@@ -169,9 +165,6 @@ void TrainScaleNet(const ScaleNetTrainOptions& options) {
     }
   }
 
-  const std::time_t now = std::time(nullptr);
-  char date[32];
-  std::strftime(date, sizeof(date), "%Y-%m-%d", std::gmtime(&now));
   nlohmann::json sidecar = {
       {"architecture", "scalenet"},
       {"config", config.name},
@@ -181,7 +174,7 @@ void TrainScaleNet(const ScaleNetTrainOptions& options) {
       {"command", options.command_line},
       {"data", options.data_path + " (every 10th image held out for validation)"},
       {"seed", options.seed},
-      {"date", date},
+      {"date", TodayUtc()},
       {"iterations", options.iterations},
       {"batch_size", options.batch_size},
       {"learning_rate", options.learning_rate},
