@@ -13,16 +13,9 @@ std::string DefaultScfeatWeights() {
 }
 
 Scfeat LoadScfeat(const std::string& weights) {
-  if (!std::filesystem::is_regular_file(weights)) {
-    throw Error("SCFeat weights file " + weights +
-                " not found (train one with `scalesfm train_scfeat` or pass "
-                "--Extraction.scfeat_weights)");
-  }
-  const nlohmann::json sidecar = ReadSidecar(weights);
-  if (sidecar.value("architecture", "") != "scfeat") {
-    throw Error("weights " + weights + " are not SCFeat weights (sidecar architecture: '" +
-                sidecar.value("architecture", "") + "')");
-  }
+  const nlohmann::json sidecar = ReadArchitectureSidecar(
+      weights, "scfeat", "SCFeat",
+      "train one with `scalesfm train_scfeat` or pass --Extraction.scfeat_weights");
   Scfeat model(ScfeatConfig::FromName(sidecar.value("config", "compact")));
   LoadWeights(model.get(), weights);
   model->eval();

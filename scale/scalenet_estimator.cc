@@ -14,16 +14,9 @@ namespace scalesfm {
 ScaleNetEstimator::ScaleNetEstimator(const ScaleEstimatorOptions& options, bool discrete)
     : discrete_(discrete), device_(ParseDevice(options.device)) {
   const std::string weights = options.weights.empty() ? DefaultScaleNetWeights() : options.weights;
-  if (!std::filesystem::is_regular_file(weights)) {
-    throw Error("ScaleNet weights file " + weights +
-                " not found (train one with `scalesfm train_scalenet` or pass "
-                "--ScaleMatching.weights)");
-  }
-  const nlohmann::json sidecar = ReadSidecar(weights);
-  if (sidecar.value("architecture", "") != "scalenet") {
-    throw Error("weights " + weights + " are not ScaleNet weights (sidecar architecture: '" +
-                sidecar.value("architecture", "") + "')");
-  }
+  const nlohmann::json sidecar = ReadArchitectureSidecar(
+      weights, "scalenet", "ScaleNet",
+      "train one with `scalesfm train_scalenet` or pass --ScaleMatching.weights");
   model_ = ScaleNet(ScaleNetConfig::FromName(sidecar.value("config", "compact")));
   LoadWeights(model_.get(), weights);
   model_->to(device_);

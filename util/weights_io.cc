@@ -107,4 +107,17 @@ nlohmann::json ReadSidecar(const std::string& weights_path) {
   }
 }
 
+nlohmann::json ReadArchitectureSidecar(const std::string& weights, const std::string& architecture,
+                                       const std::string& display_name, const std::string& hint) {
+  if (!std::filesystem::is_regular_file(weights)) {
+    throw Error(display_name + " weights file " + weights + " not found (" + hint + ")");
+  }
+  nlohmann::json sidecar = ReadSidecar(weights);
+  if (sidecar.value("architecture", "") != architecture) {
+    throw Error("weights " + weights + " are not " + display_name +
+                " weights (sidecar architecture: '" + sidecar.value("architecture", "") + "')");
+  }
+  return sidecar;
+}
+
 }  // namespace scalesfm

@@ -20,4 +20,11 @@ void LoadWeights(torch::nn::Module* module, const std::string& path);
 // The sidecar of `weights_path` (`weights_path + ".json"`); throws Error when missing/corrupt.
 nlohmann::json ReadSidecar(const std::string& weights_path);
 
+// The sidecar of a weights file that must exist and hold `architecture` ("scalenet", "scfeat").
+// Errors name the file: "<display_name> weights file ... not found (<hint>)", or "weights ... are
+// not <display_name> weights (sidecar architecture: '...')".
+nlohmann::json ReadArchitectureSidecar(const std::string& weights_path,
+                                       const std::string& architecture,
+                                       const std::string& display_name, const std::string& hint);
+
 }  // namespace scalesfm
