@@ -15,6 +15,7 @@
 #include "eval_scale/sdaim_matching_eval.h"
 #include "feature/image_io.h"
 #include "feature/scfeat_trainer.h"
+#include "matching/s2dnet_trainer.h"
 #include "pipeline/reconstruction_pipeline.h"
 #include "scale/scalenet_estimator.h"
 #include "scale/scalenet_trainer.h"
@@ -66,11 +67,14 @@ int ExhaustiveMatcher(int argc, char** argv) {
   MatchingOptions matching;
   VerificationOptions verification;
   ScaleMatchingOptions scale;
+  S2DNetMatchOptions s2dnet;
   po::options_description desc("exhaustive_matcher options");
   desc.add_options()("database_path", po::value(&database_path), "COLMAP database")(
       "image_path", po::value(&scale.image_path),
-      "image folder (for network scale estimators and --ScaleMatching.reextract)");
+      "image folder (for --Matching.type s2dnet, network scale estimators and "
+      "--ScaleMatching.reextract)");
   AddMatchingOptions(&desc, &matching);
+  AddS2DNetMatchOptions(&desc, &s2dnet);
   AddVerificationOptions(&desc, &verification);
   AddScaleMatchingOptions(&desc, &scale);
   po::options_description reextract("--ScaleMatching.reextract extraction options");
@@ -82,7 +86,13 @@ int ExhaustiveMatcher(int argc, char** argv) {
   }
   Require(database_path, "database_path");
   if (!fs::exists(database_path)) throw Error("database " + database_path + " does not exist");
-  RunScaleAwareMatching(database_path, matching, scale, verification, ColmapRunner());
+  if (matching.type == "s2dnet") {
+    s2dnet.image_path = scale.image_path;
+    RunS2DNetMatching(database_path, matching, s2dnet, scale, verification, ColmapRunner());
+  } else {
+    matching.Check();
+    RunScaleAwareMatching(database_path, matching, scale, verification, ColmapRunner());
+  }
   return 0;
 }
 
@@ -425,8 +435,9 @@ int EvalFeatures(int argc, char** argv) {
                      "folder with pairs.txt and <pair>/{A.jpg,B.jpg,H.txt}")(
       "output_path", po::value(&o.output_path), "results folder (features.csv, features.md)")(
       "methods", po::value(&methods)->default_value(methods),
-      "comma-separated: scfeat, sift, rootsift");
+      "comma-separated: scfeat, sift, rootsift, s2dnet");
   AddExtractionOptions(&desc, &o.extraction);
+  AddS2DNetMatchOptions(&desc, &o.s2dnet);
   if (!ParseCommandLine(argc, argv,
                         "scalesfm eval_features --homography_path DIR --output_path DIR", desc)) {
     return 0;
@@ -470,6 +481,39 @@ int TrainScfeatCommand(int argc, char** argv) {
   return 0;
 }
 
+int TrainS2DNetCommand(int argc, char** argv) {
+  S2DNetTrainOptions o;
+  po::options_description desc("train_s2dnet options");
+  desc.add_options()("data_path", po::value(&o.data_path), "folder of training images")(
+      "output_path", po::value(&o.output_path), "weights file to write (+ .json sidecar)")(
+      "config", po::value(&o.config)->default_value(o.config), "compact | paper")(
+      "iterations", po::value(&o.iterations)->default_value(o.iterations), "")(
+      "batch_size", po::value(&o.batch_size)->default_value(o.batch_size), "")(
+      "image_size", po::value(&o.image_size)->default_value(o.image_size), "crop size")(
+      "correspondences_per_pair",
+      po::value(&o.correspondences_per_pair)->default_value(o.correspondences_per_pair),
+      "")("max_log2_zoom", po::value(&o.max_log2_zoom)->default_value(o.max_log2_zoom),
+          "scale changes up to 2^this")(
+      "curriculum_fraction",
+      po::value(&o.curriculum_fraction)->default_value(o.curriculum_fraction),
+      "first fraction of the iterations with zoom up to 2x")(
+      "learning_rate", po::value(&o.learning_rate)->default_value(o.learning_rate), "")(
+      "validation_pairs", po::value(&o.validation_pairs)->default_value(o.validation_pairs), "")(
+      "validate_every", po::value(&o.validate_every)->default_value(o.validate_every), "")(
+      "checkpoint_every", po::value(&o.checkpoint_every)->default_value(o.checkpoint_every), "")(
+      "seed", po::value(&o.seed)->default_value(o.seed), "")(
+      "num_threads", po::value(&o.num_threads)->default_value(o.num_threads), "")(
+      "device", po::value(&o.device)->default_value(o.device), "auto | cpu | cuda");
+  if (!ParseCommandLine(argc, argv, "scalesfm train_s2dnet --data_path DIR --output_path FILE.pt",
+                        desc)) {
+    return 0;
+  }
+  o.command_line = "scalesfm";
+  for (int i = 0; i < argc; ++i) o.command_line += std::string(" ") + argv[i];
+  TrainS2DNet(o);
+  return 0;
+}
+
 const std::map<std::string, std::pair<std::function<int(int, char**)>, const char*>>& Commands() {
   static const std::map<std::string, std::pair<std::function<int(int, char**)>, const char*>>
       commands = {
@@ -492,6 +536,8 @@ const std::map<std::string, std::pair<std::function<int(int, char**)>, const cha
           {"eval_features",
            {EvalFeatures, "feature matching accuracy (MMA, eq. 24) on homography pairs"}},
           {"train_scfeat", {TrainScfeatCommand, "train SCFeat on synthetic posed plane pairs"}},
+          {"train_s2dnet",
+           {TrainS2DNetCommand, "train S2DNet on synthetic plane pairs with GT homographies"}},
       };
   return commands;
 }

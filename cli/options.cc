@@ -58,9 +58,10 @@ void AddExtractionOptions(po::options_description* desc, ExtractionOptions* o) {
 }
 
 void AddMatchingOptions(po::options_description* desc, MatchingOptions* o) {
-  desc->add_options()("Matching.max_ratio",
-                      po::value(&o->nn.max_ratio)->default_value(o->nn.max_ratio),
-                      "Lowe ratio on descriptor angles")(
+  desc->add_options()("Matching.type", po::value(&o->type)->default_value(o->type),
+                      "nn (descriptor nearest neighbours) | s2dnet (sparse-to-dense)")(
+      "Matching.max_ratio", po::value(&o->nn.max_ratio)->default_value(o->nn.max_ratio),
+      "Lowe ratio on descriptor angles")(
       "Matching.max_distance", po::value(&o->nn.max_distance)->default_value(o->nn.max_distance),
       "maximum descriptor angle (radians)")(
       "Matching.cross_check", po::value(&o->nn.cross_check)->default_value(o->nn.cross_check),
@@ -79,6 +80,30 @@ void AddMatchingOptions(po::options_description* desc, MatchingOptions* o) {
       "Matching.shard", po::value(&o->shard)->default_value(o->shard),
       "i/n: match only the i-th of n slices of the pairs (merge with database_merger)")(
       "Matching.device", po::value(&o->device)->default_value(o->device), "auto | cpu | cuda");
+}
+
+void AddS2DNetMatchOptions(po::options_description* desc, S2DNetMatchOptions* o) {
+  desc->add_options()("Matching.s2dnet_weights", po::value(&o->weights)->default_value(o->weights),
+                      "S2DNet weights (empty: models/s2dnet_compact.pt)")(
+      "Matching.s2dnet_confidence",
+      po::value(&o->search.confidence_threshold)->default_value(o->search.confidence_threshold),
+      "tau of eq. 4: minimum match probability")(
+      "Matching.s2dnet_refine_radius",
+      po::value(&o->search.refine_radius)->default_value(o->search.refine_radius),
+      "full-resolution search window half-size around the coarse peak (px)")(
+      "Matching.s2dnet_chunk_size",
+      po::value(&o->search.chunk_size)->default_value(o->search.chunk_size),
+      "keypoints correlated at once (bounds memory)")(
+      "Matching.s2dnet_cyclic_radius",
+      po::value(&o->cyclic_radius)->default_value(o->cyclic_radius),
+      "cyclic check: a match must map back within this many px (<= 0: off)")(
+      "Matching.s2dnet_snap_radius", po::value(&o->snap_radius)->default_value(o->snap_radius),
+      "a found point joins an existing keypoint within this many px")(
+      "Matching.s2dnet_max_image_size",
+      po::value(&o->max_image_size)->default_value(o->max_image_size),
+      "dense maps are computed at most at this size")(
+      "Matching.s2dnet_cache_images", po::value(&o->cache_images)->default_value(o->cache_images),
+      "dense maps (image, level) held in memory");
 }
 
 void AddVerificationOptions(po::options_description* desc, VerificationOptions* o) {

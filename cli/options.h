@@ -8,6 +8,7 @@
 #include "colmap_ext/image_reader.h"
 #include "feature/extractor.h"
 #include "matching/matching_pipeline.h"
+#include "matching/s2dnet_matcher.h"
 #include "matching/scale_aware_matching.h"
 #include "scale/scale_estimator.h"
 
@@ -22,6 +23,7 @@ void AddVerificationOptions(po::options_description* desc, VerificationOptions* 
 void AddScaleOptions(po::options_description* desc, ScaleEstimatorOptions* o);
 // --ScaleMatching.* of the matchers: the estimator flags plus SDAIM level selection.
 void AddScaleMatchingOptions(po::options_description* desc, ScaleMatchingOptions* o);
+void AddS2DNetMatchOptions(po::options_description* desc, S2DNetMatchOptions* o);
 
 // Parses argv (after the subcommand). Prints help and returns false for -h/--help. Options not
 // declared but starting with one of `passthrough_sections` (e.g. "Mapper.") are collected into

@@ -152,6 +152,9 @@ void Database::CreateTables() {
   Execute(
       "CREATE TABLE IF NOT EXISTS scalesfm_float_descriptors (image_id INTEGER PRIMARY KEY NOT "
       "NULL, rows INTEGER NOT NULL, cols INTEGER NOT NULL, data BLOB);");
+  Execute(
+      "CREATE TABLE IF NOT EXISTS scalesfm_detected_keypoints (image_id INTEGER PRIMARY KEY NOT "
+      "NULL, num_detected INTEGER NOT NULL);");
   transaction.Commit();
 }
 
@@ -365,6 +368,22 @@ void Database::WriteFloatDescriptors(image_t image_id, const DescriptorsF32& des
   s.Bind(3, static_cast<int64_t>(descriptors.cols()));
   s.BindBlob(4, descriptors.data(), descriptors.size() * sizeof(float));
   s.Step();
+}
+
+void Database::WriteNumDetectedKeypoints(image_t image_id, size_t num_detected) {
+  Statement s(this,
+              "INSERT OR REPLACE INTO scalesfm_detected_keypoints(image_id, num_detected) "
+              "VALUES(?,?);");
+  s.Bind(1, static_cast<int64_t>(image_id));
+  s.Bind(2, static_cast<int64_t>(num_detected));
+  s.Step();
+}
+
+std::optional<size_t> Database::ReadNumDetectedKeypoints(image_t image_id) const {
+  Statement s(this, "SELECT num_detected FROM scalesfm_detected_keypoints WHERE image_id = ?;");
+  s.Bind(1, static_cast<int64_t>(image_id));
+  if (!s.Step()) return std::nullopt;
+  return static_cast<size_t>(s.Int(0));
 }
 
 DescriptorsF32 Database::ReadFloatDescriptors(image_t image_id) const {

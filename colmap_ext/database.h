@@ -107,6 +107,10 @@ class Database {
   bool ExistsFloatDescriptors(image_t image_id) const;
   void WriteFloatDescriptors(image_t image_id, const DescriptorsF32& descriptors);
   DescriptorsF32 ReadFloatDescriptors(image_t image_id) const;
+  // scalesfm_detected_keypoints: how many of an image's keypoints came from its detector, once
+  // a matcher that creates keypoints (S2DNet) has appended to the list; nullopt before that.
+  void WriteNumDetectedKeypoints(image_t image_id, size_t num_detected);
+  std::optional<size_t> ReadNumDetectedKeypoints(image_t image_id) const;
 
   // Raw matches; (idx1, idx2) index the keypoints of (image_id1, image_id2), swapped on the way
   // in and out when image_id1 > image_id2, as COLMAP does.

@@ -10,6 +10,7 @@
 #include "colmap_ext/database.h"
 #include "colmap_ext/image_reader.h"
 #include "eval_eth/html_report.h"
+#include "matching/s2dnet_matcher.h"
 #include "util/logging.h"
 #include "util/progress.h"
 
@@ -49,7 +50,7 @@ void EthEvaluationOptions::Check() const {
     if (!ConfigureScalesfmMethod(m, &extraction, &scale)) {
       throw Error("unknown eval_eth method '" + m +
                   "' (known: scalesfm, scalesfm-plain, scalesfm-scfeat, scalesfm-<estimator>, "
-                  "scalesfm-reextract, "
+                  "scalesfm-reextract, scalesfm-s2dnet, scalesfm-s2dnet-scale, "
                   "colmap-default, colmap-best)");
     }
   }
@@ -68,6 +69,11 @@ bool ConfigureScalesfmMethod(const std::string& method, ExtractionOptions* extra
     extraction->type = "scfeat";
     extraction->levels = "1";
     scale->estimator.estimator = "none";
+    return true;
+  }
+  if (method == "scalesfm-s2dnet" || method == "scalesfm-s2dnet-scale") {
+    extraction->levels = "1";  // S2DNet's dense maps take the levels' place
+    if (method == "scalesfm-s2dnet") scale->estimator.estimator = "none";
     return true;
   }
   if (method == "scalesfm-reextract") {
@@ -92,6 +98,10 @@ bool ConfigureScalesfmMethod(const std::string& method, ExtractionOptions* extra
     }
   }
   return false;
+}
+
+std::string ScalesfmMatcherType(const std::string& method) {
+  return method.rfind("scalesfm-s2dnet", 0) == 0 ? "s2dnet" : "nn";
 }
 
 // Extraction and matching of one method into `workspace`/database.db (created afresh), with GT
@@ -140,7 +150,14 @@ MethodDatabase PrepareMethodDatabase(const std::string& dataset, const std::stri
     verification.num_threads = num_threads;
     scale.image_path = image_path;
     scale.extraction = extraction;
-    RunScaleAwareMatching(db_path, matching, scale, verification, colmap);
+    if (ScalesfmMatcherType(method) == "s2dnet") {
+      matching.type = "s2dnet";
+      S2DNetMatchOptions s2dnet;
+      s2dnet.image_path = image_path;
+      RunS2DNetMatching(db_path, matching, s2dnet, scale, verification, colmap);
+    } else {
+      RunScaleAwareMatching(db_path, matching, scale, verification, colmap);
+    }
     out.matching_seconds = timer.ElapsedSeconds();
   } else {
     const bool best = method == "colmap-best";

@@ -13,10 +13,15 @@ namespace scalesfm {
 
 // scalesfm method names: "scalesfm" (the defaults: levels auto, sift_vote), "scalesfm-plain"
 // (single level, no scale estimation), "scalesfm-<estimator>", "scalesfm-reextract",
-// "scalesfm-levels-only" (rescaled pairs without their native matches). Returns
-// false for other names.
+// "scalesfm-levels-only" (rescaled pairs without their native matches), "scalesfm-s2dnet"
+// (single-level RootSIFT keypoints, S2DNet sparse-to-dense matching, no scale estimate) and
+// "scalesfm-s2dnet-scale" (the same with sift_vote and SDAIM levels). Returns false for other
+// names.
 bool ConfigureScalesfmMethod(const std::string& method, ExtractionOptions* extraction,
                              ScaleMatchingOptions* scale);
+
+// The matcher a scalesfm method uses: "s2dnet" for scalesfm-s2dnet*, else "nn".
+std::string ScalesfmMatcherType(const std::string& method);
 
 // One method's database for one dataset folder (images/, optional gt/ and match-list.txt).
 struct MethodDatabase {

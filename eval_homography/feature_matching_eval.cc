@@ -8,6 +8,7 @@
 #include "eval_scale/scale_evaluation.h"
 #include "feature/image_io.h"
 #include "matching/nn_matcher.h"
+#include "util/device.h"
 #include "util/logging.h"
 #include "util/progress.h"
 
@@ -19,8 +20,9 @@ void FeatureMatchingOptions::Check() const {
   if (homography_path.empty()) throw Error("eval_features needs --homography_path");
   if (output_path.empty()) throw Error("eval_features needs --output_path");
   for (const std::string& m : methods) {
-    if (m != "scfeat" && m != "sift" && m != "rootsift") {
-      throw Error("unknown eval_features method '" + m + "' (known: scfeat, sift, rootsift)");
+    if (m != "scfeat" && m != "sift" && m != "rootsift" && m != "s2dnet") {
+      throw Error("unknown eval_features method '" + m +
+                  "' (known: scfeat, sift, rootsift, s2dnet)");
     }
   }
   extraction.Check();
@@ -64,6 +66,17 @@ ImageFeatures Extract(FeatureExtractor* extractor, const std::string& path, int 
     out.descriptors = DescriptorsToTensor(f.descriptors, torch::kCPU);
   }
   return out;
+}
+
+ScaledDenseMaps DenseMapsAtMaxSize(S2DNet& model, const std::string& path,
+                                   const FeatureMatchingOptions& options,
+                                   const torch::Device& device) {
+  std::string error;
+  const cv::Mat image = ReadImageGray(path, &error);
+  if (image.empty()) throw Error("cannot read " + path + ": " + error);
+  const double factor =
+      std::min(1.0, double(options.extraction.max_image_size) / std::max(image.cols, image.rows));
+  return ComputeDenseMaps(model, image, factor, device);
 }
 
 ExtractionOptions MethodOptions(const std::string& method, ExtractionOptions o) {
@@ -114,8 +127,15 @@ std::vector<FeatureMatchingSummary> RunFeatureMatchingEvaluation(
   std::vector<FeatureMatchingPairRow> rows;
   Progress progress("run", pairs.size() * options.methods.size());
   for (const std::string& method : options.methods) {
-    std::unique_ptr<FeatureExtractor> extractor =
-        FeatureExtractor::Create(MethodOptions(method, options.extraction));
+    std::unique_ptr<FeatureExtractor> extractor = FeatureExtractor::Create(
+        MethodOptions(method == "s2dnet" ? "rootsift" : method, options.extraction));
+    S2DNet s2dnet{nullptr};
+    const torch::Device device = ParseDevice(options.extraction.device);
+    if (method == "s2dnet") {
+      s2dnet = LoadS2DNet(options.s2dnet.weights.empty() ? DefaultS2DNetWeights()
+                                                         : options.s2dnet.weights);
+      s2dnet->to(device);
+    }
     for (const ScalePairGt& pair : pairs) {
       FeatureMatchingPairRow row;
       row.pair = fs::path(pair.name1).parent_path().filename().string();
@@ -123,12 +143,28 @@ std::vector<FeatureMatchingSummary> RunFeatureMatchingEvaluation(
       Timer timer;
       const ImageFeatures a =
           Extract(extractor.get(), pair.name1, options.extraction.max_image_size);
-      const ImageFeatures b =
-          Extract(extractor.get(), pair.name2, options.extraction.max_image_size);
-      row.extraction_seconds = timer.ElapsedSeconds();
+      ImageFeatures b;
+      Matches matches;
+      if (method == "s2dnet") {
+        // Points found in B become B's keypoints, one per match.
+        const ScaledDenseMaps ma = DenseMapsAtMaxSize(s2dnet, pair.name1, options, device);
+        const ScaledDenseMaps mb = DenseMapsAtMaxSize(s2dnet, pair.name2, options, device);
+        row.extraction_seconds = timer.ElapsedSeconds();
+        for (const SparseToDenseMatch& m :
+             MatchSparseToDense(a.keypoints, a.keypoints.size(), ma, mb, options.s2dnet)) {
+          Keypoint k;
+          k.x = m.x;
+          k.y = m.y;
+          matches.push_back({m.source, static_cast<point2D_t>(b.keypoints.size())});
+          b.keypoints.push_back(k);
+        }
+      } else {
+        b = Extract(extractor.get(), pair.name2, options.extraction.max_image_size);
+        row.extraction_seconds = timer.ElapsedSeconds();
+        row.features_b = b.keypoints.size();
+        matches = MatchNearestNeighbors(a.descriptors, b.descriptors, mnn);
+      }
       row.features_a = a.keypoints.size();
-      row.features_b = b.keypoints.size();
-      const Matches matches = MatchNearestNeighbors(a.descriptors, b.descriptors, mnn);
       row.matches = matches.size();
       const Eigen::Matrix3d h =
           ReadHomography((fs::path(pair.name1).parent_path() / "H.txt").string());

@@ -4,6 +4,8 @@
 // at threshold t when its B keypoint lies within t pixels of H applied to its A keypoint
 // (original-resolution pixels). MMA@t (t = 1..10) is the mean over pairs of the per-pair
 // fraction of correct matches; the MMA score is eq. 24's weighted mean.
+// Method s2dnet is S2DNet's protocol (§4.2): RootSIFT keypoints in A only, their points found
+// sparse-to-dense in B (dense maps at max_image_size), with the cyclic check.
 #pragma once
 
 #include <array>
@@ -11,23 +13,26 @@
 #include <vector>
 
 #include "feature/extractor.h"
+#include "matching/s2dnet_matcher.h"
 
 namespace scalesfm {
 
 struct FeatureMatchingOptions {
   std::string homography_path;  // pairs.txt + <pair>/{A.jpg,B.jpg,H.txt}
   std::string output_path;
-  // scfeat (learned), sift (OpenCV SIFT, L2-normalised), rootsift (scalesfm's default SIFT).
+  // scfeat (learned), sift (OpenCV SIFT, L2-normalised), rootsift (scalesfm's default SIFT),
+  // s2dnet (RootSIFT keypoints in A, sparse-to-dense into B).
   std::vector<std::string> methods = {"scfeat", "sift", "rootsift"};
   ExtractionOptions extraction;  // max_num_features, max_image_size, scfeat_*, device
+  S2DNetMatchOptions s2dnet;     // weights, confidence, cyclic radius (image_path unused)
   void Check() const;
 };
 
 struct FeatureMatchingPairRow {
   std::string pair, method;
-  size_t features_a = 0, features_b = 0, matches = 0;
-  std::array<double, 10> correct_fraction{};  // at 1..10 px
-  double extraction_seconds = 0;              // both images
+  size_t features_a = 0, features_b = 0, matches = 0;  // s2dnet: features_b = 0
+  std::array<double, 10> correct_fraction{};           // at 1..10 px
+  double extraction_seconds = 0;                       // both images
 };
 
 struct FeatureMatchingSummary {

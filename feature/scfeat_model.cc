@@ -2,6 +2,7 @@
 
 #include <opencv2/imgproc.hpp>
 
+#include "feature/network_input.h"
 #include "util/logging.h"
 
 namespace scalesfm {
@@ -245,20 +246,7 @@ std::vector<torch::Tensor> ScfeatImpl::DescriptionParameters() {
 std::vector<torch::Tensor> ScfeatImpl::DetectionParameters() { return detector_->parameters(); }
 
 torch::Tensor ScfeatInput(const cv::Mat& gray, const ScfeatConfig& config) {
-  if (gray.empty() || gray.type() != CV_8UC1) throw Error("SCFeat input must be 8-bit grey");
-  const int k = ScfeatConfig::kStride;
-  const int h = (gray.rows + k - 1) / k * k, w = (gray.cols + k - 1) / k * k;
-  cv::Mat padded;
-  cv::copyMakeBorder(gray, padded, 0, h - gray.rows, 0, w - gray.cols, cv::BORDER_CONSTANT, 0);
-  cv::Mat f;
-  padded.convertTo(f, CV_32F, 1.0 / 255.0);
-  torch::Tensor t = torch::from_blob(f.data, {1, 1, h, w}, torch::kFloat32).clone();
-  if (config.in_channels == 3) {
-    const torch::Tensor mean = torch::tensor({0.485f, 0.456f, 0.406f}).view({1, 3, 1, 1});
-    const torch::Tensor std = torch::tensor({0.229f, 0.224f, 0.225f}).view({1, 3, 1, 1});
-    t = (t.expand({1, 3, h, w}) - mean) / std;
-  }
-  return t;
+  return GrayToNetworkInput(gray, ScfeatConfig::kStride, config.in_channels, "SCFeat");
 }
 
 }  // namespace scalesfm

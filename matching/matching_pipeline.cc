@@ -14,6 +14,9 @@
 namespace scalesfm {
 
 void MatchingOptions::Check() const {
+  if (type != "nn" && type != "s2dnet") {
+    throw Error("unknown --Matching.type '" + type + "' (known: nn, s2dnet)");
+  }
   nn.Check();
   if (block_size <= 0) throw Error("--Matching.block_size must be positive");
   if (pairs_per_commit <= 0) throw Error("--Matching.pairs_per_commit must be positive");

@@ -13,6 +13,8 @@ namespace scalesfm {
 
 // --Matching.* flags.
 struct MatchingOptions {
+  // "nn": descriptor nearest neighbours (SIFT, SCFeat); "s2dnet": sparse-to-dense S2DNet.
+  std::string type = "nn";
   NnMatchOptions nn;
   // Images whose descriptors are held in memory at once: 2 * block_size.
   int block_size = 50;

@@ -11,8 +11,8 @@
 #include "feature/image_io.h"
 #include "feature/multilevel_extraction.h"
 #include "matching/descriptor_cache.h"
+#include "matching/image_scale_source.h"
 #include "matching/level_selection.h"
-#include "scale/scalenet_estimator.h"
 #include "scale/sift_vote.h"
 #include "util/device.h"
 #include "util/logging.h"
@@ -83,42 +83,6 @@ void AppendUnmatched(const Matches& extra, Matches* matches) {
     matches->push_back(m);
   }
 }
-
-// Scale estimates from a network (or any image-based estimator); per-image network features are
-// computed once.
-class ImageScaleSource {
- public:
-  ImageScaleSource(const ScaleMatchingOptions& options, const std::vector<Image>& images)
-      : image_path_(options.image_path), estimator_(ScaleEstimator::Create(options.estimator)) {
-    for (const Image& image : images) names_[image.image_id] = image.name;
-    scalenet_ = dynamic_cast<ScaleNetEstimator*>(estimator_.get());
-  }
-
-  ScaleEstimate Estimate(image_t a, image_t b) {
-    if (scalenet_) return scalenet_->EstimateFromFeatures(Features(a), Features(b));
-    return estimator_->Estimate(ReadImage(a), ReadImage(b));
-  }
-
- private:
-  cv::Mat ReadImage(image_t id) {
-    const std::string path = (std::filesystem::path(image_path_) / names_.at(id)).string();
-    std::string error;
-    cv::Mat image = ReadImageGray(path, &error);
-    if (image.empty()) throw Error("scale estimation: " + error);
-    return image;
-  }
-  const ScaleNetEstimator::ImageFeatures& Features(image_t id) {
-    auto it = features_.find(id);
-    if (it != features_.end()) return it->second;
-    return features_[id] = scalenet_->ComputeImageFeatures(ReadImage(id));
-  }
-
-  std::string image_path_;
-  std::unique_ptr<ScaleEstimator> estimator_;
-  ScaleNetEstimator* scalenet_ = nullptr;
-  std::unordered_map<image_t, std::string> names_;
-  std::unordered_map<image_t, ScaleNetEstimator::ImageFeatures> features_;
-};
 
 // ScaleNet's way (--ScaleMatching.reextract 1): resize both images exactly, extract, match, and
 // add the new keypoints to each image's list (joining existing keypoints where they coincide).
@@ -225,7 +189,8 @@ MatchingSummary RunScaleAwareRawMatching(const std::string& database_path, const
 
   std::unique_ptr<ImageScaleSource> image_scales;
   if (estimator != "sift_vote" && estimator != "none")
-    image_scales = std::make_unique<ImageScaleSource>(scale_options, images);
+    image_scales = std::make_unique<ImageScaleSource>(scale_options.estimator,
+                                                      scale_options.image_path, images);
   std::unique_ptr<Reextractor> reextractor;
   if (scale_options.reextract) reextractor = std::make_unique<Reextractor>(scale_options, images);
   DescriptorCache cache(&db, device, 4 * options.block_size);

@@ -10,10 +10,14 @@ Usage:
       --input ScaleNet_official.pth --output models/scalenet_paper.pt
   /usr/bin/python3 scripts/convert_official_weights.py --model scfeat \
       --input ckpts/keypoint-1k/000 --output models/scfeat_paper.pt
+  /usr/bin/python3 scripts/convert_official_weights.py --model s2dnet \
+      --input s2dnet_weights.pth --output models/s2dnet_paper.pt
 
-Supported: scalenet (the `paper` config of scale/scalenet.h) and scfeat (the `paper` config of
+Supported: scalenet (the `paper` config of scale/scalenet.h), scfeat (the `paper` config of
 feature/scfeat_model.h; --input is the official checkpoint folder holding backbone.pth and
-localheader.pth). S2DNet and DualRC-Net get their tables when their modules land.
+localheader.pth) and s2dnet (the `paper` config of matching/s2dnet_model.h; --input is the
+official .pth with "state_dict" and "hypercolumn_layers"). DualRC-Net gets its table when its
+module lands.
 """
 import os
 import argparse
@@ -75,6 +79,19 @@ def scfeat_name_map():
     return mapping
 
 
+def s2dnet_name_map():
+    """Official S2DNet (torchvision VGG-16 `features` as `encoder`, AdapLayers as
+    `adaptation_layers`) -> scalesfm S2DNet (paper config): the same names, by construction."""
+    mapping = {}
+    for index in (0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28):  # the 13 VGG-16 convs
+        mapping["encoder.%d" % index] = "encoder.%d" % index
+    for level in range(3):
+        for index in (0, 2, 3):  # 1x1 conv, 5x5 conv, BatchNorm
+            name = "adaptation_layers.adap_layer_%d.%d" % (level, index)
+            mapping[name] = name
+    return mapping
+
+
 # Whole-name entries for parameters that sit directly on a module (no prefix to map).
 SCFEAT_PARAMETERS = {"backbone.fuse_weight_fusion_1": "cross_norm.fuse_weight_1",
                      "backbone.fuse_weight_fusion_2": "cross_norm.fuse_weight_2"}
@@ -84,7 +101,20 @@ MODELS = {
                  "parameters": {}},
     "scfeat": {"map": scfeat_name_map, "architecture": "scfeat", "config": "paper",
                "parameters": SCFEAT_PARAMETERS},
+    "s2dnet": {"map": s2dnet_name_map, "architecture": "s2dnet", "config": "paper",
+               "parameters": {}},
 }
+
+# The extraction points our paper config taps; a checkpoint trained with others does not fit.
+S2DNET_HYPERCOLUMN_LAYERS = ["conv1_2", "conv3_3", "conv5_3"]
+
+
+def check_s2dnet_layers(path):
+    checkpoint = torch.load(path, map_location="cpu")
+    layers = checkpoint.get("hypercolumn_layers") if isinstance(checkpoint, dict) else None
+    if layers is not None and list(layers) != S2DNET_HYPERCOLUMN_LAYERS:
+        sys.exit("error: %s was trained with hypercolumn layers %s; scalesfm's S2DNet taps %s"
+                 % (path, list(layers), S2DNET_HYPERCOLUMN_LAYERS))
 
 
 def load_state_dict(path):
@@ -142,6 +172,8 @@ def main(argv=None):
 
     spec = MODELS[args.model]
     state = load_scfeat_folder(args.input) if args.model == "scfeat" else load_state_dict(args.input)
+    if args.model == "s2dnet":
+        check_s2dnet_layers(args.input)
     converted, unmapped, missing = convert(state, spec["map"](), spec["parameters"])
     if missing:
         sys.exit("error: %s lacks official tensors for: %s" % (args.input, ", ".join(missing)))

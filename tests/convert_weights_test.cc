@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "feature/scfeat_model.h"
+#include "matching/s2dnet_model.h"
 #include "scale/scalenet.h"
 #include "tests/test_util.h"
 #include "util/logging.h"
@@ -82,6 +83,46 @@ TEST(ConvertOfficialWeights, ScfeatCheckpointFolderLoadsIntoThePaperConfig) {
                              &log),
             0);
   EXPECT_NE(log.find("lacks localheader.pth"), std::string::npos) << log;
+}
+
+TEST(ConvertOfficialWeights, S2DNetCheckpointLoadsIntoThePaperConfig) {
+  if (!HavePythonTorch()) GTEST_SKIP() << "Debian's python3-torch is not installed";
+  const std::string dir = test::MakeTempDir("convert_s2dnet");
+  const std::string src = std::string(SCALESFM_SOURCE_DIR);
+  std::string log;
+  ASSERT_EQ(test::RunCommand("/usr/bin/python3 " + src +
+                                 "/tests/make_official_s2dnet_checkpoint.py " + dir + "/s2d.pth",
+                             &log),
+            0)
+      << log;
+  ASSERT_EQ(test::RunCommand("/usr/bin/python3 " + src +
+                                 "/scripts/convert_official_weights.py --model s2dnet --input " +
+                                 dir + "/s2d.pth --output " + dir + "/paper.pt",
+                             &log),
+            0)
+      << log;
+  S2DNet model = LoadS2DNet(dir + "/paper.pt");  // every tensor present, every shape right
+  EXPECT_EQ(model->config().name, "paper");
+  EXPECT_EQ(model->named_buffers()["adaptation_layers.adap_layer_2.3.num_batches_tracked"]
+                .item<int64_t>(),
+            7);
+  const std::vector<torch::Tensor> maps = model->forward(torch::randn({1, 3, 32, 48}));
+  ASSERT_EQ(maps.size(), 3u);
+  EXPECT_EQ(maps[0].sizes(), (std::vector<int64_t>{1, 128, 32, 48}));
+  EXPECT_EQ(maps[2].sizes(), (std::vector<int64_t>{1, 128, 2, 3}));
+  // A checkpoint with other extraction points is refused.
+  ASSERT_EQ(
+      test::RunCommand("/usr/bin/python3 " + src + "/tests/make_official_s2dnet_checkpoint.py " +
+                           dir + "/other.pth conv2_2 conv3_3 conv5_3",
+                       &log),
+      0)
+      << log;
+  EXPECT_NE(test::RunCommand("/usr/bin/python3 " + src +
+                                 "/scripts/convert_official_weights.py --model s2dnet --input " +
+                                 dir + "/other.pth --output " + dir + "/other.pt",
+                             &log),
+            0);
+  EXPECT_NE(log.find("hypercolumn layers"), std::string::npos) << log;
 }
 
 TEST(ConvertOfficialWeights, IncompleteCheckpointIsRejected) {

@@ -1,0 +1,36 @@
+// Scale estimates s(A->B) for database images from an image-based estimator (dscalenet,
+// scalenet, cvarm): images are read from the image folder by their database names, and a
+// network's per-image features are computed once and reused across pairs.
+#pragma once
+
+#include <memory>
+#include <opencv2/core.hpp>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "colmap_ext/database.h"
+#include "scale/scale_estimator.h"
+#include "scale/scalenet_estimator.h"
+
+namespace scalesfm {
+
+class ImageScaleSource {
+ public:
+  ImageScaleSource(const ScaleEstimatorOptions& options, const std::string& image_path,
+                   const std::vector<Image>& images);
+
+  ScaleEstimate Estimate(image_t a, image_t b);
+
+ private:
+  cv::Mat ReadImage(image_t id);
+  const ScaleNetEstimator::ImageFeatures& Features(image_t id);
+
+  std::string image_path_;
+  std::unique_ptr<ScaleEstimator> estimator_;
+  ScaleNetEstimator* scalenet_ = nullptr;
+  std::unordered_map<image_t, std::string> names_;
+  std::unordered_map<image_t, ScaleNetEstimator::ImageFeatures> features_;
+};
+
+}  // namespace scalesfm
