@@ -2,7 +2,6 @@
 
 #include <Eigen/Geometry>
 #include <ctime>
-#include <filesystem>
 #include <thread>
 
 #include "feature/image_io.h"
@@ -17,7 +16,6 @@
 #include "util/weights_io.h"
 
 namespace scalesfm {
-namespace fs = std::filesystem;
 
 void ScfeatTrainOptions::Check() const {
   if (data_path.empty()) throw Error("train_scfeat needs --data_path");
@@ -181,14 +179,8 @@ void TrainScfeat(const ScfeatTrainOptions& options) {
   Scfeat model(config);
   model->to(device);
   const int total = options.description_iterations + options.detection_iterations;
-  const std::string checkpoint = options.output_path + ".ckpt";
-  const std::string optimizer_checkpoint = options.output_path + ".optim.ckpt";
-  int start = 0;
-  if (fs::exists(checkpoint)) {
-    LoadWeights(model.get(), checkpoint);
-    start = ReadSidecar(checkpoint).at("iteration").get<int>();
-    LogInfo(StringPrintf("Resuming from checkpoint %s at iteration %d", checkpoint.c_str(), start));
-  }
+  const TrainingCheckpoint checkpoint(options.output_path);
+  const int start = checkpoint.LoadModel(model.get());
   auto make_optimizer = [&](bool detection) {
     auto opt = std::make_unique<torch::optim::Adam>(
         detection ? model->DetectionParameters() : model->DescriptionParameters(),
@@ -198,8 +190,8 @@ void TrainScfeat(const ScfeatTrainOptions& options) {
   };
   bool detection_stage = start >= options.description_iterations;
   std::unique_ptr<torch::optim::Adam> optimizer = make_optimizer(detection_stage);
-  if (start > 0 && fs::exists(optimizer_checkpoint) && (start != options.description_iterations)) {
-    torch::load(*optimizer, optimizer_checkpoint);
+  if (start > 0 && start != options.description_iterations) {
+    checkpoint.LoadOptimizer(optimizer.get());
   }
 
   EpipolarLossOptions epi_options;
@@ -284,8 +276,7 @@ void TrainScfeat(const ScfeatTrainOptions& options) {
                           : ""));
     }
     if ((it + 1) % options.checkpoint_every == 0 && !last_it) {
-      SaveWeights(*model, checkpoint, {{"iteration", it + 1}});
-      torch::save(*optimizer, optimizer_checkpoint);
+      checkpoint.Save(*model, *optimizer, it + 1);
     }
   }
 
@@ -311,11 +302,7 @@ void TrainScfeat(const ScfeatTrainOptions& options) {
         {"nn_accuracy_8px", last.nn_accuracy_8px},
         {"mean_epipolar_distance_px", last.mean_epipolar_distance},
         {"keypoint_mma_3px", last.keypoint_mma_3px}}}};
-  SaveWeights(*model, options.output_path, sidecar);
-  fs::remove(checkpoint);
-  fs::remove(checkpoint + ".json");
-  fs::remove(optimizer_checkpoint);
-  LogInfo("Wrote " + options.output_path + " and its .json sidecar");
+  checkpoint.Finish(*model, sidecar);
   PrintElapsedTime(timer.ElapsedSeconds());
 }
 

@@ -165,23 +165,32 @@ void RunGeometricVerification(const std::string& database_path, const ImagePairs
   PrintElapsedTime(summary->verification_seconds);
 }
 
-MatchingSummary RunExhaustiveMatching(const std::string& database_path,
-                                      const MatchingOptions& options,
-                                      const VerificationOptions& verification,
-                                      const ColmapRunner& colmap) {
+MatchingSummary RunMatcher(const std::string& database_path, const MatchingOptions& options,
+                           const VerificationOptions& verification, const ColmapRunner& colmap,
+                           const std::string& heading,
+                           const std::function<MatchingSummary(const ImagePairs&)>& raw_matching) {
   colmap.ResolveBinary();  // fail before any work when COLMAP is missing
-  PrintHeading1(options.pair_list.empty() ? "Exhaustive feature matching"
-                                          : "Feature matching from pair list");
+  PrintHeading1(heading);
   ImagePairs pairs;
   {
     Database db(database_path);
     pairs = SelectPairs(db, options);
   }
-  MatchingSummary summary = RunRawMatching(database_path, pairs, options);
+  MatchingSummary summary = raw_matching(pairs);
   PrintElapsedTime(summary.matching_seconds);
   const std::string work_dir = std::filesystem::absolute(database_path).parent_path().string();
   RunGeometricVerification(database_path, pairs, verification, colmap, work_dir, &summary);
   return summary;
+}
+
+MatchingSummary RunExhaustiveMatching(const std::string& database_path,
+                                      const MatchingOptions& options,
+                                      const VerificationOptions& verification,
+                                      const ColmapRunner& colmap) {
+  return RunMatcher(
+      database_path, options, verification, colmap,
+      options.pair_list.empty() ? "Exhaustive feature matching" : "Feature matching from pair list",
+      [&](const ImagePairs& pairs) { return RunRawMatching(database_path, pairs, options); });
 }
 
 }  // namespace scalesfm

@@ -1,6 +1,7 @@
 // Database -> raw matches for every pair -> COLMAP geometric verification.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -76,6 +77,14 @@ MatchingSummary RunRawMatching(const std::string& database_path, const ImagePair
 void RunGeometricVerification(const std::string& database_path, const ImagePairs& pairs,
                               const VerificationOptions& options, const ColmapRunner& colmap,
                               const std::string& work_dir, MatchingSummary* summary);
+
+// What every matcher does around its raw matching: print `heading`, select the pairs (list,
+// shard), run `raw_matching` on them, then COLMAP verification. Fails before any work when the
+// colmap binary is missing.
+MatchingSummary RunMatcher(const std::string& database_path, const MatchingOptions& options,
+                           const VerificationOptions& verification, const ColmapRunner& colmap,
+                           const std::string& heading,
+                           const std::function<MatchingSummary(const ImagePairs&)>& raw_matching);
 
 // The whole exhaustive (or pair-list) matcher: raw matching + verification, leaving the database
 // as `colmap exhaustive_matcher` would.

@@ -376,20 +376,12 @@ MatchingSummary RunS2DNetMatching(const std::string& database_path, const Matchi
                                   const VerificationOptions& verification,
                                   const ColmapRunner& colmap) {
   s2d_options.Check();
-  colmap.ResolveBinary();  // fail before any work when COLMAP is missing
-  PrintHeading1(options.pair_list.empty() ? "Exhaustive S2DNet matching"
-                                          : "S2DNet matching from pair list");
-  ImagePairs pairs;
-  {
-    Database db(database_path);
-    pairs = SelectPairs(db, options);
-  }
-  MatchingSummary summary =
-      RunS2DNetRawMatching(database_path, pairs, options, s2d_options, scale_options);
-  PrintElapsedTime(summary.matching_seconds);
-  const std::string work_dir = std::filesystem::absolute(database_path).parent_path().string();
-  RunGeometricVerification(database_path, pairs, verification, colmap, work_dir, &summary);
-  return summary;
+  return RunMatcher(
+      database_path, options, verification, colmap,
+      options.pair_list.empty() ? "Exhaustive S2DNet matching" : "S2DNet matching from pair list",
+      [&](const ImagePairs& pairs) {
+        return RunS2DNetRawMatching(database_path, pairs, options, s2d_options, scale_options);
+      });
 }
 
 }  // namespace scalesfm

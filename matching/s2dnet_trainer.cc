@@ -1,7 +1,6 @@
 #include "matching/s2dnet_trainer.h"
 
 #include <cmath>
-#include <filesystem>
 #include <random>
 
 #include "feature/image_io.h"
@@ -16,7 +15,6 @@
 #include "util/weights_io.h"
 
 namespace scalesfm {
-namespace fs = std::filesystem;
 
 void S2DNetTrainOptions::Check() const {
   if (data_path.empty()) throw Error("train_s2dnet needs --data_path");
@@ -171,17 +169,11 @@ void TrainS2DNet(const S2DNetTrainOptions& options) {
 
   S2DNet model(config);
   model->to(device);
-  const std::string checkpoint = options.output_path + ".ckpt";
-  const std::string optimizer_checkpoint = options.output_path + ".optim.ckpt";
-  int start = 0;
-  if (fs::exists(checkpoint)) {
-    LoadWeights(model.get(), checkpoint);
-    start = ReadSidecar(checkpoint).at("iteration").get<int>();
-    LogInfo(StringPrintf("Resuming from checkpoint %s at iteration %d", checkpoint.c_str(), start));
-  }
+  const TrainingCheckpoint checkpoint(options.output_path);
+  const int start = checkpoint.LoadModel(model.get());
   torch::optim::Adam optimizer(model->parameters(),
                                torch::optim::AdamOptions(options.learning_rate));
-  if (start > 0 && fs::exists(optimizer_checkpoint)) torch::load(optimizer, optimizer_checkpoint);
+  if (start > 0) checkpoint.LoadOptimizer(&optimizer);
 
   // The paper decays the rate by e^-0.1 per epoch over 30 epochs: here per iterations / 30.
   const double epoch = std::max(1.0, options.iterations / 30.0);
@@ -220,8 +212,7 @@ void TrainS2DNet(const S2DNetTrainOptions& options) {
                            last.accuracy_4px));
     }
     if ((it + 1) % options.checkpoint_every == 0 && !last_it) {
-      SaveWeights(*model, checkpoint, {{"iteration", it + 1}});
-      torch::save(optimizer, optimizer_checkpoint);
+      checkpoint.Save(*model, optimizer, it + 1);
     }
   }
 
@@ -248,11 +239,7 @@ void TrainS2DNet(const S2DNetTrainOptions& options) {
         {"accuracy_1px", last.accuracy_1px},
         {"accuracy_2px", last.accuracy_2px},
         {"accuracy_4px", last.accuracy_4px}}}};
-  SaveWeights(*model, options.output_path, sidecar);
-  fs::remove(checkpoint);
-  fs::remove(checkpoint + ".json");
-  fs::remove(optimizer_checkpoint);
-  LogInfo("Wrote " + options.output_path + " and its .json sidecar");
+  checkpoint.Finish(*model, sidecar);
   PrintElapsedTime(timer.ElapsedSeconds());
 }
 

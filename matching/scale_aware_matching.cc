@@ -304,19 +304,12 @@ MatchingSummary RunScaleAwareMatching(const std::string& database_path,
                                       const VerificationOptions& verification,
                                       const ColmapRunner& colmap) {
   scale_options.Check();
-  colmap.ResolveBinary();  // fail before any work when COLMAP is missing
-  PrintHeading1(options.pair_list.empty() ? "Exhaustive feature matching"
-                                          : "Feature matching from pair list");
-  ImagePairs pairs;
-  {
-    Database db(database_path);
-    pairs = SelectPairs(db, options);
-  }
-  MatchingSummary summary = RunScaleAwareRawMatching(database_path, pairs, options, scale_options);
-  PrintElapsedTime(summary.matching_seconds);
-  const std::string work_dir = std::filesystem::absolute(database_path).parent_path().string();
-  RunGeometricVerification(database_path, pairs, verification, colmap, work_dir, &summary);
-  return summary;
+  return RunMatcher(
+      database_path, options, verification, colmap,
+      options.pair_list.empty() ? "Exhaustive feature matching" : "Feature matching from pair list",
+      [&](const ImagePairs& pairs) {
+        return RunScaleAwareRawMatching(database_path, pairs, options, scale_options);
+      });
 }
 
 }  // namespace scalesfm

@@ -2,7 +2,6 @@
 
 #include <chrono>
 #include <ctime>
-#include <filesystem>
 #include <thread>
 
 #include "scale/scale_distribution.h"
@@ -16,7 +15,6 @@
 #include "util/weights_io.h"
 
 namespace scalesfm {
-namespace fs = std::filesystem;
 
 void ScaleNetTrainOptions::Check() const {
   if (data_path.empty()) throw Error("train_scalenet needs --data_path");
@@ -111,15 +109,9 @@ void TrainScaleNet(const ScaleNetTrainOptions& options) {
   model->to(device);
   torch::optim::Adam optimizer(model->parameters(),
                                torch::optim::AdamOptions(options.learning_rate));
-  const std::string checkpoint = options.output_path + ".ckpt";
-  const std::string optimizer_checkpoint = options.output_path + ".optim.ckpt";
-  int start = 0;
-  if (fs::exists(checkpoint) && fs::exists(optimizer_checkpoint)) {
-    LoadWeights(model.get(), checkpoint);
-    torch::load(optimizer, optimizer_checkpoint);
-    start = ReadSidecar(checkpoint).at("iteration").get<int>();
-    LogInfo(StringPrintf("Resuming from checkpoint %s at iteration %d", checkpoint.c_str(), start));
-  }
+  const TrainingCheckpoint checkpoint(options.output_path);
+  const int start = checkpoint.LoadModel(model.get());
+  if (start > 0) checkpoint.LoadOptimizer(&optimizer);
   model->train();
 
   Timer timer;
@@ -160,8 +152,7 @@ void TrainScaleNet(const ScaleNetTrainOptions& options) {
           it + 1, last.mean_log2_error, last.mean_log2_error_ge1, last.argmax_within_one_bin));
     }
     if ((it + 1) % options.checkpoint_every == 0 && !last_it) {
-      SaveWeights(*model, checkpoint, {{"iteration", it + 1}});
-      torch::save(optimizer, optimizer_checkpoint);
+      checkpoint.Save(*model, optimizer, it + 1);
     }
   }
 
@@ -184,11 +175,7 @@ void TrainScaleNet(const ScaleNetTrainOptions& options) {
         {"E_log2", last.mean_log2_error},
         {"E_log2_abs_ge1", last.mean_log2_error_ge1},
         {"argmax_within_one_bin", last.argmax_within_one_bin}}}};
-  SaveWeights(*model, options.output_path, sidecar);
-  fs::remove(checkpoint);
-  fs::remove(checkpoint + ".json");
-  fs::remove(optimizer_checkpoint);
-  LogInfo("Wrote " + options.output_path + " and its .json sidecar");
+  checkpoint.Finish(*model, sidecar);
   PrintElapsedTime(timer.ElapsedSeconds());
 }
 

@@ -4,9 +4,42 @@
 
 #include <algorithm>
 #include <ctime>
+#include <filesystem>
 #include <thread>
 
+#include "util/logging.h"
+#include "util/weights_io.h"
+
 namespace scalesfm {
+namespace fs = std::filesystem;
+
+int TrainingCheckpoint::LoadModel(torch::nn::Module* model) const {
+  if (!fs::exists(Weights())) return 0;
+  LoadWeights(model, Weights());
+  const int iteration = ReadSidecar(Weights()).at("iteration").get<int>();
+  LogInfo(
+      StringPrintf("Resuming from checkpoint %s at iteration %d", Weights().c_str(), iteration));
+  return iteration;
+}
+
+void TrainingCheckpoint::LoadOptimizer(torch::optim::Optimizer* optimizer) const {
+  if (fs::exists(Optimizer())) torch::load(*optimizer, Optimizer());
+}
+
+void TrainingCheckpoint::Save(const torch::nn::Module& model, torch::optim::Optimizer& optimizer,
+                              int iteration) const {
+  SaveWeights(model, Weights(), {{"iteration", iteration}});
+  torch::save(optimizer, Optimizer());
+}
+
+void TrainingCheckpoint::Finish(const torch::nn::Module& model,
+                                const nlohmann::json& sidecar) const {
+  SaveWeights(model, output_path_, sidecar);
+  fs::remove(Weights());
+  fs::remove(Weights() + ".json");
+  fs::remove(Optimizer());
+  LogInfo("Wrote " + output_path_ + " and its .json sidecar");
+}
 
 void SetUpTraining(unsigned seed, int num_threads) {
   torch::set_num_threads(num_threads > 0

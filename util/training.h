@@ -2,9 +2,32 @@
 // recorded in weights sidecars.
 #pragma once
 
+#include <torch/torch.h>
+
+#include <nlohmann/json.hpp>
 #include <string>
 
 namespace scalesfm {
+
+// A training run's files: the checkpoint <output>.ckpt (weights, with the iteration in its
+// .json), <output>.optim.ckpt (the optimizer's state), and at the end <output> with its sidecar.
+class TrainingCheckpoint {
+ public:
+  explicit TrainingCheckpoint(const std::string& output_path) : output_path_(output_path) {}
+  // Loads the checkpoint into `model` when there is one and returns its iteration; else 0.
+  int LoadModel(torch::nn::Module* model) const;
+  // Loads the optimizer state when there is one.
+  void LoadOptimizer(torch::optim::Optimizer* optimizer) const;
+  void Save(const torch::nn::Module& model, torch::optim::Optimizer& optimizer,
+            int iteration) const;
+  // Writes the final weights with `sidecar`, removes the checkpoint files, logs.
+  void Finish(const torch::nn::Module& model, const nlohmann::json& sidecar) const;
+
+ private:
+  std::string Weights() const { return output_path_ + ".ckpt"; }
+  std::string Optimizer() const { return output_path_ + ".optim.ckpt"; }
+  std::string output_path_;
+};
 
 // torch::manual_seed(seed) and LibTorch's intra-op threads (num_threads <= 0: all cores).
 void SetUpTraining(unsigned seed, int num_threads);
