@@ -87,7 +87,7 @@ void AddS2DNetMatchOptions(po::options_description* desc, S2DNetMatchOptions* o)
                       "S2DNet weights (empty: models/s2dnet_compact.pt)")(
       "Matching.s2dnet_confidence",
       po::value(&o->search.confidence_threshold)->default_value(o->search.confidence_threshold),
-      "tau of eq. 4: minimum match probability")(
+      "tau of eq. 4: minimum match probability (< 0: the weights' calibrated value, else 0.2)")(
       "Matching.s2dnet_refine_radius",
       po::value(&o->search.refine_radius)->default_value(o->search.refine_radius),
       "full-resolution search window half-size around the coarse peak (px)")(

@@ -132,10 +132,11 @@ std::vector<FeatureMatchingSummary> RunFeatureMatchingEvaluation(
     S2DNet s2dnet{nullptr};
     const torch::Device device = ParseDevice(options.extraction.device);
     if (method == "s2dnet") {
-      s2dnet = LoadS2DNet(options.s2dnet.weights.empty() ? DefaultS2DNetWeights()
-                                                         : options.s2dnet.weights);
+      s2dnet = LoadS2DNet(S2DNetWeightsPath(options.s2dnet));
       s2dnet->to(device);
     }
+    const S2DNetMatchOptions s2d_options =
+        method == "s2dnet" ? ResolveConfidence(options.s2dnet) : options.s2dnet;
     for (const ScalePairGt& pair : pairs) {
       FeatureMatchingPairRow row;
       row.pair = fs::path(pair.name1).parent_path().filename().string();
@@ -151,7 +152,7 @@ std::vector<FeatureMatchingSummary> RunFeatureMatchingEvaluation(
         const ScaledDenseMaps mb = DenseMapsAtMaxSize(s2dnet, pair.name2, options, device);
         row.extraction_seconds = timer.ElapsedSeconds();
         for (const SparseToDenseMatch& m :
-             MatchSparseToDense(a.keypoints, a.keypoints.size(), ma, mb, options.s2dnet)) {
+             MatchSparseToDense(a.keypoints, a.keypoints.size(), ma, mb, s2d_options)) {
           Keypoint k;
           k.x = m.x;
           k.y = m.y;

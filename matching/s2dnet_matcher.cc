@@ -18,12 +18,13 @@
 #include "util/device.h"
 #include "util/logging.h"
 #include "util/progress.h"
+#include "util/weights_io.h"
 
 namespace scalesfm {
 
 void S2DNetMatchOptions::Check() const {
-  if (!(search.confidence_threshold >= 0 && search.confidence_threshold < 1)) {
-    throw Error("--Matching.s2dnet_confidence must be in [0, 1)");
+  if (!(search.confidence_threshold < 1)) {
+    throw Error("--Matching.s2dnet_confidence must be < 1 (< 0: the weights' calibrated value)");
   }
   if (search.refine_radius < 1) throw Error("--Matching.s2dnet_refine_radius must be >= 1");
   if (search.chunk_size < 1) throw Error("--Matching.s2dnet_chunk_size must be >= 1");
@@ -34,6 +35,21 @@ void S2DNetMatchOptions::Check() const {
   if (!std::filesystem::is_directory(image_path)) {
     throw Error("image path " + image_path + " is not a folder");
   }
+}
+
+std::string S2DNetWeightsPath(const S2DNetMatchOptions& options) {
+  return options.weights.empty() ? DefaultS2DNetWeights() : options.weights;
+}
+
+S2DNetMatchOptions ResolveConfidence(const S2DNetMatchOptions& options) {
+  S2DNetMatchOptions out = options;
+  if (out.search.confidence_threshold < 0) {
+    out.search.confidence_threshold =
+        ReadSidecar(S2DNetWeightsPath(options)).value("confidence_threshold", 0.2);
+    LogInfo(StringPrintf("S2DNet confidence threshold tau = %g (from the weights' sidecar)",
+                         out.search.confidence_threshold));
+  }
+  return out;
 }
 
 ScaledDenseMaps ComputeDenseMaps(S2DNet& model, const cv::Mat& image, double factor,
@@ -214,10 +230,10 @@ Keypoint FoundKeypoint(const Keypoint& source, float x, float y, double size_rat
 
 MatchingSummary RunS2DNetRawMatching(const std::string& database_path, const ImagePairs& pairs,
                                      const MatchingOptions& options,
-                                     const S2DNetMatchOptions& s2d_options,
+                                     const S2DNetMatchOptions& requested_options,
                                      const ScaleMatchingOptions& scale_options) {
   options.Check();
-  s2d_options.Check();
+  requested_options.Check();
   scale_options.Check();
   const std::string& estimator = scale_options.estimator.estimator;
   if (!options.shard.empty()) {
@@ -231,9 +247,9 @@ MatchingSummary RunS2DNetRawMatching(const std::string& database_path, const Ima
   Database db(database_path);
   const torch::Device device = ParseDevice(options.device);
   options.ApplyThreads();
-  S2DNet model =
-      LoadS2DNet(s2d_options.weights.empty() ? DefaultS2DNetWeights() : s2d_options.weights);
+  S2DNet model = LoadS2DNet(S2DNetWeightsPath(requested_options));
   model->to(device);
+  const S2DNetMatchOptions s2d_options = ResolveConfidence(requested_options);
 
   const std::vector<Image> images = db.ReadAllImages();
   std::unordered_set<image_t> with_features;

@@ -20,7 +20,13 @@ namespace scalesfm {
 // --Matching.s2dnet_* flags.
 struct S2DNetMatchOptions {
   std::string weights;  // empty: models/s2dnet_compact.pt
-  SparseToDenseOptions search;
+  // search.confidence_threshold < 0 (the default): tau from the weights' sidecar
+  // ("confidence_threshold", calibrated for that model), else the paper's 0.2.
+  SparseToDenseOptions search = [] {
+    SparseToDenseOptions o;
+    o.confidence_threshold = -1;
+    return o;
+  }();
   double cyclic_radius = 4.0;  // pixels at the matching resolution; <= 0 turns the check off
   double snap_radius = 2.0;    // pixels in the original image
   int max_image_size = 1024;   // dense maps are computed at most at this size
@@ -52,6 +58,10 @@ std::vector<SparseToDenseMatch> MatchSparseToDense(const Keypoints& keypoints, s
                                                    const ScaledDenseMaps& source,
                                                    const ScaledDenseMaps& target,
                                                    const S2DNetMatchOptions& options);
+
+// The weights file these options load, and the options with tau resolved for it.
+std::string S2DNetWeightsPath(const S2DNetMatchOptions& options);
+S2DNetMatchOptions ResolveConfidence(const S2DNetMatchOptions& options);
 
 // Raw S2DNet matches for each pair that has none yet (resume), in transactions of
 // `pairs_per_commit` pairs; new keypoints are committed with the matches that made them.

@@ -4,8 +4,10 @@
 #     points found in B) vs SIFT-to-SIFT (OpenCV SIFT, our RootSIFT) and SCFeat, mutual NN;
 #  2. matching time per pair on CPU at 1024 px and the memory peak (fountain-P11, 55 pairs,
 #     single-level RootSIFT keypoints, no scale estimate; GNU time's maximum resident set);
-#  3. eval_eth: scalesfm-s2dnet (base scenes) and scalesfm-s2dnet-scale (-zoom scenes) vs our
-#     single-level SIFT pipeline (scalesfm-plain) and stock COLMAP.
+#  3. eval_eth with 2048 features per image for every method (the IMC/ScaleNet protocol; S2DNet
+#     costs grow with the keypoint count): scalesfm-s2dnet (base scenes) and
+#     scalesfm-s2dnet-scale (-zoom scenes) vs our single-level SIFT pipeline (scalesfm-plain)
+#     and stock COLMAP. SCALESFM_SCENES="fountain-P11 ..." picks the scenes (default: all four).
 # Usage: scripts/bench_s2dnet.sh [OUTPUT_DIR] [parts: homography,time,base,zoom]
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
@@ -37,20 +39,21 @@ if [[ ",$parts," == *",time,"* ]]; then
   awk -v p="$pairs" -v m="$seconds" -v r="$rss" 'BEGIN{printf "s2dnet matching: %d pairs in %.1f s: %.2f s per pair (1024 px, CPU); peak RSS %.0f MiB\n", p, m * 60, m * 60 / p, r / 1024}'
 fi
 
+scenes="${SCALESFM_SCENES:-fountain-P11 Herz-Jesus-P8 entry-P10 castle-P19}"
 if [[ ",$parts," == *",base,"* ]]; then
   args=()
-  for scene in fountain-P11 Herz-Jesus-P8 entry-P10 castle-P19; do
+  for scene in $scenes; do
     args+=(--dataset_path "$shared/data/strecha/$scene")
   done
-  "$bin" eval_eth "${args[@]}" --output_path "$out/eth_base" \
+  "$bin" eval_eth "${args[@]}" --output_path "$out/eth_base" --max_num_features 2048 \
     --methods scalesfm-s2dnet,scalesfm-plain,colmap-default
 fi
 
 if [[ ",$parts," == *",zoom,"* ]]; then
   args=()
-  for scene in fountain-P11 Herz-Jesus-P8 entry-P10 castle-P19; do
+  for scene in $scenes; do
     args+=(--dataset_path "$shared/data/strecha/$scene-zoom")
   done
-  "$bin" eval_eth "${args[@]}" --output_path "$out/eth_zoom" \
-    --methods scalesfm-s2dnet-scale,scalesfm-s2dnet,colmap-default
+  "$bin" eval_eth "${args[@]}" --output_path "$out/eth_zoom" --max_num_features 2048 \
+    --methods scalesfm-s2dnet-scale,colmap-default
 fi
