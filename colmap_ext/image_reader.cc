@@ -29,9 +29,13 @@ std::vector<std::string> ListImages(const std::string& image_path) {
     throw Error("image folder " + image_path + " does not exist or is not a folder");
   }
   std::vector<std::string> names;
-  for (const auto& entry : fs::recursive_directory_iterator(image_path)) {
+  fs::path base = fs::path(image_path).lexically_normal();
+  if (base.filename().empty()) base = base.parent_path();  // "images/" -> "images"
+  for (const auto& entry : fs::recursive_directory_iterator(base)) {
     if (!entry.is_regular_file()) continue;
-    const std::string rel = fs::relative(entry.path(), image_path).generic_string();
+    // Lexical, so symlinked images keep their name in the folder (fs::relative would resolve
+    // the link and name the target).
+    const std::string rel = entry.path().lexically_relative(base).generic_string();
     if (rel.empty() || rel[0] == '.' || rel.find("/.") != std::string::npos) continue;
     names.push_back(rel);
   }

@@ -32,19 +32,19 @@ torch::Tensor Upsample(const torch::Tensor& maps, int64_t height, int64_t width)
       .squeeze(0);
 }
 
-// Values of per-point maps [N, h, w] at per-point pixel positions [N, K, 2] -> [N, K], bilinear
-// (the same values U(.) of eq. 2 has at those pixels).
-torch::Tensor SampleMaps(const torch::Tensor& maps, const torch::Tensor& pixels, int padded_width,
-                         int padded_height) {
+// Bilinear samples of one level's map [1, D, h, w] at per-point full-resolution pixels [N, K, 2]
+// -> [D, N, K]: the values U(M) of eq. 2 has at those pixels.
+torch::Tensor SampleLevel(const torch::Tensor& map, const torch::Tensor& pixels, int padded_width,
+                          int padded_height) {
   const int64_t n = pixels.size(0), k = pixels.size(1);
-  const torch::Tensor grid =
-      NormalisedGrid(pixels.reshape({n * k, 2}), padded_width, padded_height).view({n, 1, k, 2});
-  return F::grid_sample(maps.unsqueeze(1), grid,
+  const torch::Tensor grid = NormalisedGrid(pixels.reshape({n * k, 2}), padded_width, padded_height)
+                                 .view({1, 1, n * k, 2});
+  return F::grid_sample(map, grid,
                         F::GridSampleFuncOptions()
                             .mode(torch::kBilinear)
                             .padding_mode(torch::kBorder)
                             .align_corners(false))
-      .view({n, k});
+      .view({map.size(1), n, k});
 }
 
 void CheckLevels(const std::vector<torch::Tensor>& descriptors, const DenseMaps& target) {
@@ -115,11 +115,26 @@ Correspondences FindCorrespondences(const std::vector<torch::Tensor>& descriptor
   const int hp = target.padded_height(), wp = target.padded_width();
   const int64_t h1 = target.levels[1].size(2), w1 = target.levels[1].size(3);
   const int stride = S2DNetConfig::LevelStride(1);
-  // Coarse cells that overlap B's real image.
-  const torch::Tensor cell_outside =
-      ((torch::arange(h1, device) * stride >= target.height).view({h1, 1}) |
-       (torch::arange(w1, device) * stride >= target.width).view({1, w1}))
-          .view({1, h1 * w1});
+  // Coarse search space: levels 2 and 3 of eq. 2 at 1/4 resolution. Correlation is linear and so
+  // is bilinear upsampling, so U(d3 * M3) = d3 * U(M3): upsampling the level-3 map once and
+  // stacking it under level 2 turns both levels into one [D2 + D3, cells] matmul per chunk.
+  // Only cells that overlap B's real image are kept (padding is not a location of B).
+  const torch::Tensor inside_cells =
+      ((torch::arange(h1, device) * stride < target.height).view({h1, 1}) &
+       (torch::arange(w1, device) * stride < target.width).view({1, w1}))
+          .reshape({-1})
+          .nonzero()
+          .squeeze(1);
+  const torch::Tensor coarse_map =
+      torch::cat({target.levels[1],
+                  F::interpolate(target.levels[2], F::InterpolateFuncOptions()
+                                                       .size(std::vector<int64_t>{h1, w1})
+                                                       .mode(torch::kBilinear)
+                                                       .align_corners(false))},
+                 1)
+          .view({-1, h1 * w1})
+          .index_select(1, inside_cells)
+          .contiguous();
   const int r = options.refine_radius;
   const torch::Tensor offsets = torch::arange(-r, r + 1, torch::TensorOptions(device));
   const torch::Tensor off_y = offsets.view({-1, 1}).expand({2 * r + 1, 2 * r + 1}).reshape({-1});
@@ -131,12 +146,11 @@ Correspondences FindCorrespondences(const std::vector<torch::Tensor>& descriptor
     const int64_t end = std::min<int64_t>(n, start + options.chunk_size), k = end - start;
     std::vector<torch::Tensor> d;
     for (const torch::Tensor& t : descriptors) d.push_back(t.slice(0, start, end).to(device));
-    // Coarse: levels 2 and 3 of eq. 2 at 1/4 resolution; softmax over the cells.
-    const torch::Tensor c1 = Correlate(d[1], target.levels[1]);
-    const torch::Tensor c2 = Correlate(d[2], target.levels[2]);
-    const torch::Tensor coarse =
-        (c1 + Upsample(c2, h1, w1)).view({k, h1 * w1}).masked_fill(cell_outside, -1e30);
-    const auto [prob, cell] = torch::softmax(coarse, 1).max(1);
+    // Coarse: softmax over the cells; its peak probability exp(max - logsumexp) is the confidence.
+    const torch::Tensor coarse = torch::matmul(torch::cat({d[1], d[2]}, 1), coarse_map);
+    const auto [peak, peak_index] = coarse.max(1);
+    const torch::Tensor prob = torch::exp(peak - coarse.logsumexp(1));
+    const torch::Tensor cell = inside_cells.index_select(0, peak_index);
     // Fine: all three levels at full resolution in a window around the coarse cell's centre.
     const torch::Tensor cy = torch::div(cell, w1, "floor") * stride + stride / 2;
     const torch::Tensor cx = torch::remainder(cell, w1) * stride + stride / 2;
@@ -149,8 +163,11 @@ Correspondences FindCorrespondences(const std::vector<torch::Tensor>& descriptor
     const torch::Tensor f0 =
         full0.index_select(1, flat).view({full0.size(0), k, window});  // [D, k, K]
     const torch::Tensor pixels = torch::stack({wx, wy}, 2).to(torch::kFloat32);
-    const torch::Tensor fine = torch::einsum("nd,dnk->nk", {d[0], f0}) +
-                               SampleMaps(c1, pixels, wp, hp) + SampleMaps(c2, pixels, wp, hp);
+    torch::Tensor fine = torch::einsum("nd,dnk->nk", {d[0], f0});
+    for (int m = 1; m < S2DNetConfig::kNumLevels; ++m) {
+      const torch::Tensor f = SampleLevel(target.levels[m], pixels, wp, hp);  // [D, k, K]
+      fine = fine + torch::einsum("nd,dnk->nk", {d[m], f});                   // U(.) of eq. 2
+    }
     const torch::Tensor best = fine.argmax(1, /*keepdim=*/true);
     points.push_back(torch::cat({wx.gather(1, best), wy.gather(1, best)}, 1).to(torch::kFloat32));
     confidence.push_back(prob);

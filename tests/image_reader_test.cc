@@ -77,5 +77,16 @@ TEST(ImageReader, ListsImagesRecursivelyAndSorted) {
   EXPECT_THROW(ListImages(dir + "/missing"), Error);
 }
 
+// Collections are often folders of links into an archive: a link keeps its own name, and a
+// trailing slash on the folder changes nothing.
+TEST(ImageReader, SymlinkedImagesKeepTheirNames) {
+  const std::string archive = test::MakeTempDir("archive");
+  const std::string dir = test::MakeTempDir("links");
+  std::ofstream(archive + "/original.png") << "x";
+  std::filesystem::create_symlink(archive + "/original.png", dir + "/view1.png");
+  EXPECT_EQ(ListImages(dir), (std::vector<std::string>{"view1.png"}));
+  EXPECT_EQ(ListImages(dir + "/"), (std::vector<std::string>{"view1.png"}));
+}
+
 }  // namespace
 }  // namespace scalesfm
