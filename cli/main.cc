@@ -404,24 +404,14 @@ int EstimateScale(int argc, char** argv) {
 int TrainScaleNetCommand(int argc, char** argv) {
   ScaleNetTrainOptions o;
   po::options_description desc("train_scalenet options");
-  desc.add_options()("data_path", po::value(&o.data_path), "folder of training images")(
-      "output_path", po::value(&o.output_path), "weights file to write (+ .json sidecar)")(
-      "config", po::value(&o.config)->default_value(o.config), "compact | paper")(
-      "iterations", po::value(&o.iterations)->default_value(o.iterations), "")(
-      "batch_size", po::value(&o.batch_size)->default_value(o.batch_size), "")(
-      "learning_rate", po::value(&o.learning_rate)->default_value(o.learning_rate), "")(
-      "validation_pairs", po::value(&o.validation_pairs)->default_value(o.validation_pairs), "")(
-      "validate_every", po::value(&o.validate_every)->default_value(o.validate_every), "")(
-      "checkpoint_every", po::value(&o.checkpoint_every)->default_value(o.checkpoint_every), "")(
-      "seed", po::value(&o.seed)->default_value(o.seed), "")(
-      "num_threads", po::value(&o.num_threads)->default_value(o.num_threads), "")(
-      "device", po::value(&o.device)->default_value(o.device), "auto | cpu | cuda");
+  desc.add_options()("iterations", po::value(&o.iterations)->default_value(o.iterations), "")(
+      "learning_rate", po::value(&o.learning_rate)->default_value(o.learning_rate), "");
+  AddTrainingRunOptions(&desc, &o);
   if (!ParseCommandLine(argc, argv, "scalesfm train_scalenet --data_path DIR --output_path FILE.pt",
                         desc)) {
     return 0;
   }
-  o.command_line = "scalesfm";
-  for (int i = 0; i < argc; ++i) o.command_line += std::string(" ") + argv[i];
+  o.command_line = CommandLine(argc, argv);
   TrainScaleNet(o);
   return 0;
 }
@@ -450,33 +440,23 @@ int EvalFeatures(int argc, char** argv) {
 int TrainScfeatCommand(int argc, char** argv) {
   ScfeatTrainOptions o;
   po::options_description desc("train_scfeat options");
-  desc.add_options()("data_path", po::value(&o.data_path), "folder of training images")(
-      "output_path", po::value(&o.output_path), "weights file to write (+ .json sidecar)")(
-      "config", po::value(&o.config)->default_value(o.config), "compact | paper")(
-      "description_iterations",
-      po::value(&o.description_iterations)->default_value(o.description_iterations),
-      "stage 1: description network + bridge")(
+  desc.add_options()("description_iterations",
+                     po::value(&o.description_iterations)->default_value(o.description_iterations),
+                     "stage 1: description network + bridge")(
       "detection_iterations",
       po::value(&o.detection_iterations)->default_value(o.detection_iterations),
-      "stage 2: detector")("batch_size", po::value(&o.batch_size)->default_value(o.batch_size), "")(
-      "image_size", po::value(&o.image_size)->default_value(o.image_size), "")(
+      "stage 2: detector")("image_size", po::value(&o.image_size)->default_value(o.image_size), "")(
       "queries_per_pair", po::value(&o.queries_per_pair)->default_value(o.queries_per_pair), "")(
       "description_learning_rate",
       po::value(&o.description_learning_rate)->default_value(o.description_learning_rate),
       "")("detection_learning_rate",
-          po::value(&o.detection_learning_rate)->default_value(o.detection_learning_rate), "")(
-      "validation_pairs", po::value(&o.validation_pairs)->default_value(o.validation_pairs), "")(
-      "validate_every", po::value(&o.validate_every)->default_value(o.validate_every), "")(
-      "checkpoint_every", po::value(&o.checkpoint_every)->default_value(o.checkpoint_every), "")(
-      "seed", po::value(&o.seed)->default_value(o.seed), "")(
-      "num_threads", po::value(&o.num_threads)->default_value(o.num_threads), "")(
-      "device", po::value(&o.device)->default_value(o.device), "auto | cpu | cuda");
+          po::value(&o.detection_learning_rate)->default_value(o.detection_learning_rate), "");
+  AddTrainingRunOptions(&desc, &o);
   if (!ParseCommandLine(argc, argv, "scalesfm train_scfeat --data_path DIR --output_path FILE.pt",
                         desc)) {
     return 0;
   }
-  o.command_line = "scalesfm";
-  for (int i = 0; i < argc; ++i) o.command_line += std::string(" ") + argv[i];
+  o.command_line = CommandLine(argc, argv);
   TrainScfeat(o);
   return 0;
 }
@@ -484,11 +464,7 @@ int TrainScfeatCommand(int argc, char** argv) {
 int TrainS2DNetCommand(int argc, char** argv) {
   S2DNetTrainOptions o;
   po::options_description desc("train_s2dnet options");
-  desc.add_options()("data_path", po::value(&o.data_path), "folder of training images")(
-      "output_path", po::value(&o.output_path), "weights file to write (+ .json sidecar)")(
-      "config", po::value(&o.config)->default_value(o.config), "compact | paper")(
-      "iterations", po::value(&o.iterations)->default_value(o.iterations), "")(
-      "batch_size", po::value(&o.batch_size)->default_value(o.batch_size), "")(
+  desc.add_options()("iterations", po::value(&o.iterations)->default_value(o.iterations), "")(
       "image_size", po::value(&o.image_size)->default_value(o.image_size), "crop size")(
       "correspondences_per_pair",
       po::value(&o.correspondences_per_pair)->default_value(o.correspondences_per_pair),
@@ -497,19 +473,13 @@ int TrainS2DNetCommand(int argc, char** argv) {
       "curriculum_fraction",
       po::value(&o.curriculum_fraction)->default_value(o.curriculum_fraction),
       "first fraction of the iterations with zoom up to 2x")(
-      "learning_rate", po::value(&o.learning_rate)->default_value(o.learning_rate), "")(
-      "validation_pairs", po::value(&o.validation_pairs)->default_value(o.validation_pairs), "")(
-      "validate_every", po::value(&o.validate_every)->default_value(o.validate_every), "")(
-      "checkpoint_every", po::value(&o.checkpoint_every)->default_value(o.checkpoint_every), "")(
-      "seed", po::value(&o.seed)->default_value(o.seed), "")(
-      "num_threads", po::value(&o.num_threads)->default_value(o.num_threads), "")(
-      "device", po::value(&o.device)->default_value(o.device), "auto | cpu | cuda");
+      "learning_rate", po::value(&o.learning_rate)->default_value(o.learning_rate), "");
+  AddTrainingRunOptions(&desc, &o);
   if (!ParseCommandLine(argc, argv, "scalesfm train_s2dnet --data_path DIR --output_path FILE.pt",
                         desc)) {
     return 0;
   }
-  o.command_line = "scalesfm";
-  for (int i = 0; i < argc; ++i) o.command_line += std::string(" ") + argv[i];
+  o.command_line = CommandLine(argc, argv);
   TrainS2DNet(o);
   return 0;
 }

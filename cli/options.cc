@@ -204,4 +204,27 @@ bool ParseCommandLine(int argc, char** argv, const std::string& usage,
   return true;
 }
 
+void AddTrainingRunOptions(po::options_description* desc, TrainingRunOptions* o) {
+  desc->add_options()("data_path", po::value(&o->data_path), "folder of training images")(
+      "output_path", po::value(&o->output_path), "weights file to write (+ .json sidecar)")(
+      "config", po::value(&o->config)->default_value(o->config), "compact | paper")(
+      "batch_size", po::value(&o->batch_size)->default_value(o->batch_size), "pairs per step")(
+      "validation_pairs", po::value(&o->validation_pairs)->default_value(o->validation_pairs),
+      "held-out pairs, drawn once")("validate_every",
+                                    po::value(&o->validate_every)->default_value(o->validate_every),
+                                    "iterations between validations")(
+      "checkpoint_every", po::value(&o->checkpoint_every)->default_value(o->checkpoint_every),
+      "iterations between checkpoints (a re-run resumes from the last)")(
+      "seed", po::value(&o->seed)->default_value(o->seed), "random seed")(
+      "num_threads", po::value(&o->num_threads)->default_value(o->num_threads),
+      "LibTorch threads (<= 0: all cores)")(
+      "device", po::value(&o->device)->default_value(o->device), "auto | cpu | cuda");
+}
+
+std::string CommandLine(int argc, char** argv) {
+  std::string line = "scalesfm";
+  for (int i = 0; i < argc; ++i) line += std::string(" ") + argv[i];
+  return line;
+}
+
 }  // namespace scalesfm

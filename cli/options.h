@@ -11,6 +11,7 @@
 #include "matching/s2dnet_matcher.h"
 #include "matching/scale_aware_matching.h"
 #include "scale/scale_estimator.h"
+#include "util/training.h"
 
 namespace scalesfm {
 
@@ -24,6 +25,12 @@ void AddScaleOptions(po::options_description* desc, ScaleEstimatorOptions* o);
 // --ScaleMatching.* of the matchers: the estimator flags plus SDAIM level selection.
 void AddScaleMatchingOptions(po::options_description* desc, ScaleMatchingOptions* o);
 void AddS2DNetMatchOptions(po::options_description* desc, S2DNetMatchOptions* o);
+// The flags every train_* command shares (paths, config, batch, validation, checkpoints, seed,
+// threads, device).
+void AddTrainingRunOptions(po::options_description* desc, TrainingRunOptions* o);
+
+// "scalesfm <subcommand> <args...>" as typed, for weights sidecars.
+std::string CommandLine(int argc, char** argv);
 
 // Parses argv (after the subcommand). Prints help and returns false for -h/--help. Options not
 // declared but starting with one of `passthrough_sections` (e.g. "Mapper.") are collected into

@@ -18,13 +18,11 @@
 namespace scalesfm {
 
 void ScfeatTrainOptions::Check() const {
-  if (data_path.empty()) throw Error("train_scfeat needs --data_path");
-  if (output_path.empty()) throw Error("train_scfeat needs --output_path");
+  CheckRun("train_scfeat");
   if (description_iterations < 0 || detection_iterations < 0 ||
       description_iterations + detection_iterations < 1) {
     throw Error("--description_iterations and --detection_iterations must be >= 0, not both 0");
   }
-  if (batch_size < 1) throw Error("--batch_size must be >= 1");
   if (image_size < 64 || image_size % ScfeatConfig::kStride) {
     throw Error("--image_size must be a multiple of 16 and >= 64");
   }
@@ -33,7 +31,6 @@ void ScfeatTrainOptions::Check() const {
     throw Error("learning rates must be positive");
   }
   ScfeatConfig::FromName(config);
-  ParseDevice(device);
 }
 
 namespace {

@@ -9,26 +9,17 @@
 
 #include <string>
 
+#include "util/training.h"
+
 namespace scalesfm {
 
-struct ScfeatTrainOptions {
-  std::string data_path;    // folder of generic images (e.g. ../shared/data/train)
-  std::string output_path;  // weights file; <output>.json sidecar, <output>.ckpt checkpoint
-  std::string config = "compact";
+struct ScfeatTrainOptions : TrainingRunOptions {
   int description_iterations = 6000;
   int detection_iterations = 600;
-  int batch_size = 2;
   int image_size = 256;
   int queries_per_pair = 256;
   double description_learning_rate = 1e-3;  // decayed x0.1 at 80% of stage 1
   double detection_learning_rate = 1e-3;
-  int validation_pairs = 32;
-  int validate_every = 500;
-  int checkpoint_every = 100;
-  unsigned seed = 0;
-  std::string device = "auto";
-  int num_threads = -1;
-  std::string command_line;  // recorded in the sidecar
 
   void Check() const;
 };

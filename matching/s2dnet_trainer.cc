@@ -17,10 +17,8 @@
 namespace scalesfm {
 
 void S2DNetTrainOptions::Check() const {
-  if (data_path.empty()) throw Error("train_s2dnet needs --data_path");
-  if (output_path.empty()) throw Error("train_s2dnet needs --output_path");
+  CheckRun("train_s2dnet");
   if (iterations < 1) throw Error("--iterations must be >= 1");
-  if (batch_size < 1) throw Error("--batch_size must be >= 1");
   if (image_size < 64 || image_size % S2DNetConfig::kStride) {
     throw Error("--image_size must be a multiple of 16 and >= 64");
   }
@@ -31,7 +29,6 @@ void S2DNetTrainOptions::Check() const {
   }
   if (!(learning_rate > 0)) throw Error("--learning_rate must be positive");
   S2DNetConfig::FromName(config);
-  ParseDevice(device);
 }
 
 namespace {

@@ -11,27 +11,18 @@
 
 #include <string>
 
+#include "util/training.h"
+
 namespace scalesfm {
 
-struct S2DNetTrainOptions {
-  std::string data_path;    // folder of generic images (e.g. ../shared/data/train)
-  std::string output_path;  // weights file; <output>.json sidecar, <output>.ckpt checkpoint
-  std::string config = "compact";
+struct S2DNetTrainOptions : TrainingRunOptions {
   int iterations = 3000;
-  int batch_size = 2;
   int image_size = 128;  // random crops of this size (the paper: 512)
   int correspondences_per_pair = 128;
   double max_log2_zoom = 2.0;
   // The first fraction of the iterations draws zooms up to 2x only (a curriculum).
   double curriculum_fraction = 0.5;
   double learning_rate = 1e-3;
-  int validation_pairs = 32;
-  int validate_every = 500;
-  int checkpoint_every = 100;
-  unsigned seed = 0;
-  std::string device = "auto";
-  int num_threads = -1;
-  std::string command_line;  // recorded in the sidecar
 
   void Check() const;
 };

@@ -17,12 +17,10 @@
 namespace scalesfm {
 
 void ScaleNetTrainOptions::Check() const {
-  if (data_path.empty()) throw Error("train_scalenet needs --data_path");
-  if (output_path.empty()) throw Error("train_scalenet needs --output_path");
-  if (iterations < 1 || batch_size < 1) throw Error("--iterations and --batch_size must be >= 1");
+  CheckRun("train_scalenet");
+  if (iterations < 1) throw Error("--iterations must be >= 1");
   if (learning_rate <= 0) throw Error("--learning_rate must be positive");
   ScaleNetConfig::FromName(config);
-  ParseDevice(device);
 }
 
 namespace {

@@ -5,22 +5,17 @@
 
 #include <string>
 
+#include "util/training.h"
+
 namespace scalesfm {
 
-struct ScaleNetTrainOptions {
-  std::string data_path;    // folder of generic images (e.g. ../shared/data/train)
-  std::string output_path;  // weights file; <output>.json sidecar, <output>.ckpt checkpoint
-  std::string config = "compact";
+struct ScaleNetTrainOptions : TrainingRunOptions {
+  ScaleNetTrainOptions() {
+    batch_size = 16;
+    validation_pairs = 256;
+  }
   int iterations = 6000;
-  int batch_size = 16;
   double learning_rate = 1e-3;  // decayed x0.1 at 70% and 90% of the iterations
-  int validation_pairs = 256;
-  int validate_every = 500;
-  int checkpoint_every = 100;
-  unsigned seed = 0;
-  std::string device = "auto";
-  int num_threads = -1;
-  std::string command_line;  // recorded in the sidecar
 
   void Check() const;
 };

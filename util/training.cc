@@ -7,10 +7,21 @@
 #include <filesystem>
 #include <thread>
 
+#include "util/device.h"
 #include "util/logging.h"
 #include "util/weights_io.h"
 
 namespace scalesfm {
+
+void TrainingRunOptions::CheckRun(const std::string& command) const {
+  if (data_path.empty()) throw Error(command + " needs --data_path");
+  if (output_path.empty()) throw Error(command + " needs --output_path");
+  if (batch_size < 1) throw Error("--batch_size must be >= 1");
+  if (validation_pairs < 1 || validate_every < 1 || checkpoint_every < 1) {
+    throw Error("--validation_pairs, --validate_every and --checkpoint_every must be >= 1");
+  }
+  ParseDevice(device);
+}
 namespace fs = std::filesystem;
 
 int TrainingCheckpoint::LoadModel(torch::nn::Module* model) const {

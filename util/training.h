@@ -9,6 +9,26 @@
 
 namespace scalesfm {
 
+// What every `train_*` command takes besides its model's own hyper-parameters. Each trainer's
+// options derive from it and set their own defaults for batch_size and validation_pairs.
+struct TrainingRunOptions {
+  std::string data_path;    // folder of generic images (e.g. ../shared/data/train)
+  std::string output_path;  // weights file; <output>.json sidecar, <output>.ckpt checkpoint
+  std::string config = "compact";
+  int batch_size = 2;
+  int validation_pairs = 32;
+  int validate_every = 500;
+  int checkpoint_every = 100;
+  unsigned seed = 0;
+  std::string device = "auto";
+  int num_threads = -1;
+  std::string command_line;  // recorded in the sidecar
+
+  // Throws an Error naming `command` (e.g. "train_s2dnet") for a missing path, a count below 1
+  // or an unknown device.
+  void CheckRun(const std::string& command) const;
+};
+
 // A training run's files: the checkpoint <output>.ckpt (weights, with the iteration in its
 // .json), <output>.optim.ckpt (the optimizer's state), and at the end <output> with its sidecar.
 class TrainingCheckpoint {
