@@ -8,13 +8,10 @@
 
 #include "feature/image_io.h"
 #include "util/logging.h"
+#include "util/random.h"
 
 namespace scalesfm {
 namespace {
-
-double Uniform(std::mt19937* rng, double lo, double hi) {
-  return std::uniform_real_distribution<double>(lo, hi)(*rng);
-}
 
 Eigen::Matrix3d Skew(const Eigen::Vector3d& v) {
   Eigen::Matrix3d m;

@@ -8,13 +8,10 @@
 
 #include "feature/image_io.h"
 #include "util/logging.h"
+#include "util/random.h"
 
 namespace scalesfm {
 namespace {
-
-double Uniform(std::mt19937* rng, double lo, double hi) {
-  return std::uniform_real_distribution<double>(lo, hi)(*rng);
-}
 
 // Normalise [0, 255] intensities to about [-1, 1].
 cv::Mat Normalise(const cv::Mat& image_0_255) {
