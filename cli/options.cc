@@ -91,6 +91,8 @@ void AddS2DNetMatchOptions(po::options_description* desc, S2DNetMatchOptions* o)
       "Matching.s2dnet_refine_radius",
       po::value(&o->search.refine_radius)->default_value(o->search.refine_radius),
       "full-resolution search window half-size around the coarse peak (px)")(
+      "Matching.s2dnet_subpixel", po::value(&o->search.subpixel)->default_value(o->search.subpixel),
+      "1: parabola-refined sub-pixel peak; 0: the paper's integer argmax")(
       "Matching.s2dnet_chunk_size",
       po::value(&o->search.chunk_size)->default_value(o->search.chunk_size),
       "keypoints correlated at once (bounds memory)")(

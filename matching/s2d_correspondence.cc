@@ -47,6 +47,45 @@ torch::Tensor SampleLevel(const torch::Tensor& map, const torch::Tensor& pixels,
       .view({map.size(1), n, k});
 }
 
+// Sub-pixel offset of a peak from the scores at -1, 0, +1 pixels: the vertex of the parabola
+// through them, in [-0.5, 0.5]; 0 where the peak is not a strict maximum or a neighbour is
+// missing (`usable` false, e.g. at the image border where the window is clamped).
+torch::Tensor ParabolaVertex(const torch::Tensor& before, const torch::Tensor& peak,
+                             const torch::Tensor& after, const torch::Tensor& usable) {
+  const torch::Tensor curvature = before - 2 * peak + after;
+  const torch::Tensor ok = usable & (curvature < 0);
+  const torch::Tensor offset =
+      (0.5 * (before - after) / torch::where(ok, curvature, torch::ones_like(curvature)))
+          .clamp(-0.5, 0.5);
+  return torch::where(ok, offset, torch::zeros_like(offset));
+}
+
+// The window's argmax [k, 2] (x, y) for window scores `fine` [k, side^2] over pixels (wx, wy)
+// laid out row-major (y outer), optionally refined to sub-pixel precision.
+torch::Tensor WindowPeak(const torch::Tensor& fine, const torch::Tensor& wx,
+                         const torch::Tensor& wy, int side, bool subpixel) {
+  const torch::Tensor best = fine.argmax(1, /*keepdim=*/true);
+  const torch::Tensor x = wx.gather(1, best).to(torch::kFloat32);
+  const torch::Tensor y = wy.gather(1, best).to(torch::kFloat32);
+  if (!subpixel) return torch::cat({x, y}, 1);
+  const int64_t last = fine.size(1) - 1;
+  auto at = [&](const torch::Tensor& index, const torch::Tensor& t) {
+    return t.gather(1, index.clamp(0, last));
+  };
+  const torch::Tensor peak = at(best, fine);
+  const torch::Tensor column = torch::remainder(best, side), row = torch::div(best, side, "floor");
+  // A neighbour is usable when it is inside the window and one pixel away (clamping at the image
+  // border repeats pixels).
+  const torch::Tensor usable_x =
+      (column > 0) & (column < side - 1) & (at(best + 1, wx) - at(best - 1, wx) == 2);
+  const torch::Tensor usable_y =
+      (row > 0) & (row < side - 1) & (at(best + side, wy) - at(best - side, wy) == 2);
+  const torch::Tensor dx = ParabolaVertex(at(best - 1, fine), peak, at(best + 1, fine), usable_x);
+  const torch::Tensor dy =
+      ParabolaVertex(at(best - side, fine), peak, at(best + side, fine), usable_y);
+  return torch::cat({x + dx, y + dy}, 1);
+}
+
 void CheckLevels(const std::vector<torch::Tensor>& descriptors, const DenseMaps& target) {
   if (descriptors.size() != size_t(S2DNetConfig::kNumLevels) ||
       target.levels.size() != size_t(S2DNetConfig::kNumLevels)) {
@@ -168,8 +207,7 @@ Correspondences FindCorrespondences(const std::vector<torch::Tensor>& descriptor
       const torch::Tensor f = SampleLevel(target.levels[m], pixels, wp, hp);  // [D, k, K]
       fine = fine + torch::einsum("nd,dnk->nk", {d[m], f});                   // U(.) of eq. 2
     }
-    const torch::Tensor best = fine.argmax(1, /*keepdim=*/true);
-    points.push_back(torch::cat({wx.gather(1, best), wy.gather(1, best)}, 1).to(torch::kFloat32));
+    points.push_back(WindowPeak(fine, wx, wy, 2 * r + 1, options.subpixel));
     confidence.push_back(prob);
   }
   Correspondences out;

@@ -43,6 +43,9 @@ struct SparseToDenseOptions {
   double confidence_threshold = 0.2;  // tau of eq. 4
   int refine_radius = 5;              // full-resolution window half-size around the coarse peak
   int chunk_size = 512;               // points per batch, bounding memory
+  // Refine the integer argmax of eq. 3 to sub-pixel precision with a parabola through the peak
+  // and its two neighbours in x and in y (off: the paper's integer argmax).
+  bool subpixel = true;
 };
 
 struct Correspondences {
@@ -54,7 +57,8 @@ struct Correspondences {
 // Eq. 3 with a coarse-to-fine shortcut (DESIGN_NOTES "S2DNet"): the sum of levels 2 and 3 is
 // evaluated everywhere at 1/4 resolution, its softmax gives the confidence (the probability of
 // the 4x4-pixel cell), and eq. 2 with all three levels is evaluated at full resolution only in
-// a (2r+1)^2 window around that cell, whose argmax is the match.
+// a (2r+1)^2 window around that cell, whose argmax is the match (refined to sub-pixel precision
+// when options.subpixel).
 Correspondences FindCorrespondences(const std::vector<torch::Tensor>& descriptors,
                                     const DenseMaps& target, const SparseToDenseOptions& options);
 

@@ -35,11 +35,13 @@ cv::Mat Texture(int w, int h, unsigned seed) {
 
 // Hand-made dense maps of a window of a smooth random field: level 1 is the field, levels 2
 // and 3 its 4x4 and 16x16 averages, so a shifted window gives shifted maps.
-DenseMaps FieldMaps(const torch::Tensor& field, int x0, int y0, int w, int h) {
+// `coarse_weight` scales levels 2 and 3.
+DenseMaps FieldMaps(const torch::Tensor& field, int x0, int y0, int w, int h,
+                    double coarse_weight = 1) {
   DenseMaps maps;
   const torch::Tensor full = field.slice(2, y0, y0 + h).slice(3, x0, x0 + w).contiguous();
-  maps.levels = {full, F::avg_pool2d(full, F::AvgPool2dFuncOptions(4)),
-                 F::avg_pool2d(full, F::AvgPool2dFuncOptions(16))};
+  maps.levels = {full, F::avg_pool2d(full, F::AvgPool2dFuncOptions(4)) * coarse_weight,
+                 F::avg_pool2d(full, F::AvgPool2dFuncOptions(16)) * coarse_weight};
   maps.width = w;
   maps.height = h;
   return maps;
@@ -107,6 +109,43 @@ TEST(S2DCorrespondence, ArgmaxRecoversAShiftToOnePixel) {
   const torch::Tensor fx = torch::remainder(arg, b.padded_width()).to(torch::kFloat32);
   const torch::Tensor fy = torch::div(arg, b.padded_width(), "floor").to(torch::kFloat32);
   EXPECT_LE((torch::stack({fx, fy}, 1) - expected).abs().max().item<float>(), 1.0f);
+}
+
+// B's maps resample the field at a fractional shift, so the true match lies between pixels: the
+// parabola-refined peak must land closer to it than the paper's integer argmax. The pooled
+// levels 2 and 3 are damped: their 4 and 16 px cells fall at another phase in A and B, which
+// biases the summed map's peak by a fraction of a pixel and would hide what is under test.
+TEST(S2DCorrespondence, SubpixelPeakRecoversAFractionalShift) {
+  const torch::Tensor field = SmoothField(16, 160, 200);
+  const float dx = 13.4f, dy = 7.3f;
+  const int w = 176, h = 144;
+  const torch::Tensor gx = ((torch::arange(w, torch::kFloat32) + dx + 0.5f) / 200 * 2 - 1);
+  const torch::Tensor gy = ((torch::arange(h, torch::kFloat32) + dy + 0.5f) / 160 * 2 - 1);
+  const torch::Tensor grid =
+      torch::stack({gx.view({1, w}).expand({h, w}), gy.view({h, 1}).expand({h, w})}, 2)
+          .unsqueeze(0);
+  const torch::Tensor shifted =
+      F::grid_sample(field, grid, F::GridSampleFuncOptions().align_corners(false));
+  const DenseMaps a = FieldMaps(field, 0, 0, w, h, 0.1);
+  const DenseMaps b = FieldMaps(shifted, 0, 0, w, h, 0.1);
+  std::vector<float> xy;
+  for (int y = 30; y < 120; y += 17) {
+    for (int x = 30; x < 150; x += 19) xy.insert(xy.end(), {float(x), float(y)});
+  }
+  const int64_t n = static_cast<int64_t>(xy.size() / 2);
+  const torch::Tensor points = torch::from_blob(xy.data(), {n, 2}, torch::kFloat32).clone();
+  const torch::Tensor expected = points - torch::tensor({dx, dy});
+  SparseToDenseOptions options;
+  options.confidence_threshold = 0;
+  auto mean_error = [&](bool subpixel) {
+    options.subpixel = subpixel;
+    const Correspondences c = FindCorrespondences(SampleSparseDescriptors(a, points), b, options);
+    return (c.points - expected).norm(2, 1).mean().item<float>();
+  };
+  const float integer_error = mean_error(false), subpixel_error = mean_error(true);
+  EXPECT_GT(integer_error, 0.3f);  // the integer grid cannot do better than about 0.5 px here
+  EXPECT_LT(subpixel_error, 0.3f);
+  EXPECT_LT(subpixel_error, 0.6f * integer_error) << "integer argmax " << integer_error;
 }
 
 TEST(S2DCorrespondence, CyclicCheckRejectsAPlantedWrongMatch) {
