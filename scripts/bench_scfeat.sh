@@ -5,18 +5,21 @@
 #  2. CPU extraction time per 1536x1024 image (fountain-P11) for compact, and for the paper
 #     config (random weights: architecture cost only);
 #  3. eval_eth on the four base Strecha scenes: scalesfm-scfeat vs stock COLMAP.
-# Usage: scripts/bench_scfeat.sh [OUTPUT_DIR]
+# Usage: scripts/bench_scfeat.sh [OUTPUT_DIR] [parts: homography,time,base]
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 shared="${SCALESFM_SHARED:-$here/../shared}"
 out="${1:-$here/bench_out/scfeat}"
+parts="${2:-homography,time,base}"
 bin="${SCALESFM_BIN:-$here/build/cli/scalesfm}"
 mkdir -p "$out"
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(lscpu | sed -n 's/^Model name: *//p')"
 echo "commit: $(git -C "$here" rev-parse --short HEAD)"
 
-"$bin" eval_features --homography_path "$shared/data/homography" --output_path "$out/homography" \
-  --device cpu
+if [[ ",$parts," == *",homography,"* ]]; then
+  "$bin" eval_features --homography_path "$shared/data/homography" --output_path "$out/homography" \
+    --device cpu
+fi
 
 # Extraction time: the pipeline's own wall time over fountain-P11's 11 images (1536x1024).
 time_extraction() {  # config weights images
@@ -30,21 +33,25 @@ time_extraction() {  # config weights images
   end=$(date +%s.%N)
   echo "scfeat $1: $(awk -v s="$start" -v e="$end" -v n="$n" 'BEGIN{printf "%.2f", (e - s) / n}') s per 1536x1024 image ($n images, CPU, load included)"
 }
-time_extraction compact "$here/models/scfeat_compact.pt" "$shared/data/strecha/fountain-P11/images"
-# Paper config: random weights written by one training iteration; two images are enough.
-if [ ! -f "$out/scfeat_paper_random.pt" ]; then
-  "$bin" train_scfeat --data_path "$shared/data/train" --output_path "$out/scfeat_paper_random.pt" \
-    --config paper --description_iterations 1 --detection_iterations 0 --validation_pairs 2 \
-    --image_size 64 >"$out/paper_random.log" 2>&1
+if [[ ",$parts," == *",time,"* ]]; then
+  time_extraction compact "$here/models/scfeat_compact.pt" "$shared/data/strecha/fountain-P11/images"
+  # Paper config: random weights written by one training iteration; two images are enough.
+  if [ ! -f "$out/scfeat_paper_random.pt" ]; then
+    "$bin" train_scfeat --data_path "$shared/data/train" --output_path "$out/scfeat_paper_random.pt" \
+      --config paper --description_iterations 1 --detection_iterations 0 --validation_pairs 2 \
+      --image_size 64 >"$out/paper_random.log" 2>&1
+  fi
+  mkdir -p "$out/paper_images"
+  for f in $(ls "$shared/data/strecha/fountain-P11/images" | head -2); do
+    ln -sf "$shared/data/strecha/fountain-P11/images/$f" "$out/paper_images/$f"
+  done
+  time_extraction paper "$out/scfeat_paper_random.pt" "$out/paper_images"
 fi
-mkdir -p "$out/paper_images"
-for f in $(ls "$shared/data/strecha/fountain-P11/images" | head -2); do
-  ln -sf "$shared/data/strecha/fountain-P11/images/$f" "$out/paper_images/$f"
-done
-time_extraction paper "$out/scfeat_paper_random.pt" "$out/paper_images"
 
-args=()
-for scene in fountain-P11 Herz-Jesus-P8 entry-P10 castle-P19; do
-  args+=(--dataset_path "$shared/data/strecha/$scene")
-done
-"$bin" eval_eth "${args[@]}" --output_path "$out/eth_base" --methods scalesfm-scfeat,colmap-default
+if [[ ",$parts," == *",base,"* ]]; then
+  args=()
+  for scene in fountain-P11 Herz-Jesus-P8 entry-P10 castle-P19; do
+    args+=(--dataset_path "$shared/data/strecha/$scene")
+  done
+  "$bin" eval_eth "${args[@]}" --output_path "$out/eth_base" --methods scalesfm-scfeat,colmap-default
+fi
