@@ -210,6 +210,8 @@ void AddTrainingRunOptions(po::options_description* desc, TrainingRunOptions* o)
   desc->add_options()("data_path", po::value(&o->data_path), "folder of training images")(
       "output_path", po::value(&o->output_path), "weights file to write (+ .json sidecar)")(
       "config", po::value(&o->config)->default_value(o->config), "compact | paper")(
+      "init_weights", po::value(&o->init_weights),
+      "start from these weights (fine-tuning); a checkpoint of this run takes precedence")(
       "batch_size", po::value(&o->batch_size)->default_value(o->batch_size), "pairs per step")(
       "validation_pairs", po::value(&o->validation_pairs)->default_value(o->validation_pairs),
       "held-out pairs, drawn once")("validate_every",

@@ -177,7 +177,7 @@ void TrainScfeat(const ScfeatTrainOptions& options) {
   model->to(device);
   const int total = options.description_iterations + options.detection_iterations;
   const TrainingCheckpoint checkpoint(options.output_path);
-  const int start = checkpoint.LoadModel(model.get());
+  const int start = checkpoint.LoadModel(model.get(), options.init_weights);
   auto make_optimizer = [&](bool detection) {
     auto opt = std::make_unique<torch::optim::Adam>(
         detection ? model->DetectionParameters() : model->DescriptionParameters(),

@@ -167,7 +167,7 @@ void TrainS2DNet(const S2DNetTrainOptions& options) {
   S2DNet model(config);
   model->to(device);
   const TrainingCheckpoint checkpoint(options.output_path);
-  const int start = checkpoint.LoadModel(model.get());
+  const int start = checkpoint.LoadModel(model.get(), options.init_weights);
   torch::optim::Adam optimizer(model->parameters(),
                                torch::optim::AdamOptions(options.learning_rate));
   if (start > 0) checkpoint.LoadOptimizer(&optimizer);

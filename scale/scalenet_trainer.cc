@@ -108,7 +108,7 @@ void TrainScaleNet(const ScaleNetTrainOptions& options) {
   torch::optim::Adam optimizer(model->parameters(),
                                torch::optim::AdamOptions(options.learning_rate));
   const TrainingCheckpoint checkpoint(options.output_path);
-  const int start = checkpoint.LoadModel(model.get());
+  const int start = checkpoint.LoadModel(model.get(), options.init_weights);
   if (start > 0) checkpoint.LoadOptimizer(&optimizer);
   model->train();
 

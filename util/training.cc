@@ -24,8 +24,14 @@ void TrainingRunOptions::CheckRun(const std::string& command) const {
 }
 namespace fs = std::filesystem;
 
-int TrainingCheckpoint::LoadModel(torch::nn::Module* model) const {
-  if (!fs::exists(Weights())) return 0;
+int TrainingCheckpoint::LoadModel(torch::nn::Module* model, const std::string& init_weights) const {
+  if (!fs::exists(Weights())) {
+    if (!init_weights.empty()) {
+      LoadWeights(model, init_weights);
+      LogInfo("Starting from weights " + init_weights);
+    }
+    return 0;
+  }
   LoadWeights(model, Weights());
   const int iteration = ReadSidecar(Weights()).at("iteration").get<int>();
   LogInfo(

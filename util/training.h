@@ -15,6 +15,10 @@ struct TrainingRunOptions {
   std::string data_path;    // folder of generic images (e.g. ../shared/data/train)
   std::string output_path;  // weights file; <output>.json sidecar, <output>.ckpt checkpoint
   std::string config = "compact";
+  // Weights to start from when there is no checkpoint yet (fine-tuning a trained or converted
+  // model); empty: random initialisation. A checkpoint of this run always wins, so a re-run
+  // resumes rather than restarting from these.
+  std::string init_weights;
   int batch_size = 2;
   int validation_pairs = 32;
   int validate_every = 500;
@@ -34,8 +38,9 @@ struct TrainingRunOptions {
 class TrainingCheckpoint {
  public:
   explicit TrainingCheckpoint(const std::string& output_path) : output_path_(output_path) {}
-  // Loads the checkpoint into `model` when there is one and returns its iteration; else 0.
-  int LoadModel(torch::nn::Module* model) const;
+  // Loads the checkpoint into `model` when there is one and returns its iteration; else loads
+  // `init_weights` when given (checked tensor by tensor like any weights file) and returns 0.
+  int LoadModel(torch::nn::Module* model, const std::string& init_weights = "") const;
   // Loads the optimizer state when there is one.
   void LoadOptimizer(torch::optim::Optimizer* optimizer) const;
   void Save(const torch::nn::Module& model, torch::optim::Optimizer& optimizer,
