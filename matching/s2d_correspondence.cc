@@ -24,6 +24,7 @@ torch::Tensor Correlate(const torch::Tensor& descriptors, const torch::Tensor& m
   return torch::matmul(descriptors, map.reshape({d, h * w})).view({-1, h, w});
 }
 
+// Bilinear resize of per-channel maps [C, h, w] -> [C, height, width] (U(.) of eq. 2).
 torch::Tensor Upsample(const torch::Tensor& maps, int64_t height, int64_t width) {
   return F::interpolate(maps.unsqueeze(0), F::InterpolateFuncOptions()
                                                .size(std::vector<int64_t>{height, width})
@@ -165,12 +166,7 @@ Correspondences FindCorrespondences(const std::vector<torch::Tensor>& descriptor
           .nonzero()
           .squeeze(1);
   const torch::Tensor coarse_map =
-      torch::cat({target.levels[1],
-                  F::interpolate(target.levels[2], F::InterpolateFuncOptions()
-                                                       .size(std::vector<int64_t>{h1, w1})
-                                                       .mode(torch::kBilinear)
-                                                       .align_corners(false))},
-                 1)
+      torch::cat({target.levels[1][0], Upsample(target.levels[2][0], h1, w1)}, 0)
           .view({-1, h1 * w1})
           .index_select(1, inside_cells)
           .contiguous();

@@ -12,6 +12,7 @@
 #include "util/weights_io.h"
 
 namespace scalesfm {
+namespace fs = std::filesystem;
 
 void TrainingRunOptions::CheckRun(const std::string& command) const {
   if (data_path.empty()) throw Error(command + " needs --data_path");
@@ -22,7 +23,6 @@ void TrainingRunOptions::CheckRun(const std::string& command) const {
   }
   ParseDevice(device);
 }
-namespace fs = std::filesystem;
 
 int TrainingCheckpoint::LoadModel(torch::nn::Module* model, const std::string& init_weights) const {
   if (!fs::exists(Weights())) {
