@@ -229,8 +229,8 @@ int EvalEth(int argc, char** argv) {
       "output_path", po::value(&o.output_path), "results folder")(
       "methods", po::value(&methods)->default_value("scalesfm,colmap-default"),
       "comma-separated: scalesfm, scalesfm-plain, scalesfm-<estimator>, scalesfm-reextract, "
-      "scalesfm-levels-only, "
-      "colmap-default, colmap-best")(
+      "scalesfm-levels-only, scalesfm-scfeat, scalesfm-scfeat-sdaim, scalesfm-s2dnet, "
+      "scalesfm-s2dnet-scale, colmap-default, colmap-best")(
       "max_num_features", po::value(&o.max_num_features)->default_value(o.max_num_features), "")(
       "num_threads", po::value(&o.num_threads)->default_value(o.num_threads), "")(
       "repetitions", po::value(&o.repetitions)->default_value(o.repetitions), "");

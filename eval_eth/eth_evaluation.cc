@@ -49,7 +49,8 @@ void EthEvaluationOptions::Check() const {
     ScaleMatchingOptions scale;
     if (!ConfigureScalesfmMethod(m, &extraction, &scale)) {
       throw Error("unknown eval_eth method '" + m +
-                  "' (known: scalesfm, scalesfm-plain, scalesfm-scfeat, scalesfm-<estimator>, "
+                  "' (known: scalesfm, scalesfm-plain, scalesfm-scfeat, scalesfm-scfeat-sdaim, "
+                  "scalesfm-<estimator>, "
                   "scalesfm-reextract, scalesfm-s2dnet, scalesfm-s2dnet-scale, "
                   "colmap-default, colmap-best)");
     }
@@ -69,6 +70,13 @@ bool ConfigureScalesfmMethod(const std::string& method, ExtractionOptions* extra
     extraction->type = "scfeat";
     extraction->levels = "1";
     scale->estimator.estimator = "none";
+    return true;
+  }
+  if (method == "scalesfm-scfeat-sdaim") {  // SCFeat + SDAIM re-extraction at sift_vote's scale
+    extraction->type = "scfeat";
+    extraction->levels = "1";
+    scale->estimator.estimator = "sift_vote";
+    scale->reextract = true;
     return true;
   }
   if (method == "scalesfm-s2dnet" || method == "scalesfm-s2dnet-scale") {

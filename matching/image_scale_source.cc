@@ -12,10 +12,12 @@ ImageScaleSource::ImageScaleSource(const ScaleEstimatorOptions& options,
     : image_path_(image_path), estimator_(ScaleEstimator::Create(options)) {
   for (const Image& image : images) names_[image.image_id] = image.name;
   scalenet_ = dynamic_cast<ScaleNetEstimator*>(estimator_.get());
+  sift_vote_ = dynamic_cast<SiftVoteEstimator*>(estimator_.get());
 }
 
 ScaleEstimate ImageScaleSource::Estimate(image_t a, image_t b) {
   if (scalenet_) return scalenet_->EstimateFromFeatures(Features(a), Features(b));
+  if (sift_vote_) return sift_vote_->EstimateFromFeatures(SiftFeatures(a), SiftFeatures(b));
   return estimator_->Estimate(ReadImage(a), ReadImage(b));
 }
 
@@ -31,6 +33,12 @@ const ScaleNetEstimator::ImageFeatures& ImageScaleSource::Features(image_t id) {
   auto it = features_.find(id);
   if (it != features_.end()) return it->second;
   return features_[id] = scalenet_->ComputeImageFeatures(ReadImage(id));
+}
+
+const SiftVoteEstimator::ImageFeatures& ImageScaleSource::SiftFeatures(image_t id) {
+  auto it = sift_features_.find(id);
+  if (it != sift_features_.end()) return it->second;
+  return sift_features_[id] = sift_vote_->ComputeImageFeatures(ReadImage(id));
 }
 
 }  // namespace scalesfm

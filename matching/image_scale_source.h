@@ -1,6 +1,7 @@
 // Scale estimates s(A->B) for database images from an image-based estimator (dscalenet,
-// scalenet, cvarm): images are read from the image folder by their database names, and a
-// network's per-image features are computed once and reused across pairs.
+// scalenet, cvarm, or sift_vote on fresh SIFT features): images are read from the image folder
+// by their database names, and per-image features (a network's, or SIFT's) are computed once and
+// reused across pairs.
 #pragma once
 
 #include <memory>
@@ -12,6 +13,7 @@
 #include "colmap_ext/database.h"
 #include "scale/scale_estimator.h"
 #include "scale/scalenet_estimator.h"
+#include "scale/sift_vote.h"
 
 namespace scalesfm {
 
@@ -25,12 +27,15 @@ class ImageScaleSource {
  private:
   cv::Mat ReadImage(image_t id);
   const ScaleNetEstimator::ImageFeatures& Features(image_t id);
+  const SiftVoteEstimator::ImageFeatures& SiftFeatures(image_t id);
 
   std::string image_path_;
   std::unique_ptr<ScaleEstimator> estimator_;
   ScaleNetEstimator* scalenet_ = nullptr;
+  SiftVoteEstimator* sift_vote_ = nullptr;
   std::unordered_map<image_t, std::string> names_;
   std::unordered_map<image_t, ScaleNetEstimator::ImageFeatures> features_;
+  std::unordered_map<image_t, SiftVoteEstimator::ImageFeatures> sift_features_;
 };
 
 }  // namespace scalesfm

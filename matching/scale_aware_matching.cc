@@ -1,5 +1,6 @@
 #include "matching/scale_aware_matching.h"
 
+#include <algorithm>
 #include <cmath>
 #include <deque>
 #include <filesystem>
@@ -98,12 +99,12 @@ class Reextractor {
   Matches Match(Database* db, image_t a, image_t b, double scale, const NnMatchOptions& nn,
                 const torch::Device& device) {
     const double fa = std::sqrt(scale), fb = 1.0 / std::sqrt(scale);
-    auto [ka, da] = Extract(a, fa);
-    auto [kb, db_desc] = Extract(b, fb);
-    const Matches local = MatchNearestNeighbors(DescriptorsToTensor(da, device),
-                                                DescriptorsToTensor(db_desc, device), nn);
-    const std::vector<point2D_t> ia = Append(db, a, ka, da);
-    const std::vector<point2D_t> ib = Append(db, b, kb, db_desc);
+    const MultiLevelFeatures fa_features = Extract(a, fa);
+    const MultiLevelFeatures fb_features = Extract(b, fb);
+    const Matches local =
+        MatchNearestNeighbors(ToTensor(fa_features, device), ToTensor(fb_features, device), nn);
+    const std::vector<point2D_t> ia = Append(db, a, fa_features);
+    const std::vector<point2D_t> ib = Append(db, b, fb_features);
     Matches out;
     out.reserve(local.size());
     for (const scalesfm::Match& m : local) out.push_back({ia[m.idx1], ib[m.idx2]});
@@ -111,7 +112,16 @@ class Reextractor {
   }
 
  private:
-  std::pair<Keypoints, DescriptorsU8> Extract(image_t id, double factor) {
+  bool Learned() const { return options_.extraction.IsLearned(); }
+
+  torch::Tensor ToTensor(const MultiLevelFeatures& f, const torch::Device& device) const {
+    if (!Learned()) return DescriptorsToTensor(f.descriptors, device);
+    // Learned extractors (SCFeat): unit float rows, used as they are.
+    DescriptorsF32 d = f.float_descriptors;
+    return torch::from_blob(d.data(), {d.rows(), d.cols()}, torch::kFloat32).clone().to(device);
+  }
+
+  MultiLevelFeatures Extract(image_t id, double factor) {
     const std::string path = (std::filesystem::path(options_.image_path) / names_.at(id)).string();
     std::string error;
     const cv::Mat image = ReadImageGray(path, &error);
@@ -119,31 +129,52 @@ class Reextractor {
     // Stay within max_image_size, as every level does.
     const double max_factor =
         double(options_.extraction.max_image_size) / std::max(image.cols, image.rows);
-    MultiLevelFeatures f = ExtractLevels(extractor_.get(), image, {std::min(factor, max_factor)},
-                                         options_.extraction.MergeOptions());
-    return {std::move(f.keypoints), std::move(f.descriptors)};
+    return ExtractLevels(extractor_.get(), image, {std::min(factor, max_factor)},
+                         options_.extraction.MergeOptions());
   }
 
   // Existing keypoints first, so they keep their indices; returns the index of every new one.
-  std::vector<point2D_t> Append(Database* db, image_t id, const Keypoints& keypoints,
-                                const DescriptorsU8& descriptors) {
+  // New keypoints bring their descriptors: COLMAP's uint8 table for SIFT, the float table for
+  // learned extractors.
+  std::vector<point2D_t> Append(Database* db, image_t id, const MultiLevelFeatures& features) {
     std::vector<LevelKeypoints> levels(2);
     levels[0].keypoints = db->ReadKeypoints(id);
-    levels[1].keypoints = keypoints;
+    levels[1].keypoints = features.keypoints;
     const size_t before = levels[0].keypoints.size();
     MergedKeypoints merged = MergeLevelKeypoints(levels, options_.extraction.MergeOptions());
     if (merged.keypoints.size() > before) {
-      DescriptorsU8 all = db->ReadDescriptors(id);
-      const Eigen::Index cols = std::max(all.cols(), descriptors.cols());
-      DescriptorsU8 grown(static_cast<Eigen::Index>(merged.keypoints.size()), cols);
-      grown.topRows(all.rows()) = all;
-      for (size_t k = before; k < merged.keypoints.size(); ++k) {
-        grown.row(static_cast<Eigen::Index>(k)) = descriptors.row(merged.source[k].second);
+      if (Learned()) {
+        db->WriteFloatDescriptors(
+            id, Grown(db->ReadFloatDescriptors(id), features.float_descriptors, merged, before));
+        // COLMAP's table keeps a (column-less) row per keypoint, as extraction writes it.
+        db->WriteDescriptors(id,
+                             DescriptorsU8(static_cast<Eigen::Index>(merged.keypoints.size()), 0));
+      } else {
+        db->WriteDescriptors(id,
+                             Grown(db->ReadDescriptors(id), features.descriptors, merged, before));
       }
       db->WriteKeypoints(id, merged.keypoints);
-      db->WriteDescriptors(id, grown);
     }
     return merged.index[1];
+  }
+
+  // `existing` with a row per keypoint that the merge added, taken from `fresh`.
+  template <typename Descriptors>
+  static Descriptors Grown(const Descriptors& existing, const Descriptors& fresh,
+                           const MergedKeypoints& merged, size_t before) {
+    if (existing.rows() != static_cast<Eigen::Index>(before)) {
+      throw Error(StringPrintf("re-extraction: an image has %lld descriptors for %zu keypoints",
+                               static_cast<long long>(existing.rows()), before));
+    }
+    const Eigen::Index cols = std::max(existing.cols(), fresh.cols());
+    Descriptors grown(static_cast<Eigen::Index>(merged.keypoints.size()), cols);
+    grown.setZero();
+    grown.topLeftCorner(existing.rows(), existing.cols()) = existing;
+    for (size_t k = before; k < merged.keypoints.size(); ++k) {
+      grown.row(static_cast<Eigen::Index>(k)).leftCols(fresh.cols()) =
+          fresh.row(merged.source[k].second);
+    }
+    return grown;
   }
 
   const ScaleMatchingOptions& options_;
@@ -187,10 +218,25 @@ MatchingSummary RunScaleAwareRawMatching(const std::string& database_path, const
                        device.str().c_str(), estimator.c_str(),
                        scale_options.reextract ? "exact re-extraction" : "precomputed levels"));
 
+  // Learned keypoints (SCFeat) come from one resolution and carry no scale to vote with, so
+  // sift_vote then extracts SIFT from the images itself (once per image).
+  const bool learned = std::any_of(images.begin(), images.end(), [&](const Image& image) {
+    return db.ExistsFloatDescriptors(image.image_id);
+  });
   std::unique_ptr<ImageScaleSource> image_scales;
-  if (estimator != "sift_vote" && estimator != "none")
+  if (estimator != "none" && (estimator != "sift_vote" || learned)) {
+    if (scale_options.image_path.empty()) {
+      throw Error("--ScaleMatching.estimator " + estimator +
+                  " on learned features reads the images: pass --image_path");
+    }
     image_scales = std::make_unique<ImageScaleSource>(scale_options.estimator,
                                                       scale_options.image_path, images);
+  }
+  if (scale_options.reextract && learned != scale_options.extraction.IsLearned()) {
+    throw Error("--ScaleMatching.reextract: the database holds " +
+                std::string(learned ? "learned" : "SIFT") + " features but --Extraction.type is " +
+                scale_options.extraction.type);
+  }
   std::unique_ptr<Reextractor> reextractor;
   if (scale_options.reextract) reextractor = std::make_unique<Reextractor>(scale_options, images);
   DescriptorCache cache(&db, device, 4 * options.block_size);

@@ -37,20 +37,27 @@ double RobustLog2Mode(const std::vector<double>& v) {
 SiftVoteEstimator::SiftVoteEstimator(const ScaleEstimatorOptions& options) : options_(options) {}
 
 ScaleEstimate SiftVoteEstimator::Estimate(const cv::Mat& image1, const cv::Mat& image2) {
+  return EstimateFromFeatures(ComputeImageFeatures(image1), ComputeImageFeatures(image2));
+}
+
+SiftVoteEstimator::ImageFeatures SiftVoteEstimator::ComputeImageFeatures(
+    const cv::Mat& image) const {
   ExtractionOptions extraction;
   extraction.max_num_features = options_.max_num_features;
   SiftExtractor sift(extraction);
-  double sx1, sy1, sx2, sy2;
-  const FeatureSet f1 =
-      sift.Extract(DownscaleToMaxSize(image1, options_.max_image_size, &sx1, &sy1));
-  const FeatureSet f2 =
-      sift.Extract(DownscaleToMaxSize(image2, options_.max_image_size, &sx2, &sy2));
+  double sx, sy;
+  FeatureSet f = sift.Extract(DownscaleToMaxSize(image, options_.max_image_size, &sx, &sy));
+  return {std::move(f.keypoints), std::move(f.descriptors), 0.5 * std::log2(sx * sy)};
+}
+
+ScaleEstimate SiftVoteEstimator::EstimateFromFeatures(const ImageFeatures& f1,
+                                                      const ImageFeatures& f2) const {
   const torch::Device cpu(torch::kCPU);
   const Matches matches = MatchNearestNeighbors(DescriptorsToTensor(f1.descriptors, cpu),
                                                 DescriptorsToTensor(f2.descriptors, cpu), {});
   // Keypoint scales are measured on the downscaled images; undo the downscaling.
-  const double correction = std::log2(std::sqrt(sx2 * sy2) / std::sqrt(sx1 * sy1));
-  return ScaleFromMatchedKeypoints(f1.keypoints, f2.keypoints, matches, correction);
+  return ScaleFromMatchedKeypoints(f1.keypoints, f2.keypoints, matches,
+                                   f2.log2_downscale - f1.log2_downscale);
 }
 
 ScaleEstimate ScaleFromMatchedKeypoints(const Keypoints& keypoints1, const Keypoints& keypoints2,

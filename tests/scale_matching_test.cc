@@ -182,6 +182,61 @@ TEST(ScaleAwareMatching, ReextractMatchesAndKeepsExistingKeypointIndices) {
   EXPECT_GE(CorrectMatches(db, MakeZoomPair()).second, 50u);
 }
 
+// SCFeat keypoints come from one resolution, so sift_vote reads the images for its scale, and
+// re-extraction appends float descriptors. At the SDAIM scale the pair gets more correct matches
+// than SCFeat at native resolution.
+TEST(ScaleAwareMatching, ReextractWithLearnedFeaturesGrowsTheFloatDescriptors) {
+  const std::string db_path = test::MakeTempDir("sam_reextract_scfeat") + "/database.db";
+  ExtractionOptions extraction;
+  extraction.type = "scfeat";
+  extraction.levels = "1";
+  extraction.device = "cpu";
+  extraction.max_num_features = 2048;
+  extraction.num_threads = 1;
+  RunFeatureExtraction(db_path, MakeZoomPair().image_dir, ImageReaderOptions(), extraction);
+  const std::string native_path = test::MakeTempDir("sam_native_scfeat") + "/database.db";
+  fs::copy_file(db_path, native_path);
+  MatchingOptions matching;
+  matching.device = "cpu";
+  matching.nn.max_ratio = 1.0;  // mutual nearest neighbours, as for learned features
+  matching.nn.max_distance = M_PI;
+  ScaleMatchingOptions native;
+  native.estimator.estimator = "none";
+  RunScaleAwareRawMatching(native_path, {{1, 2}}, matching, native);
+
+  const Keypoints before = Database(db_path).ReadKeypoints(1);
+  ScaleMatchingOptions options;
+  options.reextract = true;
+  options.image_path = MakeZoomPair().image_dir;
+  options.extraction = extraction;
+  RunScaleAwareRawMatching(db_path, {{1, 2}}, matching, options);
+  Database db(db_path);
+  const auto scale = db.ReadPairScale(1, 2, "sift_vote");
+  ASSERT_TRUE(scale.has_value());
+  EXPECT_NEAR(std::log2(scale->scale), std::log2(double(kZoom)), 0.25);
+  for (image_t id : {1u, 2u}) {
+    EXPECT_EQ(size_t(db.ReadFloatDescriptors(id).rows()), db.ReadKeypoints(id).size());
+    EXPECT_EQ(size_t(db.ReadDescriptors(id).rows()), db.ReadKeypoints(id).size());
+    EXPECT_EQ(db.ReadDescriptors(id).cols(), 0);
+  }
+  const Keypoints after = db.ReadKeypoints(1);
+  ASSERT_GT(after.size(), before.size());
+  for (size_t i = 0; i < before.size(); ++i) ASSERT_EQ(after[i].x, before[i].x);
+  const size_t native_correct = CorrectMatches(Database(native_path), MakeZoomPair()).second;
+  const size_t sdaim_correct = CorrectMatches(db, MakeZoomPair()).second;
+  EXPECT_GT(sdaim_correct, native_correct + 20) << native_correct << " native";
+
+  // A SIFT re-extraction on this learned database is refused, naming both.
+  ScaleMatchingOptions wrong = options;
+  wrong.extraction.type = "sift";
+  try {
+    RunScaleAwareRawMatching(native_path, {{1, 2}}, matching, wrong);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("learned"), std::string::npos) << e.what();
+  }
+}
+
 TEST(ScaleAwareMatching, OptionErrorsAreClear) {
   ScaleMatchingOptions o;
   o.estimator.estimator = "magic";
