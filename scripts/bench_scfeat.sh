@@ -4,8 +4,11 @@
 #     mutual-NN matches for scfeat, OpenCV SIFT (L2) and our RootSIFT;
 #  2. CPU extraction time per 1536x1024 image (fountain-P11) for compact, and for the paper
 #     config (random weights: architecture cost only);
-#  3. eval_eth on the four base Strecha scenes: scalesfm-scfeat vs stock COLMAP.
-# Usage: scripts/bench_scfeat.sh [OUTPUT_DIR] [parts: homography,time,base]
+#  3. eval_eth on the four base Strecha scenes: scalesfm-scfeat vs stock COLMAP;
+#  4. eval_eth on the four -zoom scenes: SCFeat single level, SCFeat + SDAIM re-extraction at
+#     sift_vote's scale (scalesfm-scfeat-sdaim), and stock COLMAP.
+# Usage: scripts/bench_scfeat.sh [OUTPUT_DIR] [parts: homography,time,base,zoom]
+# SCALESFM_THREADS sets eval_eth's --num_threads (default: all cores).
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 shared="${SCALESFM_SHARED:-$here/../shared}"
@@ -53,5 +56,15 @@ if [[ ",$parts," == *",base,"* ]]; then
   for scene in fountain-P11 Herz-Jesus-P8 entry-P10 castle-P19; do
     args+=(--dataset_path "$shared/data/strecha/$scene")
   done
-  "$bin" eval_eth "${args[@]}" --output_path "$out/eth_base" --methods scalesfm-scfeat,colmap-default
+  "$bin" eval_eth "${args[@]}" --output_path "$out/eth_base" --methods scalesfm-scfeat,colmap-default \
+    --num_threads "${SCALESFM_THREADS:--1}"
+fi
+
+if [[ ",$parts," == *",zoom,"* ]]; then
+  args=()
+  for scene in fountain-P11 Herz-Jesus-P8 entry-P10 castle-P19; do
+    args+=(--dataset_path "$shared/data/strecha/$scene-zoom")
+  done
+  "$bin" eval_eth "${args[@]}" --output_path "$out/eth_zoom" \
+    --methods scalesfm-scfeat,scalesfm-scfeat-sdaim,colmap-default --num_threads "${SCALESFM_THREADS:--1}"
 fi
