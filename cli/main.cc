@@ -71,8 +71,8 @@ int ExhaustiveMatcher(int argc, char** argv) {
   po::options_description desc("exhaustive_matcher options");
   desc.add_options()("database_path", po::value(&database_path), "COLMAP database")(
       "image_path", po::value(&scale.image_path),
-      "image folder (for --Matching.type s2dnet, network scale estimators and "
-      "--ScaleMatching.reextract)");
+      "image folder (for --Matching.type s2dnet, network scale estimators, sift_vote on "
+      "learned features and --ScaleMatching.reextract)");
   AddMatchingOptions(&desc, &matching);
   AddS2DNetMatchOptions(&desc, &s2dnet);
   AddVerificationOptions(&desc, &verification);

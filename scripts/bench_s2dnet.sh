@@ -9,6 +9,8 @@
 #     scalesfm-s2dnet-scale (-zoom scenes) vs our single-level SIFT pipeline (scalesfm-plain)
 #     and stock COLMAP. SCALESFM_SCENES="fountain-P11 ..." picks the scenes (default: all four).
 # Usage: scripts/bench_s2dnet.sh [OUTPUT_DIR] [parts: homography,time,base,zoom]
+# SCALESFM_BASE_METHODS / SCALESFM_ZOOM_METHODS replace the eval_eth method lists (e.g. only the
+# S2DNet row after a new model); SCALESFM_THREADS sets eval_eth's --num_threads.
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 shared="${SCALESFM_SHARED:-$here/../shared}"
@@ -46,7 +48,8 @@ if [[ ",$parts," == *",base,"* ]]; then
     args+=(--dataset_path "$shared/data/strecha/$scene")
   done
   "$bin" eval_eth "${args[@]}" --output_path "$out/eth_base" --max_num_features 2048 \
-    --methods scalesfm-s2dnet,scalesfm-plain,colmap-default
+    --methods "${SCALESFM_BASE_METHODS:-scalesfm-s2dnet,scalesfm-plain,colmap-default}" \
+    --num_threads "${SCALESFM_THREADS:--1}"
 fi
 
 if [[ ",$parts," == *",zoom,"* ]]; then
@@ -55,5 +58,6 @@ if [[ ",$parts," == *",zoom,"* ]]; then
     args+=(--dataset_path "$shared/data/strecha/$scene-zoom")
   done
   "$bin" eval_eth "${args[@]}" --output_path "$out/eth_zoom" --max_num_features 2048 \
-    --methods scalesfm-s2dnet-scale,colmap-default
+    --methods "${SCALESFM_ZOOM_METHODS:-scalesfm-s2dnet-scale,colmap-default}" \
+    --num_threads "${SCALESFM_THREADS:--1}"
 fi
