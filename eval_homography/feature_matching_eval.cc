@@ -58,10 +58,7 @@ ImageFeatures Extract(FeatureExtractor* extractor, const std::string& path, int 
     k.y *= static_cast<float>(sy);
   }
   if (f.float_descriptors.rows() > 0) {
-    out.descriptors =
-        torch::from_blob(f.float_descriptors.data(),
-                         {f.float_descriptors.rows(), f.float_descriptors.cols()}, torch::kFloat32)
-            .clone();
+    out.descriptors = DescriptorsToTensor(f.float_descriptors, torch::kCPU);
   } else {
     out.descriptors = DescriptorsToTensor(f.descriptors, torch::kCPU);
   }

@@ -38,9 +38,7 @@ class DescriptorCache {
     LevelDescriptors& entry = cache_[key];
     if (level == kDatabaseLevel && db_->ExistsFloatDescriptors(image_id)) {
       // Learned extractors (SCFeat): unit float rows, used as they are.
-      DescriptorsF32 d = db_->ReadFloatDescriptors(image_id);
-      entry.descriptors =
-          torch::from_blob(d.data(), {d.rows(), d.cols()}, torch::kFloat32).clone().to(device_);
+      entry.descriptors = DescriptorsToTensor(db_->ReadFloatDescriptors(image_id), device_);
     } else if (level == kDatabaseLevel) {
       entry.descriptors = DescriptorsToTensor(db_->ReadDescriptors(image_id), device_);
     } else {

@@ -22,6 +22,13 @@ torch::Tensor DescriptorsToTensor(const DescriptorsU8& descriptors, const torch:
   return t.to(device);
 }
 
+torch::Tensor DescriptorsToTensor(const DescriptorsF32& descriptors, const torch::Device& device) {
+  return torch::from_blob(const_cast<float*>(descriptors.data()),
+                          {descriptors.rows(), descriptors.cols()}, torch::kFloat32)
+      .clone()
+      .to(device);
+}
+
 namespace {
 
 // For each row i: the best column if it passes COLMAP's distance and ratio tests, else -1.

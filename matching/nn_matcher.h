@@ -22,6 +22,8 @@ struct NnMatchOptions {
 
 // uint8 COLMAP descriptors -> float rows of (approximately) unit norm, d / 512, on `device`.
 torch::Tensor DescriptorsToTensor(const DescriptorsU8& descriptors, const torch::Device& device);
+// Learned float descriptors (unit rows already), copied to `device` as they are.
+torch::Tensor DescriptorsToTensor(const DescriptorsF32& descriptors, const torch::Device& device);
 
 // `d1` [N, D] and `d2` [M, D] float tensors of unit rows on the same device.
 Matches MatchNearestNeighbors(const torch::Tensor& d1, const torch::Tensor& d2,

@@ -115,10 +115,8 @@ class Reextractor {
   bool Learned() const { return options_.extraction.IsLearned(); }
 
   torch::Tensor ToTensor(const MultiLevelFeatures& f, const torch::Device& device) const {
-    if (!Learned()) return DescriptorsToTensor(f.descriptors, device);
-    // Learned extractors (SCFeat): unit float rows, used as they are.
-    DescriptorsF32 d = f.float_descriptors;
-    return torch::from_blob(d.data(), {d.rows(), d.cols()}, torch::kFloat32).clone().to(device);
+    return Learned() ? DescriptorsToTensor(f.float_descriptors, device)
+                     : DescriptorsToTensor(f.descriptors, device);
   }
 
   MultiLevelFeatures Extract(image_t id, double factor) {
