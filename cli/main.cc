@@ -228,9 +228,7 @@ int EvalEth(int argc, char** argv) {
                      "dataset folder with images/ [gt/] [match-list.txt]; repeatable")(
       "output_path", po::value(&o.output_path), "results folder")(
       "methods", po::value(&methods)->default_value("scalesfm,colmap-default"),
-      "comma-separated: scalesfm, scalesfm-plain, scalesfm-<estimator>, scalesfm-reextract, "
-      "scalesfm-levels-only, scalesfm-scfeat, scalesfm-scfeat-sdaim, scalesfm-s2dnet, "
-      "scalesfm-s2dnet-scale, colmap-default, colmap-best")(
+      (std::string("comma-separated: ") + kEthMethodNames).c_str())(
       "max_num_features", po::value(&o.max_num_features)->default_value(o.max_num_features), "")(
       "num_threads", po::value(&o.num_threads)->default_value(o.num_threads), "")(
       "repetitions", po::value(&o.repetitions)->default_value(o.repetitions), "");

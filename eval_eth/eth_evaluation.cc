@@ -48,15 +48,16 @@ void EthEvaluationOptions::Check() const {
     ExtractionOptions extraction;
     ScaleMatchingOptions scale;
     if (!ConfigureScalesfmMethod(m, &extraction, &scale)) {
-      throw Error("unknown eval_eth method '" + m +
-                  "' (known: scalesfm, scalesfm-plain, scalesfm-scfeat, scalesfm-scfeat-sdaim, "
-                  "scalesfm-<estimator>, "
-                  "scalesfm-reextract, scalesfm-s2dnet, scalesfm-s2dnet-scale, "
-                  "colmap-default, colmap-best)");
+      throw Error("unknown eval_eth method '" + m + "' (known: " + kEthMethodNames + ")");
     }
   }
   if (repetitions < 1) throw Error("--repetitions must be >= 1");
 }
+
+const char kEthMethodNames[] =
+    "scalesfm, scalesfm-plain, scalesfm-<estimator>, scalesfm-reextract, scalesfm-levels-only, "
+    "scalesfm-scfeat, scalesfm-scfeat-sdaim, scalesfm-s2dnet, scalesfm-s2dnet-scale, "
+    "colmap-default, colmap-best";
 
 bool ConfigureScalesfmMethod(const std::string& method, ExtractionOptions* extraction,
                              ScaleMatchingOptions* scale) {

@@ -11,12 +11,16 @@
 
 namespace scalesfm {
 
+// Every eval_eth method name, for --methods' help and the unknown-method error.
+extern const char kEthMethodNames[];
+
 // scalesfm method names: "scalesfm" (the defaults: levels auto, sift_vote), "scalesfm-plain"
 // (single level, no scale estimation), "scalesfm-<estimator>", "scalesfm-reextract",
-// "scalesfm-levels-only" (rescaled pairs without their native matches), "scalesfm-s2dnet"
-// (single-level RootSIFT keypoints, S2DNet sparse-to-dense matching, no scale estimate) and
-// "scalesfm-s2dnet-scale" (the same with sift_vote and SDAIM levels). Returns false for other
-// names.
+// "scalesfm-levels-only" (rescaled pairs without their native matches), "scalesfm-scfeat"
+// (SCFeat, single level, no scale estimate), "scalesfm-scfeat-sdaim" (SCFeat with SDAIM
+// re-extraction at sift_vote's scale), "scalesfm-s2dnet" (single-level RootSIFT keypoints,
+// S2DNet sparse-to-dense matching, no scale estimate) and "scalesfm-s2dnet-scale" (the same with
+// sift_vote and SDAIM levels). Returns false for other names.
 bool ConfigureScalesfmMethod(const std::string& method, ExtractionOptions* extraction,
                              ScaleMatchingOptions* scale);
 

@@ -15,9 +15,24 @@ ImageScaleSource::ImageScaleSource(const ScaleEstimatorOptions& options,
   sift_vote_ = dynamic_cast<SiftVoteEstimator*>(estimator_.get());
 }
 
+template <typename Estimator>
+const typename Estimator::ImageFeatures& ImageScaleSource::Cached(
+    Estimator* estimator, std::unordered_map<image_t, typename Estimator::ImageFeatures>* cache,
+    image_t id) {
+  auto it = cache->find(id);
+  if (it != cache->end()) return it->second;
+  return (*cache)[id] = estimator->ComputeImageFeatures(ReadImage(id));
+}
+
 ScaleEstimate ImageScaleSource::Estimate(image_t a, image_t b) {
-  if (scalenet_) return scalenet_->EstimateFromFeatures(Features(a), Features(b));
-  if (sift_vote_) return sift_vote_->EstimateFromFeatures(SiftFeatures(a), SiftFeatures(b));
+  if (scalenet_) {
+    return scalenet_->EstimateFromFeatures(Cached(scalenet_, &features_, a),
+                                           Cached(scalenet_, &features_, b));
+  }
+  if (sift_vote_) {
+    return sift_vote_->EstimateFromFeatures(Cached(sift_vote_, &sift_features_, a),
+                                            Cached(sift_vote_, &sift_features_, b));
+  }
   return estimator_->Estimate(ReadImage(a), ReadImage(b));
 }
 
@@ -27,18 +42,6 @@ cv::Mat ImageScaleSource::ReadImage(image_t id) {
   cv::Mat image = ReadImageGray(path, &error);
   if (image.empty()) throw Error("scale estimation: " + error);
   return image;
-}
-
-const ScaleNetEstimator::ImageFeatures& ImageScaleSource::Features(image_t id) {
-  auto it = features_.find(id);
-  if (it != features_.end()) return it->second;
-  return features_[id] = scalenet_->ComputeImageFeatures(ReadImage(id));
-}
-
-const SiftVoteEstimator::ImageFeatures& ImageScaleSource::SiftFeatures(image_t id) {
-  auto it = sift_features_.find(id);
-  if (it != sift_features_.end()) return it->second;
-  return sift_features_[id] = sift_vote_->ComputeImageFeatures(ReadImage(id));
 }
 
 }  // namespace scalesfm

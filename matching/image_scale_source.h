@@ -26,8 +26,11 @@ class ImageScaleSource {
 
  private:
   cv::Mat ReadImage(image_t id);
-  const ScaleNetEstimator::ImageFeatures& Features(image_t id);
-  const SiftVoteEstimator::ImageFeatures& SiftFeatures(image_t id);
+  // `estimator`'s features of image `id` from `cache`, computed on first use.
+  template <typename Estimator>
+  const typename Estimator::ImageFeatures& Cached(
+      Estimator* estimator, std::unordered_map<image_t, typename Estimator::ImageFeatures>* cache,
+      image_t id);
 
   std::string image_path_;
   std::unique_ptr<ScaleEstimator> estimator_;

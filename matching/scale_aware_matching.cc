@@ -196,8 +196,10 @@ MatchingSummary RunScaleAwareRawMatching(const std::string& database_path, const
 
   const std::vector<Image> images = db.ReadAllImages();
   std::unordered_map<image_t, ImageLevels> levels;
+  bool learned = false;  // learned (float) descriptors, e.g. SCFeat
   for (const Image& image : images) {
     if (!db.ExistsDescriptors(image.image_id)) continue;
+    learned = learned || db.ExistsFloatDescriptors(image.image_id);
     ImageLevels& l = levels[image.image_id];
     for (const auto& [id, factor] : db.ReadLevelFactors(image.image_id)) {
       l.ids.push_back(id);
@@ -218,9 +220,6 @@ MatchingSummary RunScaleAwareRawMatching(const std::string& database_path, const
 
   // Learned keypoints (SCFeat) come from one resolution and carry no scale to vote with, so
   // sift_vote then extracts SIFT from the images itself (once per image).
-  const bool learned = std::any_of(images.begin(), images.end(), [&](const Image& image) {
-    return db.ExistsFloatDescriptors(image.image_id);
-  });
   std::unique_ptr<ImageScaleSource> image_scales;
   if (estimator != "none" && (estimator != "sift_vote" || learned)) {
     if (scale_options.image_path.empty()) {
