@@ -40,7 +40,7 @@ cv::Mat ImageScaleSource::ReadImage(image_t id) {
   const std::string path = (std::filesystem::path(image_path_) / names_.at(id)).string();
   std::string error;
   cv::Mat image = ReadImageGray(path, &error);
-  if (image.empty()) throw Error("scale estimation: " + error);
+  if (image.empty()) throw Error("scale estimation: " + path + ": " + error);
   return image;
 }
 

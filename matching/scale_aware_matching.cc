@@ -123,7 +123,7 @@ class Reextractor {
     const std::string path = (std::filesystem::path(options_.image_path) / names_.at(id)).string();
     std::string error;
     const cv::Mat image = ReadImageGray(path, &error);
-    if (image.empty()) throw Error("re-extraction: " + error);
+    if (image.empty()) throw Error("re-extraction: " + path + ": " + error);
     // Stay within max_image_size, as every level does.
     const double max_factor =
         double(options_.extraction.max_image_size) / std::max(image.cols, image.rows);

@@ -237,6 +237,32 @@ TEST(ScaleAwareMatching, ReextractWithLearnedFeaturesGrowsTheFloatDescriptors) {
   }
 }
 
+// An image that disappears between extraction and matching: the error names it and the pair
+// stays unmatched, so a re-run after restoring it resumes.
+TEST(ScaleAwareMatching, MissingImageAtMatchingIsAClearErrorAndWritesNothing) {
+  const std::string dir = test::MakeTempDir("sam_missing_image") + "/images";
+  fs::create_directories(dir);
+  for (const char* name : {"a.png", "b.png"}) {
+    fs::copy_file(MakeZoomPair().image_dir + "/" + name, dir + "/" + name);
+  }
+  const std::string db_path = fs::path(dir).parent_path().string() + "/database.db";
+  ExtractionOptions extraction;
+  extraction.levels = "1";
+  extraction.num_threads = 1;
+  RunFeatureExtraction(db_path, dir, ImageReaderOptions(), extraction);
+  fs::remove(dir + "/b.png");
+  ScaleMatchingOptions options;
+  options.reextract = true;
+  options.image_path = dir;
+  try {
+    RunScaleAwareRawMatching(db_path, {{1, 2}}, MatchingOptions(), options);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("b.png"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(Database(db_path).ExistsMatches(1, 2));
+}
+
 TEST(ScaleAwareMatching, OptionErrorsAreClear) {
   ScaleMatchingOptions o;
   o.estimator.estimator = "magic";
