@@ -403,7 +403,10 @@ int TrainScaleNetCommand(int argc, char** argv) {
   ScaleNetTrainOptions o;
   po::options_description desc("train_scalenet options");
   desc.add_options()("iterations", po::value(&o.iterations)->default_value(o.iterations), "")(
-      "learning_rate", po::value(&o.learning_rate)->default_value(o.learning_rate), "");
+      "learning_rate", po::value(&o.learning_rate)->default_value(o.learning_rate), "")(
+      "max_zoom_magnification",
+      po::value(&o.max_zoom_magnification)->default_value(o.max_zoom_magnification),
+      "largest upsampling of a pair's zoomed view; larger zooms use bigger images (0: no limit)");
   AddTrainingRunOptions(&desc, &o);
   if (!ParseCommandLine(argc, argv, "scalesfm train_scalenet --data_path DIR --output_path FILE.pt",
                         desc)) {

@@ -90,15 +90,31 @@ ScalePairGenerator::ScalePairGenerator(const std::vector<std::string>& image_pat
     images_.push_back(f);
   }
   if (images_.size() < 2) throw Error("need at least two readable training images");
+  for (size_t i = 1; i < images_.size(); ++i) {
+    const auto side = [&](size_t k) { return std::min(images_[k].cols, images_[k].rows); };
+    if (side(i) > side(largest_)) largest_ = i;
+  }
 }
 
 ScalePair ScalePairGenerator::Sample(std::mt19937* rng) const {
   const int size = options_.canvas_size;
   std::uniform_int_distribution<size_t> pick(0, images_.size() - 1);
-  const cv::Mat& source = images_[pick(*rng)];
-  const cv::Mat& distractor = images_[pick(*rng)];
   const double log2_s = Uniform(rng, -options_.max_log2_scale, options_.max_log2_scale);
   const double zoom = std::exp2(std::abs(log2_s));
+  // The zoomed view spans wide_extent / zoom source pixels on a canvas of `size`; keeping its
+  // magnification size * zoom / wide_extent <= max_zoom_magnification needs a wide extent of
+  // at least min_extent, so the source must be that big (the largest image if none is).
+  const double min_extent =
+      options_.max_zoom_magnification > 0 ? size * zoom / options_.max_zoom_magnification : 0.0;
+  std::vector<size_t> big_enough;
+  for (size_t i = 0; i < images_.size(); ++i) {
+    if (std::min(images_[i].cols, images_[i].rows) >= min_extent) big_enough.push_back(i);
+  }
+  const cv::Mat& source = big_enough.empty()
+                              ? images_[largest_]
+                              : images_[big_enough[std::uniform_int_distribution<size_t>(
+                                    0, big_enough.size() - 1)(*rng)]];
+  const cv::Mat& distractor = images_[pick(*rng)];
 
   auto view_size = [&](int* w, int* h) {
     *w = *h = size;
@@ -115,7 +131,8 @@ ScalePair ScalePairGenerator::Sample(std::mt19937* rng) const {
   view_size(&zw, &zh);
   // The wide view spans most of the source; the zoomed one 1/zoom of that, centred inside it.
   const double min_side = std::min(source.cols, source.rows);
-  const double wide_extent = min_side * Uniform(rng, 0.6, 1.0);
+  const double wide_extent =
+      min_side * Uniform(rng, std::min(1.0, std::max(0.6, min_extent / min_side)), 1.0);
   const cv::Point2d wide_center(source.cols / 2.0 + Uniform(rng, -0.15, 0.15) * source.cols,
                                 source.rows / 2.0 + Uniform(rng, -0.15, 0.15) * source.rows);
   const double reach = 0.45 * wide_extent;  // zoomed centre within the wide view (some partial)
@@ -160,6 +177,7 @@ ScalePair ScalePairGenerator::Sample(std::mt19937* rng) const {
     }
   }
   ScalePair pair;
+  pair.zoom_magnification = size * zoom / wide_extent;
   const double log_scale_wz = count > 0 ? log_sum / count : std::log(zoom);
   // A is the wide view when log2_s >= 0, else the zoomed one.
   if (log2_s >= 0) {

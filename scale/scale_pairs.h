@@ -20,12 +20,18 @@ struct ScalePairOptions {
   double max_corner_jitter = 0.05;  // perspective: corner offsets, fraction of the canvas
   double max_rotation_deg = 10.0;
   double letterbox_probability = 0.5;  // mimic inference on non-square images
+  // Largest magnification (canvas pixels per source pixel) of the zoomed view. A real zoom is as
+  // sharp as a wide shot; an upsampled crop is not, and a network trained on upsampled crops
+  // learns "blurry means zoomed in", which real pairs never show. Large zooms therefore draw
+  // their source among images big enough (see DESIGN_NOTES). 0: no limit.
+  double max_zoom_magnification = 1.6;
 };
 
 struct ScalePair {
   cv::Mat a, b;      // CV_32F, canvas_size^2, normalised (zero mean-ish, padding 0)
   double scale = 1;  // s(A->B): geometric mean of sqrt|det J| of A -> B over A's visible pixels
   double nominal_scale = 1;  // the drawn zoom, A -> B (equals `scale` without perspective jitter)
+  double zoom_magnification = 1;  // canvas pixels per source pixel of the zoomed view
 };
 
 class ScalePairGenerator {
@@ -39,6 +45,7 @@ class ScalePairGenerator {
  private:
   ScalePairOptions options_;
   std::vector<cv::Mat> images_;
+  size_t largest_ = 0;  // the image with the longest short side
 };
 
 // Letterboxes an 8-bit grey image into a size^2 float canvas: longest side resized to `size`,

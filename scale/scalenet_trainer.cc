@@ -20,6 +20,7 @@ void ScaleNetTrainOptions::Check() const {
   CheckRun("train_scalenet");
   if (iterations < 1) throw Error("--iterations must be >= 1");
   if (learning_rate <= 0) throw Error("--learning_rate must be positive");
+  if (max_zoom_magnification < 0) throw Error("--max_zoom_magnification must be >= 0");
   ScaleNetConfig::FromName(config);
 }
 
@@ -90,6 +91,7 @@ void TrainScaleNet(const ScaleNetTrainOptions& options) {
   SplitTrainingImages(options.data_path, &train_paths, &val_paths);
   ScalePairOptions pair_options;
   pair_options.canvas_size = config.input_size;
+  pair_options.max_zoom_magnification = options.max_zoom_magnification;
   const ScalePairGenerator train_data(train_paths, pair_options);
   const ScalePairGenerator val_data(val_paths, pair_options);
   LogInfo(StringPrintf("Training images: %zu, validation images: %zu", train_data.num_images(),
@@ -167,6 +169,7 @@ void TrainScaleNet(const ScaleNetTrainOptions& options) {
       {"iterations", options.iterations},
       {"batch_size", options.batch_size},
       {"learning_rate", options.learning_rate},
+      {"max_zoom_magnification", options.max_zoom_magnification},
       {"training_seconds_this_run", timer.ElapsedSeconds()},
       {"final_metrics",
        {{"validation_pairs", options.validation_pairs},

@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "scale/scale_pairs.h"
 #include "util/training.h"
 
 namespace scalesfm {
@@ -16,6 +17,7 @@ struct ScaleNetTrainOptions : TrainingRunOptions {
   }
   int iterations = 6000;
   double learning_rate = 1e-3;  // decayed x0.1 at 70% and 90% of the iterations
+  double max_zoom_magnification = ScalePairOptions().max_zoom_magnification;
 
   void Check() const;
 };

@@ -193,5 +193,38 @@ TEST(ScalePairs, GroundTruthScaleMatchesTheZoom) {
   }
 }
 
+TEST(ScalePairs, LargeZoomsDrawSourcesBigEnoughToStaySharp) {
+  // A 200 px and a 1200 px image: a zoom of 8 on the 128 px canvas needs a wide view of at least
+  // 128 * 8 / 1.6 = 640 source pixels, which only the big image has.
+  const std::string dir = test::MakeTempDir("scale_pairs");
+  std::vector<std::string> paths;
+  for (const int side : {200, 1200}) {
+    cv::Mat noise(side, side, CV_8U);
+    cv::randu(noise, 0, 255);
+    paths.push_back(dir + "/noise" + std::to_string(side) + ".png");
+    cv::imwrite(paths.back(), noise);
+  }
+  ScalePairOptions options;
+  std::mt19937 rng(5);
+  double largest = 0;
+  int large_zooms = 0;
+  const ScalePairGenerator limited(paths, options);
+  for (int i = 0; i < 200; ++i) {
+    const ScalePair p = limited.Sample(&rng);
+    EXPECT_LE(p.zoom_magnification, options.max_zoom_magnification + 1e-9);
+    largest = std::max(largest, std::abs(std::log2(p.nominal_scale)));
+    if (std::abs(std::log2(p.nominal_scale)) > 2.5) ++large_zooms;
+  }
+  EXPECT_GT(largest, 2.8);  // the limit does not cut the scale range
+  EXPECT_GT(large_zooms, 10);
+
+  // Without the limit the same draws upsample the zoomed view well beyond it.
+  options.max_zoom_magnification = 0;
+  const ScalePairGenerator unlimited(paths, options);
+  double most = 0;
+  for (int i = 0; i < 200; ++i) most = std::max(most, unlimited.Sample(&rng).zoom_magnification);
+  EXPECT_GT(most, 3.0);
+}
+
 }  // namespace
 }  // namespace scalesfm
