@@ -132,12 +132,25 @@ torch::Tensor CorrelationVolume(const torch::Tensor& a, const torch::Tensor& b) 
   return corr / (corr.pow(2).sum(1, true) + 1e-6).sqrt();
 }
 
+void ScaleNetImpl::CacheSelfCorrelation(ScaleNetImageFeatures* f) {
+  torch::NoGradGuard no_grad;
+  const torch::Tensor self = CorrelationVolume(f->features, f->features);
+  f->self_as_a = reduce_a_->forward(self).flatten(1);
+  f->self_as_b = reduce_b_->forward(self).flatten(1);
+}
+
 torch::Tensor ScaleNetImpl::PairLogits(const ScaleNetImageFeatures& a,
                                        const ScaleNetImageFeatures& b) {
   const torch::Tensor ab = reduce_ab_->forward(CorrelationVolume(a.features, b.features));
-  const torch::Tensor aa = reduce_a_->forward(CorrelationVolume(a.features, a.features));
-  const torch::Tensor bb = reduce_b_->forward(CorrelationVolume(b.features, b.features));
-  const torch::Tensor flat = torch::cat({ab.flatten(1), aa.flatten(1), bb.flatten(1)}, 1);
+  const torch::Tensor aa =
+      a.self_as_a.defined()
+          ? a.self_as_a
+          : reduce_a_->forward(CorrelationVolume(a.features, a.features)).flatten(1);
+  const torch::Tensor bb =
+      b.self_as_b.defined()
+          ? b.self_as_b
+          : reduce_b_->forward(CorrelationVolume(b.features, b.features)).flatten(1);
+  const torch::Tensor flat = torch::cat({ab.flatten(1), aa, bb}, 1);
   return head_->forward(flat.unsqueeze(-1).unsqueeze(-1)).flatten(1);
 }
 

@@ -7,8 +7,8 @@
 //   over the bins s_t = sqrt(2)^t, t = -6..6.
 // The module layout follows the official implementation's, so that its checkpoints convert
 // name by name (scripts/convert_official_weights.py) into the `paper` config. Per-image
-// features (backbone + ASPP) are computed once and cached; a pair costs the correlations and
-// the head only.
+// features (backbone + ASPP, and the reduced self-correlations) are computed once and cached; a
+// pair costs the cross-correlation, its reduction block and the head only.
 #pragma once
 
 #include <torch/torch.h>
@@ -46,6 +46,11 @@ struct ScaleNetConfig {
 
 struct ScaleNetImageFeatures {
   torch::Tensor features;  // [N, C, h, w], L2-normalised over C
+  // Inference cache (ScaleNetImpl::CacheSelfCorrelation): the image's self-correlation c_A
+  // after the reduction block of the A side (reduce_a) and of the B side (reduce_b), flattened.
+  // They depend on one image only, so a pair then costs c_{A-B}, its reduction and the head.
+  // Undefined: PairLogits computes them.
+  torch::Tensor self_as_a, self_as_b;
 };
 
 // ASPP of Figure 2: branch ms_0 is a 1x1 conv, ms_k (k >= 1) a 3x3 conv with dilation d_k;
@@ -69,6 +74,8 @@ class ScaleNetImpl : public torch::nn::Module {
 
   // images: [N, in_channels, S, S], normalised.
   ScaleNetImageFeatures ExtractFeatures(const torch::Tensor& images);
+  // Fills the self-correlation cache of `f` (inference only: no gradient flows through it).
+  void CacheSelfCorrelation(ScaleNetImageFeatures* f);
   // Logits over the 13 bins for A -> B.
   torch::Tensor PairLogits(const ScaleNetImageFeatures& a, const ScaleNetImageFeatures& b);
   torch::Tensor forward(const torch::Tensor& images_a, const torch::Tensor& images_b) {

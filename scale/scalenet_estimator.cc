@@ -48,24 +48,34 @@ ScaleNetEstimator::ImageFeatures ScaleNetEstimator::ComputeImageFeatures(const c
     input = (unit.expand({1, 3, size, size}) - mean) / std;
   }
   f.net = model_->ExtractFeatures(input.to(device_));
+  model_->CacheSelfCorrelation(&f.net);
   return f;
 }
 
 ScaleEstimate ScaleNetEstimator::EstimateFromFeatures(const ImageFeatures& a,
                                                       const ImageFeatures& b) {
   torch::NoGradGuard no_grad;
-  const torch::Tensor p_ab = torch::softmax(model_->PairLogits(a.net, b.net), 1).cpu();
-  // Canvas scale -> original images: s = s_canvas * f_A / f_B.
-  const double to_original = std::log(a.letterbox_factor / b.letterbox_factor);
   ScaleEstimate e;
-  e.probs.assign(p_ab.data_ptr<float>(), p_ab.data_ptr<float>() + kNumScaleBins);
   double log_scale;
+  torch::Tensor p_ab;
   if (discrete_) {
+    p_ab = torch::softmax(model_->PairLogits(a.net, b.net), 1).cpu();
     log_scale = std::log(ScaleBinCenter(p_ab.argmax(1).item<int>()));
   } else {
-    const torch::Tensor p_ba = torch::softmax(model_->PairLogits(b.net, a.net), 1).cpu();
-    log_scale = ConsistentLogScale(p_ab, p_ba).item<double>();
+    // A -> B and B -> A (eq. 3) as one batch of two.
+    ScaleNetImageFeatures first, second;
+    first.features = torch::cat({a.net.features, b.net.features});
+    first.self_as_a = torch::cat({a.net.self_as_a, b.net.self_as_a});
+    second.features = torch::cat({b.net.features, a.net.features});
+    second.self_as_b = torch::cat({b.net.self_as_b, a.net.self_as_b});
+    const torch::Tensor p = torch::softmax(model_->PairLogits(first, second), 1).cpu();
+    p_ab = p.slice(0, 0, 1);
+    log_scale = ConsistentLogScale(p_ab, p.slice(0, 1, 2)).item<double>();
   }
+  // Canvas scale -> original images: s = s_canvas * f_A / f_B.
+  const double to_original = std::log(a.letterbox_factor / b.letterbox_factor);
+  p_ab = p_ab.contiguous();
+  e.probs.assign(p_ab.data_ptr<float>(), p_ab.data_ptr<float>() + kNumScaleBins);
   e.scale = std::exp(log_scale + to_original);
   e.bin = NearestScaleBin(e.scale);
   e.support = 1;

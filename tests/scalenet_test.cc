@@ -52,6 +52,24 @@ TEST(ScaleNet, OutputShapes) {
   EXPECT_EQ(params["aspp.mix_comb.0.weight"].sizes(), (std::vector<int64_t>{1024, 2048, 1, 1}));
 }
 
+TEST(ScaleNet, CachedSelfCorrelationGivesTheSameLogits) {
+  torch::manual_seed(3);
+  ScaleNet model(TinyConfig());
+  model->eval();
+  torch::NoGradGuard no_grad;
+  ScaleNetImageFeatures fa = model->ExtractFeatures(torch::randn({2, 1, 96, 96}));
+  ScaleNetImageFeatures fb = model->ExtractFeatures(torch::randn({2, 1, 96, 96}));
+  const torch::Tensor uncached = model->PairLogits(fa, fb);
+  model->CacheSelfCorrelation(&fa);
+  model->CacheSelfCorrelation(&fb);
+  ASSERT_TRUE(fa.self_as_a.defined() && fb.self_as_b.defined());
+  EXPECT_TRUE(torch::allclose(model->PairLogits(fa, fb), uncached, 1e-5, 1e-5));
+  // The cache is per side: B -> A uses b's A-side block and a's B-side block.
+  const torch::Tensor reverse = model->PairLogits(fb, fa);
+  fa.self_as_a = fa.self_as_b = fb.self_as_a = fb.self_as_b = torch::Tensor();
+  EXPECT_TRUE(torch::allclose(model->PairLogits(fb, fa), reverse, 1e-5, 1e-5));
+}
+
 TEST(ScaleNet, CorrelationVolumeLayout) {
   // Channel j indexes b's locations column-major (j = x * h + y); the grid is a's.
   const torch::Tensor a = torch::randn({1, 4, 2, 3});
