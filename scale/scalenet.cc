@@ -118,7 +118,9 @@ ScaleNetImageFeatures ScaleNetImpl::ExtractFeatures(const torch::Tensor& images)
               "ScaleNet expects [N, ", config_.in_channels, ", ", config_.input_size, ", ",
               config_.input_size, "] input, got ", images.sizes());
   const torch::Tensor f = aspp_->forward(backbone_->forward(images));
-  return {f / (f.pow(2).sum(1, true) + 1e-6).sqrt()};
+  ScaleNetImageFeatures out;
+  out.features = f / (f.pow(2).sum(1, true) + 1e-6).sqrt();
+  return out;
 }
 
 torch::Tensor CorrelationVolume(const torch::Tensor& a, const torch::Tensor& b) {
