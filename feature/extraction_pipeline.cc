@@ -1,5 +1,7 @@
 #include "feature/extraction_pipeline.h"
 
+#include <torch/torch.h>
+
 #include <atomic>
 #include <filesystem>
 #include <mutex>
@@ -47,7 +49,11 @@ ExtractionSummary RunFeatureExtraction(const std::string& database_path,
                          summary.num_already_done));
   }
 
-  // Learned extractors use LibTorch's threads on one image at a time.
+  // Learned extractors use LibTorch's threads on one image at a time. LibTorch's default is the
+  // number of physical cores, which undercounts on VMs (1 on a 2-vCPU machine), so it is set.
+  if (extraction_options.IsLearned()) {
+    torch::set_num_threads(extraction_options.EffectiveNumThreads());
+  }
   const int num_threads = extraction_options.IsLearned()
                               ? 1
                               : std::min<int>(extraction_options.EffectiveNumThreads(),
