@@ -182,6 +182,9 @@ int MakeSyntheticScene(int argc, char** argv) {
       "height", po::value(&o.height)->default_value(o.height), "")(
       "focal", po::value(&o.focal)->default_value(o.focal), "wide-camera focal (pixels)")(
       "supersampling", po::value(&o.supersampling)->default_value(o.supersampling), "")(
+      "texture_octave_gain",
+      po::value(&o.texture_octave_gain)->default_value(o.texture_octave_gain),
+      "amplitude ratio of successive texture octaves")(
       "seed", po::value(&o.seed)->default_value(o.seed), "");
   if (!ParseCommandLine(argc, argv, "scalesfm make_synthetic_scene --output_path DIR", desc)) {
     return 0;

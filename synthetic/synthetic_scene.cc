@@ -49,14 +49,14 @@ double ValueNoise(double x, double y, uint32_t seed) {
 
 // Fractal noise in [0, 1] at world-unit coordinates (x, y); octaves finer than twice the pixel
 // footprint are faded out (analytic mip-mapping).
-double Texture(double x, double y, double footprint, uint32_t seed) {
+double Texture(double x, double y, double footprint, uint32_t seed, double octave_gain) {
   double sum = 0, norm = 0, amplitude = 1, frequency = 1.5;
   for (int k = 0; k < 12; ++k) {
     const double wavelength = 1.0 / frequency;
     const double w = std::clamp((wavelength / footprint - 2.0) / 2.0, 0.0, 1.0);
     sum += w * amplitude * (ValueNoise(x * frequency, y * frequency, seed + 101 * k) - 0.5);
     norm += amplitude;
-    amplitude *= 0.72;
+    amplitude *= octave_gain;
     frequency *= 2.0;
   }
   return 0.5 + 1.6 * sum / norm * 2.0;
@@ -98,7 +98,8 @@ Eigen::Matrix3d LookAt(const Eigen::Vector3d& center, const Eigen::Vector3d& tar
   return R;
 }
 
-cv::Mat Render(const SyntheticCamera& cam, const std::vector<Rect>& rects, int ss) {
+cv::Mat Render(const SyntheticCamera& cam, const std::vector<Rect>& rects, int ss,
+               double octave_gain) {
   cv::Mat image(cam.height, cam.width, CV_8UC3);
   const Eigen::Vector3d center = -cam.R.transpose() * cam.t;
   const double cx = cam.width / 2.0, cy = cam.height / 2.0;
@@ -126,7 +127,8 @@ cv::Mat Render(const SyntheticCamera& cam, const std::vector<Rect>& rects, int s
               if (lu < 0 || lu > 1 || lv < 0 || lv > 1) continue;
               best_t = t;
               const double footprint = t / (cam.focal * ss * std::max(0.2, std::abs(denom)));
-              sample = r.shade * Texture(lu * r.eu.norm(), lv * r.ev.norm(), footprint, r.seed);
+              sample = r.shade *
+                       Texture(lu * r.eu.norm(), lv * r.ev.norm(), footprint, r.seed, octave_gain);
             }
             value += sample;
           }
@@ -177,7 +179,7 @@ SyntheticScene RenderSyntheticScene(const SyntheticSceneOptions& options) {
     if (zoomed[i]) target += Eigen::Vector3d(2 * jitter(rng), 2 * jitter(rng), 0);
     cam.R = LookAt(center, target);
     cam.t = -cam.R * center;
-    scene.images.push_back(Render(cam, rects, options.supersampling));
+    scene.images.push_back(Render(cam, rects, options.supersampling, options.texture_octave_gain));
     scene.cameras.push_back(cam);
   }
   return scene;

@@ -19,6 +19,9 @@ struct SyntheticSceneOptions {
   int height = 480;
   double focal = 520.0;   // wide cameras, pixels
   int supersampling = 2;  // samples per pixel side
+  // Amplitude ratio of successive texture octaves (each twice the frequency of the last): 0.5
+  // is a 1/f spectrum like natural images; larger values give fine detail more contrast.
+  double texture_octave_gain = 0.72;
   unsigned seed = 1;
 
   void Check() const;

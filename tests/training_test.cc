@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "tests/test_util.h"
 #include "util/logging.h"
@@ -43,6 +44,29 @@ TEST(TrainingCheckpoint, InitWeightsStartARunAndTheCheckpointWinsOnResume) {
 
   EXPECT_THROW(TrainingCheckpoint(dir + "/other.pt").LoadModel(resumed.get(), dir + "/missing.pt"),
                Error);
+}
+
+// --output_path in a folder that does not exist yet: the run creates it up front (it used to
+// fail at the first checkpoint with LibTorch's stack trace); a folder that cannot be created
+// is a clear error before any training.
+TEST(TrainingRunOptions, CreateTheOutputFolderOrFailClearly) {
+  const std::string dir = test::MakeTempDir("training_output");
+  TrainingRunOptions o;
+  o.data_path = dir;
+  o.output_path = dir + "/new/sub/weights.pt";
+  o.device = "cpu";
+  o.CheckRun("train_test");
+  EXPECT_TRUE(std::filesystem::is_directory(dir + "/new/sub"));
+  std::ofstream(dir + "/a_file") << "x";
+  o.output_path = dir + "/a_file/weights.pt";
+  try {
+    o.CheckRun("train_test");
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("cannot create the folder of --output_path"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 }  // namespace

@@ -17,6 +17,15 @@ namespace fs = std::filesystem;
 void TrainingRunOptions::CheckRun(const std::string& command) const {
   if (data_path.empty()) throw Error(command + " needs --data_path");
   if (output_path.empty()) throw Error(command + " needs --output_path");
+  // The weights, the checkpoint and the sidecars go next to --output_path: create its folder now
+  // rather than fail at the first checkpoint.
+  const fs::path folder = fs::absolute(output_path).parent_path();
+  std::error_code ec;
+  fs::create_directories(folder, ec);
+  if (!fs::is_directory(folder)) {
+    throw Error("cannot create the folder of --output_path " + output_path +
+                (ec ? ": " + ec.message() : ""));
+  }
   if (batch_size < 1) throw Error("--batch_size must be >= 1");
   if (validation_pairs < 1 || validate_every < 1 || checkpoint_every < 1) {
     throw Error("--validation_pairs, --validate_every and --checkpoint_every must be >= 1");
