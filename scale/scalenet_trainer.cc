@@ -49,6 +49,8 @@ ScaleNetValidation Validate(ScaleNet& model, const std::vector<Batch>& batches,
   model->eval();
   double sum = 0, sum_ge1 = 0;
   size_t n = 0, n_ge1 = 0, within = 0;
+  std::array<double, 3> octave_error{}, octave_bias{};
+  std::array<size_t, 3> octave_n{};
   for (const Batch& batch : batches) {
     const auto fa = model->ExtractFeatures(batch.a.to(device));
     const auto fb = model->ExtractFeatures(batch.b.to(device));
@@ -67,6 +69,10 @@ ScaleNetValidation Validate(ScaleNet& model, const std::vector<Batch>& batches,
         sum_ge1 += e;
         ++n_ge1;
       }
+      const size_t octave = std::min<size_t>(2, static_cast<size_t>(std::abs(g)));
+      octave_error[octave] += e;
+      octave_bias[octave] += std::abs(est[i].item<double>()) - std::abs(g);
+      ++octave_n[octave];
       within += std::abs(argmax[i].item<int64_t>() - NearestScaleBin(std::exp2(g))) <= 1;
     }
   }
@@ -75,6 +81,10 @@ ScaleNetValidation Validate(ScaleNet& model, const std::vector<Batch>& batches,
   v.mean_log2_error = n ? sum / n : 0;
   v.mean_log2_error_ge1 = n_ge1 ? sum_ge1 / n_ge1 : 0;
   v.argmax_within_one_bin = n ? double(within) / n : 0;
+  for (size_t k = 0; k < 3; ++k) {
+    v.error_by_octave[k] = octave_n[k] ? octave_error[k] / octave_n[k] : 0;
+    v.magnitude_bias_by_octave[k] = octave_n[k] ? octave_bias[k] / octave_n[k] : 0;
+  }
   return v;
 }
 
@@ -150,6 +160,12 @@ void TrainScaleNet(const ScaleNetTrainOptions& options) {
           "Validation at %d: E = %.4f, E(|log2 s|>=1) = %.4f, argmax within "
           "one bin: %.3f",
           it + 1, last.mean_log2_error, last.mean_log2_error_ge1, last.argmax_within_one_bin));
+      LogInfo(StringPrintf(
+          "  per octave of |log2 s| (0-1, 1-2, 2-3): E %.3f / %.3f / %.3f, |log2 s| estimated "
+          "minus GT %+.3f / %+.3f / %+.3f",
+          last.error_by_octave[0], last.error_by_octave[1], last.error_by_octave[2],
+          last.magnitude_bias_by_octave[0], last.magnitude_bias_by_octave[1],
+          last.magnitude_bias_by_octave[2]));
     }
     if ((it + 1) % options.checkpoint_every == 0 && !last_it) {
       checkpoint.Save(*model, optimizer, it + 1);
@@ -175,7 +191,9 @@ void TrainScaleNet(const ScaleNetTrainOptions& options) {
        {{"validation_pairs", options.validation_pairs},
         {"E_log2", last.mean_log2_error},
         {"E_log2_abs_ge1", last.mean_log2_error_ge1},
-        {"argmax_within_one_bin", last.argmax_within_one_bin}}}};
+        {"argmax_within_one_bin", last.argmax_within_one_bin},
+        {"E_log2_by_octave", last.error_by_octave},
+        {"abs_log2_bias_by_octave", last.magnitude_bias_by_octave}}}};
   checkpoint.Finish(*model, sidecar);
   PrintElapsedTime(timer.ElapsedSeconds());
 }
