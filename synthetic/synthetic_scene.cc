@@ -151,6 +151,9 @@ void SyntheticSceneOptions::Check() const {
   if (zoom < 1) throw Error("--zoom must be >= 1");
   if (width < 32 || height < 32) throw Error("--width and --height must be at least 32");
   if (supersampling < 1) throw Error("--supersampling must be >= 1");
+  if (!(texture_octave_gain > 0 && texture_octave_gain <= 2)) {
+    throw Error("--texture_octave_gain must be in (0, 2]");
+  }
 }
 
 SyntheticScene RenderSyntheticScene(const SyntheticSceneOptions& options) {

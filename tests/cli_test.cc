@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -52,6 +53,13 @@ TEST(Cli, UnknownCommandsAndOptionsFail) {
   EXPECT_NE(out.find("Extraction.bogus"), std::string::npos) << out;
   EXPECT_NE(test::RunCommand(test::ScalesfmBinary() + " feature_extractor", &out), 0);
   EXPECT_NE(out.find("--database_path"), std::string::npos) << out;
+  const std::string scene = test::MakeTempDir("cli_bad_scene") + "/scene";
+  EXPECT_NE(test::RunCommand(test::ScalesfmBinary() + " make_synthetic_scene --output_path " +
+                                 scene + " --texture_octave_gain 0",
+                             &out),
+            0);
+  EXPECT_NE(out.find("--texture_octave_gain must be in (0, 2]"), std::string::npos) << out;
+  EXPECT_FALSE(std::filesystem::exists(scene)) << "nothing is written on bad input";
 }
 
 TEST(Cli, EstimateScalePrintsOneJsonObject) {
