@@ -1,7 +1,5 @@
 #include "feature/extraction_pipeline.h"
 
-#include <torch/torch.h>
-
 #include <atomic>
 #include <filesystem>
 #include <mutex>
@@ -13,6 +11,7 @@
 #include "feature/image_io.h"
 #include "feature/multilevel_extraction.h"
 #include "feature/scale_levels.h"
+#include "util/device.h"
 #include "util/logging.h"
 #include "util/progress.h"
 
@@ -49,11 +48,8 @@ ExtractionSummary RunFeatureExtraction(const std::string& database_path,
                          summary.num_already_done));
   }
 
-  // Learned extractors use LibTorch's threads on one image at a time. LibTorch's default is the
-  // number of physical cores, which undercounts on VMs (1 on a 2-vCPU machine), so it is set.
-  if (extraction_options.IsLearned()) {
-    torch::set_num_threads(extraction_options.EffectiveNumThreads());
-  }
+  // Learned extractors use LibTorch's threads (all cores by default) on one image at a time.
+  if (extraction_options.IsLearned()) SetLibTorchThreads(extraction_options.num_threads);
   const int num_threads = extraction_options.IsLearned()
                               ? 1
                               : std::min<int>(extraction_options.EffectiveNumThreads(),

@@ -2,7 +2,6 @@
 
 #include <deque>
 #include <filesystem>
-#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -24,12 +23,7 @@ void MatchingOptions::Check() const {
   if (!shard.empty()) ParseShard(shard);
 }
 
-void MatchingOptions::ApplyThreads() const {
-  // LibTorch defaults to the number of physical cores, which undercounts on VMs.
-  torch::set_num_threads(num_threads > 0
-                             ? num_threads
-                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
-}
+void MatchingOptions::ApplyThreads() const { SetLibTorchThreads(num_threads); }
 
 ImagePairs SelectPairs(const Database& db, const MatchingOptions& options) {
   ImagePairs pairs = options.pair_list.empty()

@@ -1,5 +1,8 @@
 #include "util/device.h"
 
+#include <algorithm>
+#include <thread>
+
 #include "util/logging.h"
 
 namespace scalesfm {
@@ -17,6 +20,12 @@ torch::Device ParseDevice(const std::string& name) {
   }
   if (name == "auto") return cuda ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
   throw Error("unknown --device '" + name + "' (expected auto, cpu or cuda)");
+}
+
+void SetLibTorchThreads(int requested) {
+  torch::set_num_threads(requested > 0
+                             ? requested
+                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
 }
 
 }  // namespace scalesfm

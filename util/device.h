@@ -11,4 +11,8 @@ namespace scalesfm {
 // without a usable GPU is an error, not a silent fallback.
 torch::Device ParseDevice(const std::string& name);
 
+// LibTorch's intra-op threads: `requested` when > 0, else every logical core. LibTorch's own
+// default counts physical cores, which undercounts on VMs (1 on a 2-vCPU machine).
+void SetLibTorchThreads(int requested);
+
 }  // namespace scalesfm

@@ -2,10 +2,8 @@
 
 #include <torch/torch.h>
 
-#include <algorithm>
 #include <ctime>
 #include <filesystem>
-#include <thread>
 
 #include "util/device.h"
 #include "util/logging.h"
@@ -68,9 +66,7 @@ void TrainingCheckpoint::Finish(const torch::nn::Module& model,
 }
 
 void SetUpTraining(unsigned seed, int num_threads) {
-  torch::set_num_threads(num_threads > 0
-                             ? num_threads
-                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  SetLibTorchThreads(num_threads);
   torch::manual_seed(seed);
 }
 
