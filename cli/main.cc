@@ -409,7 +409,11 @@ int TrainScaleNetCommand(int argc, char** argv) {
       "learning_rate", po::value(&o.learning_rate)->default_value(o.learning_rate), "")(
       "max_zoom_magnification",
       po::value(&o.max_zoom_magnification)->default_value(o.max_zoom_magnification),
-      "largest upsampling of a pair's zoomed view; larger zooms use bigger images (0: no limit)");
+      "largest upsampling of a pair's zoomed view; larger zooms use bigger images (0: no limit)")(
+      "max_corner_jitter", po::value(&o.max_corner_jitter)->default_value(o.max_corner_jitter),
+      "perspective: largest corner offset of each view, as a fraction of the canvas")(
+      "max_rotation_deg", po::value(&o.max_rotation_deg)->default_value(o.max_rotation_deg),
+      "largest in-plane rotation between the two views");
   AddTrainingRunOptions(&desc, &o);
   if (!ParseCommandLine(argc, argv, "scalesfm train_scalenet --data_path DIR --output_path FILE.pt",
                         desc)) {

@@ -21,6 +21,12 @@ void ScaleNetTrainOptions::Check() const {
   if (iterations < 1) throw Error("--iterations must be >= 1");
   if (learning_rate <= 0) throw Error("--learning_rate must be positive");
   if (max_zoom_magnification < 0) throw Error("--max_zoom_magnification must be >= 0");
+  if (max_corner_jitter < 0 || max_corner_jitter > 0.3) {
+    throw Error("--max_corner_jitter must be in [0, 0.3] (a fraction of the canvas)");
+  }
+  if (max_rotation_deg < 0 || max_rotation_deg > 180) {
+    throw Error("--max_rotation_deg must be in [0, 180]");
+  }
   ScaleNetConfig::FromName(config);
 }
 
@@ -102,6 +108,8 @@ void TrainScaleNet(const ScaleNetTrainOptions& options) {
   ScalePairOptions pair_options;
   pair_options.canvas_size = config.input_size;
   pair_options.max_zoom_magnification = options.max_zoom_magnification;
+  pair_options.max_corner_jitter = options.max_corner_jitter;
+  pair_options.max_rotation_deg = options.max_rotation_deg;
   const ScalePairGenerator train_data(train_paths, pair_options);
   const ScalePairGenerator val_data(val_paths, pair_options);
   LogInfo(StringPrintf("Training images: %zu, validation images: %zu", train_data.num_images(),
@@ -186,6 +194,8 @@ void TrainScaleNet(const ScaleNetTrainOptions& options) {
       {"batch_size", options.batch_size},
       {"learning_rate", options.learning_rate},
       {"max_zoom_magnification", options.max_zoom_magnification},
+      {"max_corner_jitter", options.max_corner_jitter},
+      {"max_rotation_deg", options.max_rotation_deg},
       {"training_seconds_this_run", timer.ElapsedSeconds()},
       {"final_metrics",
        {{"validation_pairs", options.validation_pairs},

@@ -19,6 +19,8 @@ struct ScaleNetTrainOptions : TrainingRunOptions {
   int iterations = 6000;
   double learning_rate = 1e-3;  // decayed x0.1 at 70% and 90% of the iterations
   double max_zoom_magnification = ScalePairOptions().max_zoom_magnification;
+  double max_corner_jitter = ScalePairOptions().max_corner_jitter;  // perspective strength
+  double max_rotation_deg = ScalePairOptions().max_rotation_deg;
 
   void Check() const;
 };

@@ -11,6 +11,7 @@
 #include "scale/scale_distribution.h"
 #include "scale/scale_pairs.h"
 #include "scale/scalenet_estimator.h"
+#include "scale/scalenet_trainer.h"
 #include "tests/test_util.h"
 #include "util/logging.h"
 #include "util/weights_io.h"
@@ -209,6 +210,23 @@ TEST(ScalePairs, GroundTruthScaleMatchesTheZoom) {
     EXPECT_NEAR(std::log2(p.scale), std::log2(p.nominal_scale), 1e-6);
     EXPECT_LE(std::abs(std::log2(p.scale)), 3.0 + 1e-6);
   }
+}
+
+TEST(ScaleNetTrainOptions, PairGeometryOptionsOutOfRangeAreClearErrors) {
+  ScaleNetTrainOptions o;
+  o.data_path = test::SyntheticSceneDir() + "/images";
+  o.output_path = test::MakeTempDir("scalenet_train_options") + "/model.pt";
+  EXPECT_NO_THROW(o.Check());
+  o.max_corner_jitter = 0.5;
+  try {
+    o.Check();
+    FAIL() << "a corner jitter of half the canvas was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("--max_corner_jitter"), std::string::npos) << e.what();
+  }
+  o.max_corner_jitter = 0.15;
+  o.max_rotation_deg = -1;
+  EXPECT_THROW(o.Check(), Error);
 }
 
 TEST(ScalePairs, LargeZoomsDrawSourcesBigEnoughToStaySharp) {
