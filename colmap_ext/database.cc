@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <Eigen/LU>
 #include <cstring>
 #include <filesystem>
 
@@ -155,6 +156,9 @@ void Database::CreateTables() {
   Execute(
       "CREATE TABLE IF NOT EXISTS scalesfm_detected_keypoints (image_id INTEGER PRIMARY KEY NOT "
       "NULL, num_detected INTEGER NOT NULL);");
+  Execute(
+      "CREATE TABLE IF NOT EXISTS scalesfm_guided_pairs (pair_id INTEGER PRIMARY KEY NOT NULL, "
+      "num_added INTEGER NOT NULL);");
   transaction.Commit();
 }
 
@@ -457,25 +461,75 @@ bool Database::ExistsTwoViewGeometry(image_t id1, image_t id2) const {
 
 void Database::WriteTwoViewGeometry(image_t id1, image_t id2, const TwoViewGeometry& tvg) {
   const std::vector<uint32_t> data = PackMatches(tvg.inlier_matches, id1 > id2);
+  // Stored for (smaller id -> larger id), row-major, as COLMAP does.
+  Eigen::Matrix<double, 3, 3, Eigen::RowMajor> F = tvg.F, H = tvg.H;
+  if (id1 > id2) {
+    F.transposeInPlace();
+    if (H.determinant() != 0) H = H.inverse().eval();
+  }
   Statement s(this,
-              "INSERT OR REPLACE INTO two_view_geometries(pair_id, rows, cols, data, config) "
-              "VALUES(?,?,?,?,?);");
+              "INSERT OR REPLACE INTO two_view_geometries(pair_id, rows, cols, data, config, F, H) "
+              "VALUES(?,?,?,?,?,?,?);");
   s.Bind(1, static_cast<int64_t>(ImagePairToPairId(id1, id2)));
   s.Bind(2, static_cast<int64_t>(tvg.inlier_matches.size()));
   s.Bind(3, static_cast<int64_t>(2));
   s.BindBlob(4, data.data(), data.size() * sizeof(uint32_t));
   s.Bind(5, static_cast<int64_t>(tvg.config));
+  s.BindBlob(6, F.data(), 9 * sizeof(double));
+  s.BindBlob(7, H.data(), 9 * sizeof(double));
   s.Step();
 }
 
+namespace {
+
+// A 3x3 matrix blob of COLMAP's (9 doubles, row-major); zero when absent or malformed.
+Eigen::Matrix3d Matrix3dFromBlob(const std::vector<double>& blob) {
+  if (blob.size() != 9) return Eigen::Matrix3d::Zero();
+  return Eigen::Map<const Eigen::Matrix<double, 3, 3, Eigen::RowMajor>>(blob.data());
+}
+
+}  // namespace
+
 TwoViewGeometry Database::ReadTwoViewGeometry(image_t id1, image_t id2) const {
-  Statement s(this, "SELECT data, config FROM two_view_geometries WHERE pair_id = ?;");
+  Statement s(this, "SELECT data, config, F, H FROM two_view_geometries WHERE pair_id = ?;");
   s.Bind(1, static_cast<int64_t>(ImagePairToPairId(id1, id2)));
   TwoViewGeometry tvg;
   if (!s.Step()) return tvg;
   tvg.inlier_matches = UnpackMatches(s.Blob<uint32_t>(0), id1 > id2);
   tvg.config = static_cast<int>(s.Int(1));
+  tvg.F = Matrix3dFromBlob(s.Blob<double>(2));
+  tvg.H = Matrix3dFromBlob(s.Blob<double>(3));
+  // COLMAP stores them for (smaller id -> larger id); reading the other way round inverts them.
+  if (id1 > id2) {
+    tvg.F.transposeInPlace();
+    if (tvg.H.determinant() != 0) tvg.H = tvg.H.inverse().eval();
+  }
   return tvg;
+}
+
+void Database::UpdateTwoViewGeometryInliers(image_t id1, image_t id2, const Matches& inliers) {
+  const std::vector<uint32_t> data = PackMatches(inliers, id1 > id2);
+  Statement s(this,
+              "UPDATE two_view_geometries SET rows = ?, cols = 2, data = ? WHERE pair_id = ?;");
+  s.Bind(1, static_cast<int64_t>(inliers.size()));
+  s.BindBlob(2, data.data(), data.size() * sizeof(uint32_t));
+  s.Bind(3, static_cast<int64_t>(ImagePairToPairId(id1, id2)));
+  s.Step();
+}
+
+void Database::WriteGuidedPair(image_t id1, image_t id2, size_t num_added) {
+  Statement s(this,
+              "INSERT OR REPLACE INTO scalesfm_guided_pairs(pair_id, num_added) VALUES(?,?);");
+  s.Bind(1, static_cast<int64_t>(ImagePairToPairId(id1, id2)));
+  s.Bind(2, static_cast<int64_t>(num_added));
+  s.Step();
+}
+
+std::vector<image_pair_t> Database::ReadGuidedPairIds() const {
+  Statement s(this, "SELECT pair_id FROM scalesfm_guided_pairs;");
+  std::vector<image_pair_t> out;
+  while (s.Step()) out.push_back(static_cast<image_pair_t>(s.Int(0)));
+  return out;
 }
 
 std::unordered_map<image_pair_t, size_t> Database::ReadTwoViewGeometryNumInliers() const {

@@ -39,6 +39,10 @@ enum class TwoViewConfig : int {
 struct TwoViewGeometry {
   int config = 0;
   Matches inlier_matches;
+  // COLMAP's fundamental matrix (x2^T F x1 = 0) and homography (x2 ~ H x1) in the keypoints'
+  // coordinates, for image_id1 -> image_id2 as read; zero when the row has none.
+  Eigen::Matrix3d F = Eigen::Matrix3d::Zero();
+  Eigen::Matrix3d H = Eigen::Matrix3d::Zero();
 };
 
 // scalesfm_feature_levels: one row per (image, level) of a multi-level extraction. The level's
@@ -124,6 +128,11 @@ class Database {
   bool ExistsTwoViewGeometry(image_t image_id1, image_t image_id2) const;
   void WriteTwoViewGeometry(image_t image_id1, image_t image_id2, const TwoViewGeometry& tvg);
   TwoViewGeometry ReadTwoViewGeometry(image_t image_id1, image_t image_id2) const;
+  // Replaces a verified pair's inlier matches, keeping its configuration and F, E, H, qvec, tvec.
+  void UpdateTwoViewGeometryInliers(image_t image_id1, image_t image_id2, const Matches& inliers);
+  // scalesfm_guided_pairs: pairs whose inliers guided matching has already extended (resume).
+  void WriteGuidedPair(image_t image_id1, image_t image_id2, size_t num_added);
+  std::vector<image_pair_t> ReadGuidedPairIds() const;
   // pair_id -> number of inlier matches, for every verified pair.
   std::unordered_map<image_pair_t, size_t> ReadTwoViewGeometryNumInliers() const;
   size_t NumTwoViewGeometries() const;

@@ -57,10 +57,15 @@ void EthEvaluationOptions::Check() const {
 const char kEthMethodNames[] =
     "scalesfm, scalesfm-plain, scalesfm-<estimator>, scalesfm-reextract, scalesfm-levels-only, "
     "scalesfm-scfeat, scalesfm-scfeat-sdaim, scalesfm-s2dnet, scalesfm-s2dnet-scale, "
-    "colmap-default, colmap-best";
+    "colmap-default, colmap-best; any scalesfm method + \"-guided\" (guided matching)";
 
-bool ConfigureScalesfmMethod(const std::string& method, ExtractionOptions* extraction,
-                             ScaleMatchingOptions* scale) {
+bool ConfigureScalesfmMethod(const std::string& name, ExtractionOptions* extraction,
+                             ScaleMatchingOptions* scale, bool* guided_matching) {
+  const std::string suffix = "-guided";
+  const bool guided = name.size() > suffix.size() &&
+                      name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+  if (guided_matching) *guided_matching = guided;
+  const std::string method = guided ? name.substr(0, name.size() - suffix.size()) : name;
   if (method == "scalesfm") return true;  // the defaults
   if (method == "scalesfm-plain") {
     extraction->levels = "1";
@@ -142,7 +147,8 @@ MethodDatabase PrepareMethodDatabase(const std::string& dataset, const std::stri
   Timer timer;
   ExtractionOptions extraction;
   ScaleMatchingOptions scale;
-  if (ConfigureScalesfmMethod(method, &extraction, &scale)) {
+  bool guided_matching = false;
+  if (ConfigureScalesfmMethod(method, &extraction, &scale, &guided_matching)) {
     extraction.max_num_features = max_num_features;
     extraction.num_threads = num_threads;
     RunFeatureExtraction(db_path, image_path, ImageReaderOptions(), extraction);
@@ -157,6 +163,7 @@ MethodDatabase PrepareMethodDatabase(const std::string& dataset, const std::stri
     }
     VerificationOptions verification;
     verification.num_threads = num_threads;
+    verification.guided_matching = guided_matching;
     scale.image_path = image_path;
     scale.extraction = extraction;
     if (ScalesfmMatcherType(method) == "s2dnet") {

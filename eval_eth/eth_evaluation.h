@@ -20,9 +20,10 @@ extern const char kEthMethodNames[];
 // (SCFeat, single level, no scale estimate), "scalesfm-scfeat-sdaim" (SCFeat with SDAIM
 // re-extraction at sift_vote's scale), "scalesfm-s2dnet" (single-level RootSIFT keypoints,
 // S2DNet sparse-to-dense matching, no scale estimate) and "scalesfm-s2dnet-scale" (the same with
-// sift_vote and SDAIM levels). Returns false for other names.
+// sift_vote and SDAIM levels). Any of them with the suffix "-guided" adds guided matching after
+// verification (*guided_matching = true). Returns false for other names.
 bool ConfigureScalesfmMethod(const std::string& method, ExtractionOptions* extraction,
-                             ScaleMatchingOptions* scale);
+                             ScaleMatchingOptions* scale, bool* guided_matching = nullptr);
 
 // The matcher a scalesfm method uses: "s2dnet" for scalesfm-s2dnet*, else "nn".
 std::string ScalesfmMatcherType(const std::string& method);

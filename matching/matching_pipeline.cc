@@ -6,6 +6,7 @@
 #include <unordered_set>
 
 #include "matching/descriptor_cache.h"
+#include "matching/guided_matching.h"
 #include "util/device.h"
 #include "util/logging.h"
 #include "util/progress.h"
@@ -37,6 +38,7 @@ ImagePairs SelectPairs(const Database& db, const MatchingOptions& options) {
 }
 
 std::vector<std::string> VerificationOptions::ToColmapArgs() const {
+  // Guided matching is never COLMAP's: scalesfm runs it after verification (RunGuidedMatching).
   return {"--SiftMatching.use_gpu",          "0",
           "--SiftMatching.num_threads",      std::to_string(num_threads),
           "--SiftMatching.max_error",        std::to_string(max_error),
@@ -45,7 +47,7 @@ std::vector<std::string> VerificationOptions::ToColmapArgs() const {
           "--SiftMatching.min_inlier_ratio", std::to_string(min_inlier_ratio),
           "--SiftMatching.min_num_inliers",  std::to_string(min_num_inliers),
           "--SiftMatching.multiple_models",  multiple_models ? "1" : "0",
-          "--SiftMatching.guided_matching",  guided_matching ? "1" : "0",
+          "--SiftMatching.guided_matching",  "0",
           "--SiftMatching.planar_scene",     planar_scene ? "1" : "0"};
 }
 
@@ -174,6 +176,14 @@ MatchingSummary RunMatcher(const std::string& database_path, const MatchingOptio
   PrintElapsedTime(summary.matching_seconds);
   const std::string work_dir = std::filesystem::absolute(database_path).parent_path().string();
   RunGeometricVerification(database_path, pairs, verification, colmap, work_dir, &summary);
+  if (verification.guided_matching) {
+    if (options.type == "nn") {
+      RunGuidedMatching(database_path, pairs, options, verification.max_error, &summary);
+    } else {
+      LogWarning("--SiftMatching.guided_matching is ignored with --Matching.type " + options.type +
+                 ": its new keypoints have no descriptors");
+    }
+  }
   return summary;
 }
 

@@ -42,6 +42,7 @@ struct VerificationOptions {
   double min_inlier_ratio = 0.25;
   int min_num_inliers = 15;
   bool multiple_models = false;
+  // Done by scalesfm after COLMAP's verification (matching/guided_matching.h), not by COLMAP.
   bool guided_matching = false;
   bool planar_scene = false;
   int num_threads = -1;
@@ -54,8 +55,10 @@ struct MatchingSummary {
   size_t num_matched = 0;       // newly matched in this run
   size_t num_already_done = 0;  // raw matches already present
   size_t num_verified = 0;      // pairs with a two-view geometry after verification
+  size_t num_guided = 0;        // verified pairs extended by guided matching in this run
   double matching_seconds = 0;
   double verification_seconds = 0;
+  double guided_seconds = 0;
 };
 
 // The pairs these options select: the pair list or all pairs (block order), then the shard.
@@ -79,7 +82,8 @@ void RunGeometricVerification(const std::string& database_path, const ImagePairs
                               const std::string& work_dir, MatchingSummary* summary);
 
 // What every matcher does around its raw matching: print `heading`, select the pairs (list,
-// shard), run `raw_matching` on them, then COLMAP verification. Fails before any work when the
+// shard), run `raw_matching` on them, then COLMAP verification, then guided matching when
+// verification.guided_matching is set (nn matching only). Fails before any work when the
 // colmap binary is missing.
 MatchingSummary RunMatcher(const std::string& database_path, const MatchingOptions& options,
                            const VerificationOptions& verification, const ColmapRunner& colmap,

@@ -1,6 +1,7 @@
 #include "matching/nn_matcher.h"
 
 #include <cmath>
+#include <unordered_set>
 
 #include "util/logging.h"
 
@@ -29,18 +30,16 @@ torch::Tensor DescriptorsToTensor(const DescriptorsF32& descriptors, const torch
       .to(device);
 }
 
-namespace {
-
-// For each row i: the best column if it passes COLMAP's distance and ratio tests, else -1.
-// `best`/`second` hold the two largest similarities per row, `best_idx` the best's column.
-torch::Tensor RatioTest(const torch::Tensor& best, const torch::Tensor& second,
-                        const torch::Tensor& best_idx, const NnMatchOptions& options) {
+torch::Tensor ApplyRatioTest(const torch::Tensor& best, const torch::Tensor& second,
+                             const torch::Tensor& best_idx, const NnMatchOptions& options) {
   const torch::Tensor best_angle = torch::acos(best.clamp(-1.0, 1.0));
   const torch::Tensor second_angle = torch::acos(second.clamp(-1.0, 1.0));
   const torch::Tensor ok =
       (best_angle <= options.max_distance) & (best_angle < options.max_ratio * second_angle);
   return torch::where(ok, best_idx, torch::full_like(best_idx, -1));
 }
+
+namespace {
 
 // Best match of every row of `d1` among the rows of `d2` that passes the ratio test, else -1.
 // Works on blocks of `block_rows` rows, so at most block_rows x |d2| similarities exist at once.
@@ -54,7 +53,7 @@ torch::Tensor MatchOneWay(const torch::Tensor& d1, const torch::Tensor& d2,
     auto [best, best_idx] = sim.max(/*dim=*/1, /*keepdim=*/true);
     sim.scatter_(1, best_idx, -2.0);  // knock out the best to find the second best
     const torch::Tensor second = std::get<0>(sim.max(1));
-    parts.push_back(RatioTest(best.squeeze(1), second, best_idx.squeeze(1), options));
+    parts.push_back(ApplyRatioTest(best.squeeze(1), second, best_idx.squeeze(1), options));
   }
   return torch::cat(parts);
 }
@@ -77,15 +76,34 @@ Matches MatchNearestNeighbors(const torch::Tensor& d1, const torch::Tensor& d2,
     keep = keep & (back == torch::arange(n1, torch::kLong));
   }
   const torch::Tensor idx1 = torch::nonzero(keep).squeeze(1);
-  const torch::Tensor idx2 = m12.index_select(0, idx1);
-  Matches matches(idx1.size(0));
-  const auto a1 = idx1.accessor<int64_t, 1>();
-  const auto a2 = idx2.accessor<int64_t, 1>();
-  for (int64_t i = 0; i < idx1.size(0); ++i) {
+  return MatchesFromIndices(idx1, m12.index_select(0, idx1));
+}
+
+Matches MatchesFromIndices(const torch::Tensor& idx1, const torch::Tensor& idx2) {
+  const torch::Tensor i1 = idx1.to(torch::kCPU, torch::kLong).contiguous();
+  const torch::Tensor i2 = idx2.to(torch::kCPU, torch::kLong).contiguous();
+  Matches matches(i1.size(0));
+  const auto a1 = i1.accessor<int64_t, 1>();
+  const auto a2 = i2.accessor<int64_t, 1>();
+  for (int64_t i = 0; i < i1.size(0); ++i) {
     matches[i].idx1 = static_cast<point2D_t>(a1[i]);
     matches[i].idx2 = static_cast<point2D_t>(a2[i]);
   }
   return matches;
+}
+
+void AppendUnmatched(const Matches& extra, Matches* matches) {
+  std::unordered_set<point2D_t> used1, used2;
+  for (const Match& m : *matches) {
+    used1.insert(m.idx1);
+    used2.insert(m.idx2);
+  }
+  for (const Match& m : extra) {
+    if (used1.count(m.idx1) || used2.count(m.idx2)) continue;
+    used1.insert(m.idx1);
+    used2.insert(m.idx2);
+    matches->push_back(m);
+  }
 }
 
 }  // namespace scalesfm

@@ -69,22 +69,6 @@ Matches ToMergedIndices(const Matches& level_matches, const LevelDescriptors& a,
   return out;
 }
 
-// `extra` appended to `matches` where neither keypoint is matched yet, so every keypoint has at
-// most one match (COLMAP's tracks assume that).
-void AppendUnmatched(const Matches& extra, Matches* matches) {
-  std::unordered_set<point2D_t> used1, used2;
-  for (const Match& m : *matches) {
-    used1.insert(m.idx1);
-    used2.insert(m.idx2);
-  }
-  for (const Match& m : extra) {
-    if (used1.count(m.idx1) || used2.count(m.idx2)) continue;
-    used1.insert(m.idx1);
-    used2.insert(m.idx2);
-    matches->push_back(m);
-  }
-}
-
 // ScaleNet's way (--ScaleMatching.reextract 1): resize both images exactly, extract, match, and
 // add the new keypoints to each image's list (joining existing keypoints where they coincide).
 class Reextractor {

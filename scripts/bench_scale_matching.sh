@@ -19,6 +19,7 @@ case "$set_name" in
   base) suffix=""; methods="colmap-default,scalesfm" ;;
   *) echo "unknown set '$set_name' (zoom, zoom2048, base)" >&2; exit 2 ;;
 esac
+methods="${SCALESFM_METHODS:-$methods}"  # e.g. colmap-default,scalesfm,scalesfm-guided
 args=()
 for scene in fountain-P11 Herz-Jesus-P8 entry-P10 castle-P19; do
   args+=(--dataset_path "$shared/data/strecha/$scene$suffix")
