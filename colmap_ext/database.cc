@@ -459,14 +459,22 @@ bool Database::ExistsTwoViewGeometry(image_t id1, image_t id2) const {
                    static_cast<int64_t>(ImagePairToPairId(id1, id2)));
 }
 
+namespace {
+
+// COLMAP stores F and H for (smaller id -> larger id); the other direction has F^T and H^-1.
+void ReverseTwoViewDirection(Eigen::Matrix3d* F, Eigen::Matrix3d* H) {
+  F->transposeInPlace();
+  if (H->determinant() != 0) *H = H->inverse().eval();
+}
+
+}  // namespace
+
 void Database::WriteTwoViewGeometry(image_t id1, image_t id2, const TwoViewGeometry& tvg) {
   const std::vector<uint32_t> data = PackMatches(tvg.inlier_matches, id1 > id2);
-  // Stored for (smaller id -> larger id), row-major, as COLMAP does.
-  Eigen::Matrix<double, 3, 3, Eigen::RowMajor> F = tvg.F, H = tvg.H;
-  if (id1 > id2) {
-    F.transposeInPlace();
-    if (H.determinant() != 0) H = H.inverse().eval();
-  }
+  Eigen::Matrix3d f = tvg.F, h = tvg.H;
+  if (id1 > id2) ReverseTwoViewDirection(&f, &h);
+  // Row-major blobs, as COLMAP writes them.
+  const Eigen::Matrix<double, 3, 3, Eigen::RowMajor> F = f, H = h;
   Statement s(this,
               "INSERT OR REPLACE INTO two_view_geometries(pair_id, rows, cols, data, config, F, H) "
               "VALUES(?,?,?,?,?,?,?);");
@@ -499,11 +507,7 @@ TwoViewGeometry Database::ReadTwoViewGeometry(image_t id1, image_t id2) const {
   tvg.config = static_cast<int>(s.Int(1));
   tvg.F = Matrix3dFromBlob(s.Blob<double>(2));
   tvg.H = Matrix3dFromBlob(s.Blob<double>(3));
-  // COLMAP stores them for (smaller id -> larger id); reading the other way round inverts them.
-  if (id1 > id2) {
-    tvg.F.transposeInPlace();
-    if (tvg.H.determinant() != 0) tvg.H = tvg.H.inverse().eval();
-  }
+  if (id1 > id2) ReverseTwoViewDirection(&tvg.F, &tvg.H);
   return tvg;
 }
 

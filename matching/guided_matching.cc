@@ -25,32 +25,53 @@ torch::Tensor ToTensor(const Eigen::Matrix3d& m, const torch::Device& device) {
       .to(device);
 }
 
+// H x1_i, dehomogenised, as [N, 2] float.
+torch::Tensor Transfer(const torch::Tensor& x1, const Eigen::Matrix3d& H) {
+  const torch::Tensor p = torch::matmul(Homogeneous(x1), ToTensor(H, x1.device()).t());
+  return (p.slice(1, 0, 2) / p.slice(1, 2, 3)).to(torch::kFloat32);
+}
+
+// |x2_k - H x1_k|^2 for matched rows: x1, x2 [K, 2] -> [K].
+torch::Tensor SquaredTransferErrorsOfPairs(const torch::Tensor& x1, const torch::Tensor& x2,
+                                           const Eigen::Matrix3d& H) {
+  return (Transfer(x1, H) - x2.to(torch::kFloat32)).pow(2).sum(1);
+}
+
+// The parts of the Sampson error (x2^T F x1)^2 / (a_i + b_j), with a_i = |(F x1_i)_12|^2 and
+// b_j = |(F^T x2_j)_12|^2. The per-point parts are formed in double; the [N, M] part in float as
+// the distances of x2_j to the unit-normal lines F x1_i / sqrt(a_i), in pixels, so that
+// Sampson = distance^2 / (1 + b_j / a_i).
+struct EpipolarTerms {
+  torch::Tensor a, b;      // [N], [M] double
+  torch::Tensor distance;  // [N, M] float
+};
+
+EpipolarTerms ComputeEpipolarTerms(const torch::Tensor& x1, const torch::Tensor& x2,
+                                   const Eigen::Matrix3d& F) {
+  const torch::Tensor Ft = ToTensor(F, x1.device());
+  const torch::Tensor l1 = torch::matmul(Homogeneous(x1), Ft.t());  // rows F x1_i
+  const torch::Tensor l2 = torch::matmul(Homogeneous(x2), Ft);      // rows F^T x2_j
+  EpipolarTerms t;
+  t.a = l1.slice(1, 0, 2).pow(2).sum(1).clamp_min(1e-300);
+  t.b = l2.slice(1, 0, 2).pow(2).sum(1);
+  const torch::Tensor unit_lines = (l1 / t.a.sqrt().unsqueeze(1)).to(torch::kFloat32);
+  t.distance = torch::matmul(unit_lines, Homogeneous(x2).to(torch::kFloat32).t());
+  return t;
+}
+
 }  // namespace
 
 torch::Tensor SquaredSampsonErrors(const torch::Tensor& x1, const torch::Tensor& x2,
                                    const Eigen::Matrix3d& F) {
-  // Sampson: (x2^T F x1)^2 / (|(F x1)_12|^2 + |(F^T x2)_12|^2). The per-point parts are formed in
-  // double; the [N, M] part in float as (l_i . x2_j)^2 / (1 + b_j / a_i), with l_i = F x1_i
-  // scaled to a unit normal (a_i = |(F x1_i)_12|^2, b_j = |(F^T x2_j)_12|^2), so the float
-  // products are point-to-line distances in pixels.
-  const torch::Tensor Ft = ToTensor(F, x1.device());
-  const torch::Tensor l1 = torch::matmul(Homogeneous(x1), Ft.t());  // rows F x1_i
-  const torch::Tensor l2 = torch::matmul(Homogeneous(x2), Ft);      // rows F^T x2_j
-  const torch::Tensor a = l1.slice(1, 0, 2).pow(2).sum(1).clamp_min(1e-300);
-  const torch::Tensor b = l2.slice(1, 0, 2).pow(2).sum(1);
-  const torch::Tensor unit_lines = (l1 / a.sqrt().unsqueeze(1)).to(torch::kFloat32);
-  const torch::Tensor x2h = Homogeneous(x2).to(torch::kFloat32);
-  const torch::Tensor distance = torch::matmul(unit_lines, x2h.t());  // [N, M]
-  const torch::Tensor ratio = torch::outer((1.0 / a).to(torch::kFloat32), b.to(torch::kFloat32));
-  return distance.square_().div_(ratio.add_(1));
+  EpipolarTerms t = ComputeEpipolarTerms(x1, x2, F);
+  const torch::Tensor ratio =
+      torch::outer((1.0 / t.a).to(torch::kFloat32), t.b.to(torch::kFloat32));
+  return t.distance.square_().div_(ratio.add_(1));
 }
 
 torch::Tensor SquaredTransferErrors(const torch::Tensor& x1, const torch::Tensor& x2,
                                     const Eigen::Matrix3d& H) {
-  const torch::Tensor Ht = ToTensor(H, x1.device());
-  const torch::Tensor p = torch::matmul(Homogeneous(x1), Ht.t());
-  const torch::Tensor projected = (p.slice(1, 0, 2) / p.slice(1, 2, 3)).to(torch::kFloat32);
-  return torch::cdist(projected, x2.to(torch::kFloat32)).square_();
+  return torch::cdist(Transfer(x1, H), x2.to(torch::kFloat32)).square_();
 }
 
 torch::Tensor KeypointPositions(const Keypoints& keypoints, const torch::Device& device) {
@@ -83,34 +104,27 @@ class GuidedCandidates {
     const torch::Tensor there = SquaredTransferErrors(a, b, forward ? G_ : G_inv_);
     const torch::Tensor pairs = torch::nonzero(there <= threshold_);
     torch::Tensor rows = pairs.select(1, 0), cols = pairs.select(1, 1);
-    // The other direction on the candidates only.
-    const torch::Tensor back = SquaredTransferErrors(b.index_select(0, cols),
-                                                     a.index_select(0, rows), forward ? G_inv_ : G_)
-                                   .diagonal();
+    // The other direction on the candidates only, pair by pair.
+    const torch::Tensor back = SquaredTransferErrorsOfPairs(
+        b.index_select(0, cols), a.index_select(0, rows), forward ? G_inv_ : G_);
     const torch::Tensor ok = back <= threshold_;
     return {rows.masked_select(ok), cols.masked_select(ok)};
   }
 
  private:
-  // Sampson error (x2^T F x1)^2 / (a_i + b_j), a_i = |(F x1_i)_12|^2, b_j = |(F^T x2_j)_12|^2.
-  // The dense [rows, M] part is one product with unit-normal lines (distances in pixels) and one
-  // comparison against the loosest bound t^2 (1 + max_j b_j / a_i); the exact test then runs on
-  // those candidates only.
+  // Sampson under F: the dense [rows, M] part is the point-to-line distance (EpipolarTerms) and
+  // one comparison against the loosest bound t^2 (1 + max_j b_j / a_i); the exact test then runs
+  // on those candidates only.
   std::pair<torch::Tensor, torch::Tensor> Epipolar(const torch::Tensor& x1, const torch::Tensor& x2,
                                                    const Eigen::Matrix3d& F) const {
-    const torch::Tensor Ft = ToTensor(F, x1.device());
-    const torch::Tensor l1 = torch::matmul(Homogeneous(x1), Ft.t());
-    const torch::Tensor l2 = torch::matmul(Homogeneous(x2), Ft);
-    const torch::Tensor a = l1.slice(1, 0, 2).pow(2).sum(1).clamp_min(1e-300);
-    const torch::Tensor b = l2.slice(1, 0, 2).pow(2).sum(1);
-    const torch::Tensor unit_lines = (l1 / a.sqrt().unsqueeze(1)).to(torch::kFloat32);
-    torch::Tensor distance = torch::matmul(unit_lines, Homogeneous(x2).to(torch::kFloat32).t());
-    const torch::Tensor bound = (threshold_ * (1 + b.max() / a)).to(torch::kFloat32).unsqueeze(1);
-    const torch::Tensor pairs = torch::nonzero(distance.square_() <= bound);
+    EpipolarTerms t = ComputeEpipolarTerms(x1, x2, F);
+    const torch::Tensor bound =
+        (threshold_ * (1 + t.b.max() / t.a)).to(torch::kFloat32).unsqueeze(1);
+    const torch::Tensor pairs = torch::nonzero(t.distance.square_() <= bound);
     torch::Tensor rows = pairs.select(1, 0), cols = pairs.select(1, 1);
     const torch::Tensor sampson =
-        distance.index({rows, cols}) /
-        (1 + b.index_select(0, cols) / a.index_select(0, rows)).to(torch::kFloat32);
+        t.distance.index({rows, cols}) /
+        (1 + t.b.index_select(0, cols) / t.a.index_select(0, rows)).to(torch::kFloat32);
     const torch::Tensor ok = sampson <= threshold_;
     return {rows.masked_select(ok), cols.masked_select(ok)};
   }
