@@ -1,215 +1,169 @@
 #include "matching/guided_matching.h"
 
+#include <Eigen/Geometry>
 #include <Eigen/LU>
+#include <cmath>
+#include <limits>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "matching/descriptor_cache.h"
-#include "util/device.h"
+#include "matching/keypoint_grid.h"
 #include "util/logging.h"
 #include "util/progress.h"
 
 namespace scalesfm {
-namespace {
 
-// Homogeneous [N, 3] double rows of [N, 2] positions.
-torch::Tensor Homogeneous(const torch::Tensor& x) {
-  const torch::Tensor xd = x.to(torch::kFloat64);
-  return torch::cat({xd, torch::ones({xd.size(0), 1}, xd.options())}, 1);
+double SquaredSampsonError(const Eigen::Matrix3d& F, const Eigen::Vector2d& x1,
+                           const Eigen::Vector2d& x2) {
+  const Eigen::Vector3d l1 = F * x1.homogeneous(), l2 = F.transpose() * x2.homogeneous();
+  const double denominator = l1.head<2>().squaredNorm() + l2.head<2>().squaredNorm();
+  const double residual = x2.homogeneous().dot(l1);
+  return denominator > 0 ? residual * residual / denominator
+                         : std::numeric_limits<double>::infinity();
 }
 
-torch::Tensor ToTensor(const Eigen::Matrix3d& m, const torch::Device& device) {
-  const Eigen::Matrix<double, 3, 3, Eigen::RowMajor> r = m;
-  return torch::from_blob(const_cast<double*>(r.data()), {3, 3}, torch::kFloat64)
-      .clone()
-      .to(device);
-}
-
-// H x1_i, dehomogenised, as [N, 2] float.
-torch::Tensor Transfer(const torch::Tensor& x1, const Eigen::Matrix3d& H) {
-  const torch::Tensor p = torch::matmul(Homogeneous(x1), ToTensor(H, x1.device()).t());
-  return (p.slice(1, 0, 2) / p.slice(1, 2, 3)).to(torch::kFloat32);
-}
-
-// |x2_k - H x1_k|^2 for matched rows: x1, x2 [K, 2] -> [K].
-torch::Tensor SquaredTransferErrorsOfPairs(const torch::Tensor& x1, const torch::Tensor& x2,
-                                           const Eigen::Matrix3d& H) {
-  return (Transfer(x1, H) - x2.to(torch::kFloat32)).pow(2).sum(1);
-}
-
-// The parts of the Sampson error (x2^T F x1)^2 / (a_i + b_j), with a_i = |(F x1_i)_12|^2 and
-// b_j = |(F^T x2_j)_12|^2. The per-point parts are formed in double; the [N, M] part in float as
-// the distances of x2_j to the unit-normal lines F x1_i / sqrt(a_i), in pixels, so that
-// Sampson = distance^2 / (1 + b_j / a_i).
-struct EpipolarTerms {
-  torch::Tensor a, b;      // [N], [M] double
-  torch::Tensor distance;  // [N, M] float
-};
-
-EpipolarTerms ComputeEpipolarTerms(const torch::Tensor& x1, const torch::Tensor& x2,
-                                   const Eigen::Matrix3d& F) {
-  const torch::Tensor Ft = ToTensor(F, x1.device());
-  const torch::Tensor l1 = torch::matmul(Homogeneous(x1), Ft.t());  // rows F x1_i
-  const torch::Tensor l2 = torch::matmul(Homogeneous(x2), Ft);      // rows F^T x2_j
-  EpipolarTerms t;
-  t.a = l1.slice(1, 0, 2).pow(2).sum(1).clamp_min(1e-300);
-  t.b = l2.slice(1, 0, 2).pow(2).sum(1);
-  const torch::Tensor unit_lines = (l1 / t.a.sqrt().unsqueeze(1)).to(torch::kFloat32);
-  t.distance = torch::matmul(unit_lines, Homogeneous(x2).to(torch::kFloat32).t());
-  return t;
-}
-
-}  // namespace
-
-torch::Tensor SquaredSampsonErrors(const torch::Tensor& x1, const torch::Tensor& x2,
-                                   const Eigen::Matrix3d& F) {
-  EpipolarTerms t = ComputeEpipolarTerms(x1, x2, F);
-  const torch::Tensor ratio =
-      torch::outer((1.0 / t.a).to(torch::kFloat32), t.b.to(torch::kFloat32));
-  return t.distance.square_().div_(ratio.add_(1));
-}
-
-torch::Tensor SquaredTransferErrors(const torch::Tensor& x1, const torch::Tensor& x2,
-                                    const Eigen::Matrix3d& H) {
-  return torch::cdist(Transfer(x1, H), x2.to(torch::kFloat32)).square_();
-}
-
-torch::Tensor KeypointPositions(const Keypoints& keypoints, const torch::Device& device) {
-  torch::Tensor xy = torch::empty({static_cast<int64_t>(keypoints.size()), 2}, torch::kFloat32);
-  auto a = xy.accessor<float, 2>();
-  for (size_t i = 0; i < keypoints.size(); ++i) {
-    a[i][0] = keypoints[i].x;
-    a[i][1] = keypoints[i].y;
-  }
-  return xy.to(device);
+std::vector<Eigen::Vector2d> KeypointPositions(const Keypoints& keypoints) {
+  std::vector<Eigen::Vector2d> xy(keypoints.size());
+  for (size_t i = 0; i < keypoints.size(); ++i) xy[i] = {keypoints[i].x, keypoints[i].y};
+  return xy;
 }
 
 namespace {
 
-// The geometric test of one pair, as sparse candidate lists: for rows [start, end) of `a` against
-// all of `b`, the (row - start, column) pairs within the threshold. The test is symmetric, so
-// both passes of the cross check see the same candidate pairs: Sampson under F is symmetric in
-// the images (F^T the other way); for H both transfer directions must be within the threshold.
-class GuidedCandidates {
- public:
-  GuidedCandidates(const Eigen::Matrix3d& G, bool epipolar, double max_error)
-      : epipolar_(epipolar), threshold_(max_error * max_error), G_(G), G_t_(G.transpose()) {
-    if (!epipolar) G_inv_ = G.inverse();
+// Sampson under F. With l = F x1_i, a_i = |l_12|^2 and b_j = |(F^T x2_j)_12|^2, the test
+// (x2_j . l)^2 / (a_i + b_j) <= t^2 bounds x2_j's distance to the line l by
+// t sqrt(1 + max_j b_j / a_i); the grid lists the keypoints in that band and the exact test
+// decides.
+void EpipolarCandidates(const std::vector<Eigen::Vector2d>& x1,
+                        const std::vector<Eigen::Vector2d>& x2, const Eigen::Matrix3d& F,
+                        double threshold, CandidatePairs* out) {
+  const KeypointGrid grid(x2);
+  std::vector<double> b(x2.size());
+  double b_max = 0;
+  for (size_t j = 0; j < x2.size(); ++j) {
+    b[j] = (F.transpose() * x2[j].homogeneous()).head<2>().squaredNorm();
+    if (std::isfinite(b[j])) b_max = std::max(b_max, b[j]);
   }
-
-  // Returns [K] rows (relative to start) and [K] columns.
-  std::pair<torch::Tensor, torch::Tensor> operator()(const torch::Tensor& a, const torch::Tensor& b,
-                                                     bool forward) const {
-    if (epipolar_) return Epipolar(a, b, forward ? G_ : G_t_);
-    const torch::Tensor there = SquaredTransferErrors(a, b, forward ? G_ : G_inv_);
-    const torch::Tensor pairs = torch::nonzero(there <= threshold_);
-    torch::Tensor rows = pairs.select(1, 0), cols = pairs.select(1, 1);
-    // The other direction on the candidates only, pair by pair.
-    const torch::Tensor back = SquaredTransferErrorsOfPairs(
-        b.index_select(0, cols), a.index_select(0, rows), forward ? G_inv_ : G_);
-    const torch::Tensor ok = back <= threshold_;
-    return {rows.masked_select(ok), cols.masked_select(ok)};
-  }
-
- private:
-  // Sampson under F: the dense [rows, M] part is the point-to-line distance (EpipolarTerms) and
-  // one comparison against the loosest bound t^2 (1 + max_j b_j / a_i); the exact test then runs
-  // on those candidates only.
-  std::pair<torch::Tensor, torch::Tensor> Epipolar(const torch::Tensor& x1, const torch::Tensor& x2,
-                                                   const Eigen::Matrix3d& F) const {
-    EpipolarTerms t = ComputeEpipolarTerms(x1, x2, F);
-    const torch::Tensor bound =
-        (threshold_ * (1 + t.b.max() / t.a)).to(torch::kFloat32).unsqueeze(1);
-    const torch::Tensor pairs = torch::nonzero(t.distance.square_() <= bound);
-    torch::Tensor rows = pairs.select(1, 0), cols = pairs.select(1, 1);
-    const torch::Tensor sampson =
-        t.distance.index({rows, cols}) /
-        (1 + t.b.index_select(0, cols) / t.a.index_select(0, rows)).to(torch::kFloat32);
-    const torch::Tensor ok = sampson <= threshold_;
-    return {rows.masked_select(ok), cols.masked_select(ok)};
-  }
-
-  bool epipolar_;
-  double threshold_;
-  Eigen::Matrix3d G_, G_t_, G_inv_ = Eigen::Matrix3d::Zero();
-};
-
-// Best candidate of every row of d1 in d2 that passes the ratio test, else -1: similarities are
-// dense products (BLAS) per block of rows; best and second best are taken among the block's
-// candidates only.
-torch::Tensor GuidedOneWay(const torch::Tensor& d1, const torch::Tensor& d2,
-                           const torch::Tensor& x1, const torch::Tensor& x2,
-                           const GuidedCandidates& candidates, bool forward,
-                           const NnMatchOptions& options) {
-  std::vector<torch::Tensor> parts;
-  const torch::Tensor d2t = d2.t();
-  const int64_t n2 = d2.size(0);
-  for (int64_t start = 0; start < d1.size(0); start += options.block_rows) {
-    const int64_t end = std::min(d1.size(0), start + options.block_rows);
-    const auto [rows, cols] = candidates(x1.slice(0, start, end), x2, forward);
-    const torch::Tensor sim =
-        torch::matmul(d1.slice(0, start, end), d2t).view(-1).index_select(0, rows * n2 + cols);
-    // Candidates sorted by row, then by decreasing similarity: a row's first candidate is its
-    // best, the next one (if in the same row) its second best.
-    const torch::Tensor order =
-        (rows.to(torch::kFloat64) * 4 + (1 - sim.to(torch::kFloat64))).argsort();
-    const torch::Tensor r = rows.index_select(0, order), c = cols.index_select(0, order);
-    const torch::Tensor v = sim.index_select(0, order);
-    const int64_t k = r.size(0);
-    torch::Tensor first = torch::ones({k}, r.options().dtype(torch::kBool));
-    if (k > 1) first.slice(0, 1).copy_(r.slice(0, 1) != r.slice(0, 0, k - 1));
-    const torch::Tensor pos = torch::nonzero(first).squeeze(1);
-    const torch::Tensor next = (pos + 1).clamp_max(std::max<int64_t>(0, k - 1));
-    const torch::Tensor has_second =
-        (pos + 1 < k).logical_and_(r.index_select(0, next) == r.index_select(0, pos));
-    const torch::Tensor row_of = r.index_select(0, pos);
-    const auto per_row = [&](const torch::Tensor& values, double fill) {
-      return torch::full({end - start}, fill, values.options()).index_put_({row_of}, values);
+  for (size_t i = 0; i < x1.size(); ++i) {
+    const Eigen::Vector3d l = F * x1[i].homogeneous();
+    const double a = l.head<2>().squaredNorm();
+    const auto test = [&](int32_t j) {
+      const double r = x2[j].homogeneous().dot(l);
+      if (r * r <= threshold * (a + b[j])) {
+        out->idx1.push_back(static_cast<int32_t>(i));
+        out->idx2.push_back(j);
+      }
     };
-    const torch::Tensor best = per_row(v.index_select(0, pos), -2);
-    const torch::Tensor best_idx = per_row(c.index_select(0, pos), -1);
-    const torch::Tensor second = per_row(torch::where(has_second, v.index_select(0, next),
-                                                      torch::full_like(row_of, -2, v.options())),
-                                         -2);
-    torch::Tensor match = ApplyRatioTest(best, second, best_idx, options);
-    parts.push_back(match.masked_fill_(best < -1.5, -1));  // rows without candidates
+    if (!std::isfinite(a)) continue;
+    if (a > 0 && b_max / a < 1e12) {
+      grid.VisitBand(l, std::sqrt(threshold * (1 + b_max / a)), test);
+    } else {  // x1_i at the epipole: no line to follow, test everything
+      const double inf = std::numeric_limits<double>::infinity();
+      grid.VisitBox(-inf, -inf, inf, inf, test);
+    }
   }
-  return torch::cat(parts);
 }
+
+// Both transfer errors under H: the grid lists x2's keypoints around H x1_i, and the backward
+// transfer H^-1 x2_j must land within the threshold of x1_i as well.
+void HomographyCandidates(const std::vector<Eigen::Vector2d>& x1,
+                          const std::vector<Eigen::Vector2d>& x2, const Eigen::Matrix3d& H,
+                          double threshold, CandidatePairs* out) {
+  const KeypointGrid grid(x2);
+  const Eigen::Matrix3d H_inv = H.inverse();
+  std::vector<Eigen::Vector2d> back(x2.size());
+  for (size_t j = 0; j < x2.size(); ++j) back[j] = (H_inv * x2[j].homogeneous()).hnormalized();
+  const double t = std::sqrt(threshold);
+  for (size_t i = 0; i < x1.size(); ++i) {
+    const Eigen::Vector2d p = (H * x1[i].homogeneous()).hnormalized();
+    if (!p.allFinite()) continue;
+    grid.VisitBox(p.x() - t, p.y() - t, p.x() + t, p.y() + t, [&](int32_t j) {
+      if ((x2[j] - p).squaredNorm() <= threshold && (back[j] - x1[i]).squaredNorm() <= threshold) {
+        out->idx1.push_back(static_cast<int32_t>(i));
+        out->idx2.push_back(j);
+      }
+    });
+  }
+}
+
+// Best and second-best similarity of one keypoint among its candidates.
+struct BestTwo {
+  float best = -2, second = -2;
+  int32_t arg = -1;
+
+  void Add(float similarity, int32_t index) {
+    if (similarity > best) {
+      second = best;
+      best = similarity;
+      arg = index;
+    } else if (similarity > second) {
+      second = similarity;
+    }
+  }
+};
 
 }  // namespace
 
-Matches MatchGuided(const torch::Tensor& d1, const torch::Tensor& d2, const torch::Tensor& x1,
-                    const torch::Tensor& x2, const TwoViewGeometry& geometry, double max_error,
-                    const NnMatchOptions& options) {
-  torch::NoGradGuard no_grad;
+CandidatePairs GuidedCandidatePairs(const std::vector<Eigen::Vector2d>& x1,
+                                    const std::vector<Eigen::Vector2d>& x2,
+                                    const TwoViewGeometry& geometry, double max_error) {
+  CandidatePairs out;
   const auto config = static_cast<TwoViewConfig>(geometry.config);
   const bool epipolar =
       config == TwoViewConfig::kCalibrated || config == TwoViewConfig::kUncalibrated;
   const bool homography = config == TwoViewConfig::kPlanar || config == TwoViewConfig::kPanoramic ||
                           config == TwoViewConfig::kPlanarOrPanoramic;
   const Eigen::Matrix3d& G = epipolar ? geometry.F : geometry.H;
-  if ((!epipolar && !homography) || G.isZero() || d1.size(0) < 1 || d2.size(0) < 1) return {};
-  if (homography && G.determinant() == 0) return {};
-  TORCH_CHECK(d1.size(0) == x1.size(0) && d2.size(0) == x2.size(0),
-              "descriptor and keypoint counts differ");
-  const GuidedCandidates candidates(G, epipolar, max_error);
-  const torch::Tensor m12 = GuidedOneWay(d1, d2, x1, x2, candidates, true, options);
-  const torch::Tensor rows = torch::nonzero(m12 >= 0).squeeze(1);
-  if (rows.size(0) == 0) return {};
-  const torch::Tensor cols = m12.index_select(0, rows);
-  torch::Tensor keep = torch::ones_like(rows, torch::kBool);
-  if (options.cross_check) {
-    // The 2 -> 1 pass only for the keypoints of image 2 that some row chose.
-    const auto [targets, position, counts] =
-        at::_unique2(cols, /*sorted=*/true, /*return_inverse=*/true);
-    (void)counts;
-    const torch::Tensor m21 =
-        GuidedOneWay(d2.index_select(0, targets), d1, x2.index_select(0, targets), x1, candidates,
-                     false, options);
-    keep = m21.index_select(0, position) == rows;
+  if ((!epipolar && !homography) || G.isZero() || !G.allFinite() || x1.empty() || x2.empty()) {
+    return out;
   }
-  return MatchesFromIndices(rows.masked_select(keep), cols.masked_select(keep));
+  const double threshold = max_error * max_error;
+  if (epipolar) {
+    EpipolarCandidates(x1, x2, G, threshold, &out);
+  } else if (G.determinant() != 0) {
+    HomographyCandidates(x1, x2, G, threshold, &out);
+  }
+  return out;
+}
+
+Matches MatchGuided(const torch::Tensor& d1, const torch::Tensor& d2,
+                    const std::vector<Eigen::Vector2d>& x1, const std::vector<Eigen::Vector2d>& x2,
+                    const TwoViewGeometry& geometry, double max_error,
+                    const NnMatchOptions& options) {
+  TORCH_CHECK(d1.size(0) == static_cast<int64_t>(x1.size()) &&
+                  d2.size(0) == static_cast<int64_t>(x2.size()),
+              "descriptor and keypoint counts differ");
+  const CandidatePairs candidates = GuidedCandidatePairs(x1, x2, geometry, max_error);
+  if (candidates.idx1.empty()) return {};
+  TORCH_CHECK(d1.size(1) == d2.size(1), "descriptor dimensions differ");
+  const torch::Tensor c1 = d1.to(torch::kCPU, torch::kFloat32).contiguous();
+  const torch::Tensor c2 = d2.to(torch::kCPU, torch::kFloat32).contiguous();
+  const int64_t dim = c1.size(1);
+  const float* p1 = c1.data_ptr<float>();
+  const float* p2 = c2.data_ptr<float>();
+  std::vector<BestTwo> best1(x1.size()), best2(x2.size());
+  for (size_t k = 0; k < candidates.idx1.size(); ++k) {
+    const int32_t i = candidates.idx1[k], j = candidates.idx2[k];
+    const float similarity = Eigen::Map<const Eigen::VectorXf>(p1 + i * dim, dim)
+                                 .dot(Eigen::Map<const Eigen::VectorXf>(p2 + j * dim, dim));
+    best1[i].Add(similarity, j);
+    best2[j].Add(similarity, i);
+  }
+  Matches matches;
+  for (size_t i = 0; i < best1.size(); ++i) {
+    const BestTwo& forward = best1[i];
+    if (forward.arg < 0 || !PassesRatioTest(forward.best, forward.second, options)) continue;
+    if (options.cross_check) {
+      const BestTwo& backward = best2[forward.arg];
+      if (backward.arg != static_cast<int32_t>(i) ||
+          !PassesRatioTest(backward.best, backward.second, options)) {
+        continue;
+      }
+    }
+    matches.push_back({static_cast<point2D_t>(i), static_cast<point2D_t>(forward.arg)});
+  }
+  return matches;
 }
 
 void RunGuidedMatching(const std::string& database_path, const ImagePairs& pairs,
@@ -218,7 +172,6 @@ void RunGuidedMatching(const std::string& database_path, const ImagePairs& pairs
   Timer timer;
   PrintHeading1("Guided matching");
   Database db(database_path);
-  const torch::Device device = ParseDevice(options.device);
   options.ApplyThreads();
   const auto verified = db.ReadTwoViewGeometryNumInliers();
   std::unordered_set<image_pair_t> done;
@@ -236,16 +189,17 @@ void RunGuidedMatching(const std::string& database_path, const ImagePairs& pairs
     }
   }
   if (already > 0) LogInfo(StringPrintf("Skipping %zu pairs already extended", already));
-  LogInfo(StringPrintf("Guided matching of %zu verified pairs within %.1f px on %s", todo.size(),
-                       max_error, device.str().c_str()));
+  // The candidate search is sparse and runs on the CPU whatever --device says.
+  LogInfo(StringPrintf("Guided matching of %zu verified pairs within %.1f px on the CPU",
+                       todo.size(), max_error));
 
-  DescriptorCache descriptors(&db, device, 2 * options.block_size);
-  std::unordered_map<image_t, torch::Tensor> positions;
-  const auto position = [&](image_t id) -> torch::Tensor {
+  DescriptorCache descriptors(&db, torch::kCPU, 2 * options.block_size);
+  std::unordered_map<image_t, std::vector<Eigen::Vector2d>> positions;
+  const auto position = [&](image_t id) -> std::vector<Eigen::Vector2d> {
     auto it = positions.find(id);
     if (it != positions.end()) return it->second;
     if (positions.size() >= 2 * static_cast<size_t>(options.block_size)) positions.clear();
-    return positions[id] = KeypointPositions(db.ReadKeypoints(id), device);
+    return positions[id] = KeypointPositions(db.ReadKeypoints(id));
   };
   Progress progress("pairs", todo.size());
   size_t total_added = 0;
@@ -259,14 +213,14 @@ void RunGuidedMatching(const std::string& database_path, const ImagePairs& pairs
       // Tensor handles, not references: fetching b may evict a from either cache.
       const torch::Tensor da = descriptors.Get(a, kDatabaseLevel).descriptors;
       const torch::Tensor db_ = descriptors.Get(b, kDatabaseLevel).descriptors;
-      const torch::Tensor xa = position(a);
-      const torch::Tensor xb = position(b);
-      if (da.size(0) != xa.size(0) || db_.size(0) != xb.size(0)) {
+      const std::vector<Eigen::Vector2d> xa = position(a), xb = position(b);
+      if (da.size(0) != static_cast<int64_t>(xa.size()) ||
+          db_.size(0) != static_cast<int64_t>(xb.size())) {
         throw Error(StringPrintf(
             "guided matching needs one descriptor per keypoint; images %u and %u have %ld/%ld "
             "and %ld/%ld (keypoints added by S2DNet have none)",
-            a, b, static_cast<long>(da.size(0)), static_cast<long>(xa.size(0)),
-            static_cast<long>(db_.size(0)), static_cast<long>(xb.size(0))));
+            a, b, static_cast<long>(da.size(0)), static_cast<long>(xa.size()),
+            static_cast<long>(db_.size(0)), static_cast<long>(xb.size())));
       }
       const Matches guided = MatchGuided(da, db_, xa, xb, geometry, max_error, options.nn);
       merged.push_back(geometry.inlier_matches);  // verified inliers first, then the new ones

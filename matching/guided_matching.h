@@ -2,14 +2,16 @@
 // search limited to keypoint pairs that agree with the pair's geometry (Sampson error under F,
 // or transfer error under H, within --SiftMatching.max_error). COLMAP's
 // --SiftMatching.guided_matching does the same inside `colmap matches_importer`; scalesfm does it
-// itself with the blocked LibTorch matcher, which is several times faster on CPU with multi-level
-// keypoint lists, and it keeps the verified inliers (the scale-aware ones among them) where
-// COLMAP would replace them. See docs/DESIGN_NOTES.md.
+// itself: it lists the geometric candidates through a grid of keypoints (no dense products), and
+// it keeps the verified inliers (the scale-aware ones among them) where COLMAP would replace
+// them. See docs/DESIGN_NOTES.md.
 #pragma once
 
 #include <torch/torch.h>
 
+#include <Eigen/Core>
 #include <string>
+#include <vector>
 
 #include "colmap_ext/database.h"
 #include "matching/matching_pipeline.h"
@@ -17,22 +19,33 @@
 
 namespace scalesfm {
 
-// Squared Sampson errors of x2_j^T F x1_i = 0 for every (i, j): x1 [N, 2], x2 [M, 2] float
-// keypoint positions (COLMAP's convention, the one F was estimated in) -> [N, M].
-torch::Tensor SquaredSampsonErrors(const torch::Tensor& x1, const torch::Tensor& x2,
-                                   const Eigen::Matrix3d& F);
-// Squared transfer errors |x2_j - H x1_i|^2 -> [N, M].
-torch::Tensor SquaredTransferErrors(const torch::Tensor& x1, const torch::Tensor& x2,
-                                    const Eigen::Matrix3d& H);
+// Squared Sampson error of x2^T F x1 = 0, in pixels^2 (positions in COLMAP's convention, the one
+// F was estimated in): (x2^T F x1)^2 / (|(F x1)_12|^2 + |(F^T x2)_12|^2).
+double SquaredSampsonError(const Eigen::Matrix3d& F, const Eigen::Vector2d& x1,
+                           const Eigen::Vector2d& x2);
 
-// Keypoint positions as a [N, 2] float tensor on `device`.
-torch::Tensor KeypointPositions(const Keypoints& keypoints, const torch::Device& device);
+// Keypoint positions of one image.
+std::vector<Eigen::Vector2d> KeypointPositions(const Keypoints& keypoints);
 
-// Mutual nearest neighbours with the ratio test of `options`, among the keypoint pairs within
-// `max_error` pixels of `geometry` (F for calibrated and uncalibrated pairs, H for planar and
-// panoramic ones). Empty for the other configurations and when the matrix is missing.
-Matches MatchGuided(const torch::Tensor& d1, const torch::Tensor& d2, const torch::Tensor& x1,
-                    const torch::Tensor& x2, const TwoViewGeometry& geometry, double max_error,
+// Every keypoint pair (idx1[k], idx2[k]) within `max_error` pixels of `geometry`: Sampson error
+// under F for calibrated and uncalibrated pairs; under H for planar and panoramic ones, both
+// transfer errors |x2 - H x1| and |x1 - H^-1 x2|. The test is symmetric, so swapping the images
+// (with F^T or H^-1) gives the same pairs. Empty for the other configurations and when the
+// matrix is missing or singular. Found through a KeypointGrid of x2, without dense products.
+struct CandidatePairs {
+  std::vector<int32_t> idx1, idx2;
+};
+CandidatePairs GuidedCandidatePairs(const std::vector<Eigen::Vector2d>& x1,
+                                    const std::vector<Eigen::Vector2d>& x2,
+                                    const TwoViewGeometry& geometry, double max_error);
+
+// Mutual nearest neighbours with the ratio test of `options` (block_rows unused), among the
+// candidate pairs of GuidedCandidatePairs: each keypoint's best and second-best similarity are
+// taken over its own candidates only. d1 [N, D], d2 [M, D] unit float rows (any device; the
+// search runs on the CPU), x1 and x2 their keypoints' positions.
+Matches MatchGuided(const torch::Tensor& d1, const torch::Tensor& d2,
+                    const std::vector<Eigen::Vector2d>& x1, const std::vector<Eigen::Vector2d>& x2,
+                    const TwoViewGeometry& geometry, double max_error,
                     const NnMatchOptions& options);
 
 // Runs MatchGuided on every verified pair of `pairs` not extended yet (resume through

@@ -1,5 +1,6 @@
 #include "matching/nn_matcher.h"
 
+#include <algorithm>
 #include <cmath>
 #include <unordered_set>
 
@@ -37,6 +38,12 @@ torch::Tensor ApplyRatioTest(const torch::Tensor& best, const torch::Tensor& sec
   const torch::Tensor ok =
       (best_angle <= options.max_distance) & (best_angle < options.max_ratio * second_angle);
   return torch::where(ok, best_idx, torch::full_like(best_idx, -1));
+}
+
+bool PassesRatioTest(double best, double second, const NnMatchOptions& options) {
+  const double best_angle = std::acos(std::clamp(best, -1.0, 1.0));
+  const double second_angle = std::acos(std::clamp(second, -1.0, 1.0));
+  return best_angle <= options.max_distance && best_angle < options.max_ratio * second_angle;
 }
 
 namespace {

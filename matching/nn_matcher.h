@@ -31,6 +31,9 @@ torch::Tensor DescriptorsToTensor(const DescriptorsF32& descriptors, const torch
 torch::Tensor ApplyRatioTest(const torch::Tensor& best, const torch::Tensor& second,
                              const torch::Tensor& best_idx, const NnMatchOptions& options);
 
+// The same two tests for one keypoint (second = -2 when it has a single candidate).
+bool PassesRatioTest(double best, double second, const NnMatchOptions& options);
+
 // Matches from two [K] int64 index tensors (any device).
 Matches MatchesFromIndices(const torch::Tensor& idx1, const torch::Tensor& idx2);
 

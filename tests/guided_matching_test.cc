@@ -2,10 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <Eigen/Geometry>
 #include <Eigen/LU>
 #include <cstring>
 #include <random>
+#include <set>
 
+#include "matching/keypoint_grid.h"
 #include "tests/test_util.h"
 
 namespace scalesfm {
@@ -35,23 +38,100 @@ RepeatedTexturePair MakePair(int64_t n, TrueFn true_position, TwinFn twin_positi
   return p;
 }
 
-TEST(GuidedMatching, SquaredSampsonErrorsFollowTheFormula) {
+std::vector<Eigen::Vector2d> Positions(const torch::Tensor& x) {
+  std::vector<Eigen::Vector2d> out(x.size(0));
+  for (int64_t i = 0; i < x.size(0); ++i) out[i] = {x[i][0].item<double>(), x[i][1].item<double>()};
+  return out;
+}
+
+std::vector<Eigen::Vector2d> RandomPoints(int n, double extent, std::mt19937* rng) {
+  std::uniform_real_distribution<double> u(0, extent);
+  std::vector<Eigen::Vector2d> p(n);
+  for (auto& x : p) x = {u(*rng), u(*rng)};
+  return p;
+}
+
+std::set<std::pair<int32_t, int32_t>> AsSet(const CandidatePairs& c) {
+  std::set<std::pair<int32_t, int32_t>> s;
+  for (size_t k = 0; k < c.idx1.size(); ++k) s.insert({c.idx1[k], c.idx2[k]});
+  EXPECT_EQ(s.size(), c.idx1.size()) << "a pair listed twice";
+  return s;
+}
+
+TEST(GuidedMatching, SampsonErrorOfASidewaysTranslation) {
+  // F = [t]_x with t = (1, 0, 0): the epipolar lines are the rows, F x1 = (0, -1, y1) and
+  // F^T x2 = (0, 1, -y2), so the Sampson error is (y2 - y1)^2 / 2 whatever the x.
   Eigen::Matrix3d F;
-  F << 1e-7, -3e-6, 2e-3, 4e-6, 2e-7, -5e-3, -2e-3, 6e-3, 1.0;
-  torch::manual_seed(2);
-  const torch::Tensor x1 = torch::rand({5, 2}) * 1000, x2 = torch::rand({7, 2}) * 1000;
-  const torch::Tensor e = SquaredSampsonErrors(x1, x2, F);
-  ASSERT_EQ(e.size(0), 5);
-  ASSERT_EQ(e.size(1), 7);
-  for (int i = 0; i < 5; ++i) {
-    for (int j = 0; j < 7; ++j) {
-      const Eigen::Vector3d p1(x1[i][0].item<double>(), x1[i][1].item<double>(), 1);
-      const Eigen::Vector3d p2(x2[j][0].item<double>(), x2[j][1].item<double>(), 1);
-      const Eigen::Vector3d l1 = F * p1, l2 = F.transpose() * p2;
-      const double num = std::pow(p2.dot(l1), 2);
-      const double expected = num / (l1.head<2>().squaredNorm() + l2.head<2>().squaredNorm());
-      EXPECT_NEAR(e[i][j].item<double>(), expected, 1e-3 * (1 + expected));
+  F << 0, 0, 0, 0, 0, -1, 0, 1, 0;
+  EXPECT_NEAR(SquaredSampsonError(F, {10, 20}, {400, 23}), 4.5, 1e-12);
+  EXPECT_NEAR(SquaredSampsonError(F, {10, 20}, {-7, 20}), 0.0, 1e-12);
+  EXPECT_NEAR(SquaredSampsonError(F.transpose(), {400, 23}, {10, 20}), 4.5, 1e-12);  // symmetric
+}
+
+TEST(GuidedMatching, KeypointGridVisitsEveryPointNearALineOrABox) {
+  std::mt19937 rng(4);
+  const std::vector<Eigen::Vector2d> points = RandomPoints(3000, 1000, &rng);
+  // The automatic cell size (about 2 points per cell), and fine cells, where a band or a box cut
+  // too narrow would miss points.
+  for (const double cell_size : {0.0, 1.5}) {
+    const KeypointGrid grid(points, cell_size);
+    if (cell_size == 0) {
+      EXPECT_GT(grid.cell_size(), 10);
     }
+    std::uniform_real_distribution<double> u(-1, 1);
+    for (int trial = 0; trial < 50; ++trial) {
+      const Eigen::Vector3d line(u(rng), u(rng), 1000 * u(rng));
+      const double r = 3 + 10 * std::abs(u(rng));
+      std::set<int32_t> seen;
+      grid.VisitBand(line, r, [&](int32_t j) { EXPECT_TRUE(seen.insert(j).second); });
+      const Eigen::Vector3d unit = line / line.head<2>().norm();
+      for (int32_t j = 0; j < 3000; ++j) {
+        if (std::abs(unit.dot(points[j].homogeneous())) <= r) {
+          ASSERT_TRUE(seen.count(j)) << "missed point " << j << " of line " << trial;
+        }
+      }
+      EXPECT_LT(seen.size(), 600u);  // a band, not the whole image
+      const Eigen::Vector2d c(1000 * std::abs(u(rng)), 1000 * std::abs(u(rng)));
+      std::set<int32_t> in_box;
+      grid.VisitBox(c.x() - r, c.y() - r, c.x() + r, c.y() + r,
+                    [&](int32_t j) { in_box.insert(j); });
+      for (int32_t j = 0; j < 3000; ++j) {
+        if ((points[j] - c).cwiseAbs().maxCoeff() <= r) {
+          ASSERT_TRUE(in_box.count(j));
+        }
+      }
+    }
+  }
+}
+
+TEST(GuidedMatching, CandidatePairsAreExactlyThePairsWithinTheError) {
+  std::mt19937 rng(9);
+  const std::vector<Eigen::Vector2d> x1 = RandomPoints(400, 1200, &rng);
+  const std::vector<Eigen::Vector2d> x2 = RandomPoints(500, 1200, &rng);
+  // A general F (epipoles inside and outside the images) and a general H.
+  Eigen::Matrix3d F, H;
+  F << 2e-7, -4e-6, 3e-3, 5e-6, 1e-7, -6e-3, -3e-3, 7e-3, 0.2;
+  H << 1.3, 0.1, -40, -0.05, 1.2, 25, 1e-4, -2e-4, 1;
+  for (const bool epipolar : {true, false}) {
+    TwoViewGeometry geometry;
+    geometry.config = static_cast<int>(epipolar ? TwoViewConfig::kUncalibrated
+                                                : TwoViewConfig::kPlanarOrPanoramic);
+    geometry.F = F;
+    geometry.H = H;
+    const double t = epipolar ? 2.0 : 20.0;
+    const auto found = AsSet(GuidedCandidatePairs(x1, x2, geometry, t));
+    std::set<std::pair<int32_t, int32_t>> expected;
+    for (int32_t i = 0; i < 400; ++i) {
+      for (int32_t j = 0; j < 500; ++j) {
+        const bool ok =
+            epipolar ? SquaredSampsonError(F, x1[i], x2[j]) <= t * t
+                     : (x2[j] - (H * x1[i].homogeneous()).hnormalized()).norm() <= t &&
+                           (x1[i] - (H.inverse() * x2[j].homogeneous()).hnormalized()).norm() <= t;
+        if (ok) expected.insert({i, j});
+      }
+    }
+    EXPECT_GT(expected.size(), 50u);
+    EXPECT_EQ(found, expected) << (epipolar ? "F" : "H");
   }
 }
 
@@ -73,12 +153,13 @@ TEST(GuidedMatching, EpipolarGeometryResolvesRepeatedTexture) {
   geometry.F = F;
   NnMatchOptions small_blocks;
   small_blocks.block_rows = 64;
-  const Matches matches = MatchGuided(p.d1, p.d2, p.x1, p.x2, geometry, 4.0, small_blocks);
+  const Matches matches =
+      MatchGuided(p.d1, p.d2, Positions(p.x1), Positions(p.x2), geometry, 4.0, {});
   EXPECT_GT(matches.size(), 290u);
   for (const Match& m : matches) EXPECT_EQ(m.idx2, m.idx1);  // the true copy, never the twin
   // The other way round (F^T) gives the same pairs, swapped.
   geometry.F = F.transpose();
-  const Matches back = MatchGuided(p.d2, p.d1, p.x2, p.x1, geometry, 4.0, {});
+  const Matches back = MatchGuided(p.d2, p.d1, Positions(p.x2), Positions(p.x1), geometry, 4.0, {});
   EXPECT_EQ(back.size(), matches.size());
   for (const Match& m : back) EXPECT_EQ(m.idx1, m.idx2);
 }
@@ -97,13 +178,14 @@ TEST(GuidedMatching, HomographyResolvesRepeatedTextureAndOtherConfigsGiveNothing
   TwoViewGeometry geometry;
   geometry.config = static_cast<int>(TwoViewConfig::kPlanar);
   geometry.H = H;
-  const Matches matches = MatchGuided(p.d1, p.d2, p.x1, p.x2, geometry, 4.0, {});
+  const Matches matches =
+      MatchGuided(p.d1, p.d2, Positions(p.x1), Positions(p.x2), geometry, 4.0, {});
   EXPECT_GT(matches.size(), 190u);
   for (const Match& m : matches) EXPECT_EQ(m.idx2, m.idx1);
   geometry.config = static_cast<int>(TwoViewConfig::kWatermark);
-  EXPECT_TRUE(MatchGuided(p.d1, p.d2, p.x1, p.x2, geometry, 4.0, {}).empty());
+  EXPECT_TRUE(MatchGuided(p.d1, p.d2, Positions(p.x1), Positions(p.x2), geometry, 4.0, {}).empty());
   geometry.config = static_cast<int>(TwoViewConfig::kCalibrated);  // but F missing
-  EXPECT_TRUE(MatchGuided(p.d1, p.d2, p.x1, p.x2, geometry, 4.0, {}).empty());
+  EXPECT_TRUE(MatchGuided(p.d1, p.d2, Positions(p.x1), Positions(p.x2), geometry, 4.0, {}).empty());
 }
 
 TEST(GuidedMatching, MergeKeepsTheInliersAndEachKeypointOnce) {
