@@ -103,6 +103,10 @@ MergeKind MergeDatabases(const std::string& database_path1, const std::string& d
       merged.Execute(
           "INSERT OR IGNORE INTO main.scalesfm_pair_scales SELECT * FROM "
           "other.scalesfm_pair_scales;");
+      // Guided matching's resume record goes with the inliers it extended.
+      merged.Execute(
+          "INSERT OR IGNORE INTO main.scalesfm_guided_pairs SELECT * FROM "
+          "other.scalesfm_guided_pairs;");
       transaction.Commit();
     }
     merged.Execute("DETACH DATABASE other;");

@@ -57,15 +57,25 @@ void EthEvaluationOptions::Check() const {
 const char kEthMethodNames[] =
     "scalesfm, scalesfm-plain, scalesfm-<estimator>, scalesfm-reextract, scalesfm-levels-only, "
     "scalesfm-scfeat, scalesfm-scfeat-sdaim, scalesfm-s2dnet, scalesfm-s2dnet-scale, "
-    "colmap-default, colmap-best; any scalesfm method + \"-guided\" (guided matching)";
+    "colmap-default, colmap-best; any scalesfm method + \"-noguided\" (without guided "
+    "matching, which is on by default) or + \"-guided\" (with it: the same as the default)";
 
 bool ConfigureScalesfmMethod(const std::string& name, ExtractionOptions* extraction,
                              ScaleMatchingOptions* scale, bool* guided_matching) {
-  const std::string suffix = "-guided";
-  const bool guided = name.size() > suffix.size() &&
-                      name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+  const auto has_suffix = [&](const std::string& suffix) {
+    return name.size() > suffix.size() &&
+           name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  std::string method = name;
+  bool guided = VerificationOptions().guided_matching;
+  for (const std::string suffix : {"-noguided", "-guided"}) {
+    if (has_suffix(suffix)) {
+      guided = suffix == "-guided";
+      method = name.substr(0, name.size() - suffix.size());
+      break;
+    }
+  }
   if (guided_matching) *guided_matching = guided;
-  const std::string method = guided ? name.substr(0, name.size() - suffix.size()) : name;
   if (method == "scalesfm") return true;  // the defaults
   if (method == "scalesfm-plain") {
     extraction->levels = "1";

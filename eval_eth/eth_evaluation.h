@@ -20,8 +20,9 @@ extern const char kEthMethodNames[];
 // (SCFeat, single level, no scale estimate), "scalesfm-scfeat-sdaim" (SCFeat with SDAIM
 // re-extraction at sift_vote's scale), "scalesfm-s2dnet" (single-level RootSIFT keypoints,
 // S2DNet sparse-to-dense matching, no scale estimate) and "scalesfm-s2dnet-scale" (the same with
-// sift_vote and SDAIM levels). Any of them with the suffix "-guided" adds guided matching after
-// verification (*guided_matching = true). Returns false for other names.
+// sift_vote and SDAIM levels). Guided matching after verification is on as by default
+// (*guided_matching = true); the suffix "-noguided" turns it off, "-guided" states the default.
+// Returns false for other names.
 bool ConfigureScalesfmMethod(const std::string& method, ExtractionOptions* extraction,
                              ScaleMatchingOptions* scale, bool* guided_matching = nullptr);
 

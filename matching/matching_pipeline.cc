@@ -180,8 +180,8 @@ MatchingSummary RunMatcher(const std::string& database_path, const MatchingOptio
     if (options.type == "nn") {
       RunGuidedMatching(database_path, pairs, options, verification.max_error, &summary);
     } else {
-      LogWarning("--SiftMatching.guided_matching is ignored with --Matching.type " + options.type +
-                 ": its new keypoints have no descriptors");
+      LogInfo("Guided matching skipped: with --Matching.type " + options.type +
+              " the new keypoints have no descriptors");
     }
   }
   return summary;

@@ -43,7 +43,8 @@ struct VerificationOptions {
   int min_num_inliers = 15;
   bool multiple_models = false;
   // Done by scalesfm after COLMAP's verification (matching/guided_matching.h), not by COLMAP.
-  bool guided_matching = false;
+  // On by default, unlike COLMAP: it is the best-measured configuration (docs/DESIGN_NOTES.md).
+  bool guided_matching = true;
   bool planar_scene = false;
   int num_threads = -1;
 

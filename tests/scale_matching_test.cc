@@ -340,6 +340,19 @@ TEST(Sharding, MergingTwoShardsEqualsOneRun) {
   std::sort(v1.begin(), v1.end());
   std::sort(v2.begin(), v2.end());
   EXPECT_EQ(v1, v2);
+  // Guided matching (on by default) extended every verified pair in its shard, and the merge
+  // keeps those resume records, so a re-run of the merged database extends nothing twice.
+  std::vector<image_pair_t> with_inliers;
+  for (const auto& [id, n] : full.ReadTwoViewGeometryNumInliers()) {
+    if (n > 0) with_inliers.push_back(id);
+  }
+  std::vector<image_pair_t> g1 = full.ReadGuidedPairIds(), g2 = merged.ReadGuidedPairIds();
+  std::sort(with_inliers.begin(), with_inliers.end());
+  std::sort(g1.begin(), g1.end());
+  std::sort(g2.begin(), g2.end());
+  EXPECT_FALSE(with_inliers.empty());
+  EXPECT_EQ(g1, with_inliers);
+  EXPECT_EQ(g2, with_inliers);
 
   // The merged database maps like any other.
   EXPECT_THROW(MergeDatabases(dir + "/shard1.db", dir + "/shard2.db", dir + "/merged.db", colmap),
