@@ -171,8 +171,7 @@ MethodDatabase PrepareMethodDatabase(const std::string& dataset, const std::stri
       matching.nn.max_ratio = 1.0;
       matching.nn.max_distance = M_PI;
     }
-    VerificationOptions verification;
-    verification.num_threads = num_threads;
+    VerificationOptions verification;  // one thread: reproducible (DESIGN_NOTES)
     verification.guided_matching = guided_matching;
     scale.image_path = image_path;
     scale.extraction = extraction;

@@ -46,7 +46,10 @@ struct VerificationOptions {
   // On by default, unlike COLMAP: it is the best-measured configuration (docs/DESIGN_NOTES.md).
   bool guided_matching = true;
   bool planar_scene = false;
-  int num_threads = -1;
+  // One thread by default, unlike COLMAP (-1): COLMAP seeds each worker thread's RANSAC
+  // generator with the same seed and hands out pairs in a run-dependent order, so multi-threaded
+  // verification gives a different database on every run (docs/DESIGN_NOTES.md).
+  int num_threads = 1;
 
   std::vector<std::string> ToColmapArgs() const;
 };

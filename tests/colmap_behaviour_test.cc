@@ -72,5 +72,44 @@ TEST_F(ColmapBehaviour, MatchesImporterVerifiesExistingRawMatchesWithoutRematchi
   EXPECT_TRUE(db.ReadMatches(a, c).empty());
 }
 
+// COLMAP 3.8 seeds every worker thread's RANSAC generator alike and hands pairs to whichever
+// thread is free, so only single-threaded verification (our default) gives the same geometries
+// on every run (DESIGN_NOTES, "COLMAP verification").
+TEST_F(ColmapBehaviour, DefaultVerificationGivesTheSameGeometriesOnEveryRun) {
+  const VerificationOptions verification;
+  EXPECT_EQ(verification.num_threads, 1);
+  ImagePairs pairs;
+  {
+    Database db(db_path_);
+    const std::vector<Image> images = db.ReadAllImages();
+    for (size_t i = 0; i < images.size(); ++i) {
+      for (size_t j = i + 1; j < images.size(); ++j) {
+        pairs.emplace_back(images[i].image_id, images[j].image_id);
+      }
+    }
+  }
+  RunRawMatching(db_path_, pairs, MatchingOptions());
+  const std::string second = dir_ + "/second.db";
+  std::filesystem::copy_file(db_path_, second);
+  MatchingSummary summary;
+  RunGeometricVerification(db_path_, pairs, verification, ColmapRunner(), dir_, &summary);
+  RunGeometricVerification(second, pairs, verification, ColmapRunner(), dir_, &summary);
+  Database d1(db_path_), d2(second);
+  size_t verified = 0;
+  for (const auto& [a, b] : pairs) {
+    const TwoViewGeometry g1 = d1.ReadTwoViewGeometry(a, b), g2 = d2.ReadTwoViewGeometry(a, b);
+    EXPECT_EQ(g1.config, g2.config) << a << "-" << b;
+    EXPECT_EQ(g1.F, g2.F) << a << "-" << b;  // bit for bit
+    EXPECT_EQ(g1.H, g2.H) << a << "-" << b;
+    ASSERT_EQ(g1.inlier_matches.size(), g2.inlier_matches.size()) << a << "-" << b;
+    for (size_t k = 0; k < g1.inlier_matches.size(); ++k) {
+      EXPECT_EQ(g1.inlier_matches[k].idx1, g2.inlier_matches[k].idx1);
+      EXPECT_EQ(g1.inlier_matches[k].idx2, g2.inlier_matches[k].idx2);
+    }
+    verified += !g1.inlier_matches.empty();
+  }
+  EXPECT_GE(verified, 10u);
+}
+
 }  // namespace
 }  // namespace scalesfm
