@@ -31,6 +31,16 @@ torch::Tensor DescriptorsToTensor(const DescriptorsF32& descriptors, const torch
       .to(device);
 }
 
+bool PassesRatioTest(double best, double second, const NnMatchOptions& options) {
+  const double best_angle = std::acos(std::clamp(best, -1.0, 1.0));
+  const double second_angle = std::acos(std::clamp(second, -1.0, 1.0));
+  return best_angle <= options.max_distance && best_angle < options.max_ratio * second_angle;
+}
+
+namespace {
+
+// PassesRatioTest on whole rows: `best`/`second` hold the two largest similarities of each row,
+// `best_idx` the best's column. Returns best_idx where the tests pass, else -1.
 torch::Tensor ApplyRatioTest(const torch::Tensor& best, const torch::Tensor& second,
                              const torch::Tensor& best_idx, const NnMatchOptions& options) {
   const torch::Tensor best_angle = torch::acos(best.clamp(-1.0, 1.0));
@@ -40,13 +50,19 @@ torch::Tensor ApplyRatioTest(const torch::Tensor& best, const torch::Tensor& sec
   return torch::where(ok, best_idx, torch::full_like(best_idx, -1));
 }
 
-bool PassesRatioTest(double best, double second, const NnMatchOptions& options) {
-  const double best_angle = std::acos(std::clamp(best, -1.0, 1.0));
-  const double second_angle = std::acos(std::clamp(second, -1.0, 1.0));
-  return best_angle <= options.max_distance && best_angle < options.max_ratio * second_angle;
+// Matches from two [K] int64 index tensors (any device).
+Matches MatchesFromIndices(const torch::Tensor& idx1, const torch::Tensor& idx2) {
+  const torch::Tensor i1 = idx1.to(torch::kCPU, torch::kLong).contiguous();
+  const torch::Tensor i2 = idx2.to(torch::kCPU, torch::kLong).contiguous();
+  Matches matches(i1.size(0));
+  const auto a1 = i1.accessor<int64_t, 1>();
+  const auto a2 = i2.accessor<int64_t, 1>();
+  for (int64_t i = 0; i < i1.size(0); ++i) {
+    matches[i].idx1 = static_cast<point2D_t>(a1[i]);
+    matches[i].idx2 = static_cast<point2D_t>(a2[i]);
+  }
+  return matches;
 }
-
-namespace {
 
 // Best match of every row of `d1` among the rows of `d2` that passes the ratio test, else -1.
 // Works on blocks of `block_rows` rows, so at most block_rows x |d2| similarities exist at once.
@@ -84,19 +100,6 @@ Matches MatchNearestNeighbors(const torch::Tensor& d1, const torch::Tensor& d2,
   }
   const torch::Tensor idx1 = torch::nonzero(keep).squeeze(1);
   return MatchesFromIndices(idx1, m12.index_select(0, idx1));
-}
-
-Matches MatchesFromIndices(const torch::Tensor& idx1, const torch::Tensor& idx2) {
-  const torch::Tensor i1 = idx1.to(torch::kCPU, torch::kLong).contiguous();
-  const torch::Tensor i2 = idx2.to(torch::kCPU, torch::kLong).contiguous();
-  Matches matches(i1.size(0));
-  const auto a1 = i1.accessor<int64_t, 1>();
-  const auto a2 = i2.accessor<int64_t, 1>();
-  for (int64_t i = 0; i < i1.size(0); ++i) {
-    matches[i].idx1 = static_cast<point2D_t>(a1[i]);
-    matches[i].idx2 = static_cast<point2D_t>(a2[i]);
-  }
-  return matches;
 }
 
 void AppendUnmatched(const Matches& extra, Matches* matches) {

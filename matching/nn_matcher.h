@@ -25,17 +25,10 @@ torch::Tensor DescriptorsToTensor(const DescriptorsU8& descriptors, const torch:
 // Learned float descriptors (unit rows already), copied to `device` as they are.
 torch::Tensor DescriptorsToTensor(const DescriptorsF32& descriptors, const torch::Device& device);
 
-// COLMAP's distance and ratio tests on per-row similarities: `best`/`second` hold the two largest
-// similarities of each row (cosines), `best_idx` the best's column. Returns best_idx where the
-// tests pass, else -1.
-torch::Tensor ApplyRatioTest(const torch::Tensor& best, const torch::Tensor& second,
-                             const torch::Tensor& best_idx, const NnMatchOptions& options);
-
-// The same two tests for one keypoint (second = -2 when it has a single candidate).
+// COLMAP's distance and ratio tests for one keypoint: `best`/`second` are its two largest
+// similarities (cosines; second = -2 when it has a single candidate). The dense matcher applies
+// the same tests to whole rows of similarities.
 bool PassesRatioTest(double best, double second, const NnMatchOptions& options);
-
-// Matches from two [K] int64 index tensors (any device).
-Matches MatchesFromIndices(const torch::Tensor& idx1, const torch::Tensor& idx2);
 
 // Appends each match of `extra` whose two keypoints `matches` does not use yet, so every keypoint
 // keeps at most one match (COLMAP's tracks assume that).

@@ -38,6 +38,13 @@ RepeatedTexturePair MakePair(int64_t n, TrueFn true_position, TwinFn twin_positi
   return p;
 }
 
+// A sideways translation: F = [t]_x with t = (1, 0, 0), whose epipolar lines are the image rows.
+Eigen::Matrix3d SidewaysTranslationF() {
+  Eigen::Matrix3d F;
+  F << 0, 0, 0, 0, 0, -1, 0, 1, 0;
+  return F;
+}
+
 std::vector<Eigen::Vector2d> Positions(const torch::Tensor& x) {
   std::vector<Eigen::Vector2d> out(x.size(0));
   for (int64_t i = 0; i < x.size(0); ++i) out[i] = {x[i][0].item<double>(), x[i][1].item<double>()};
@@ -59,10 +66,9 @@ std::set<std::pair<int32_t, int32_t>> AsSet(const CandidatePairs& c) {
 }
 
 TEST(GuidedMatching, SampsonErrorOfASidewaysTranslation) {
-  // F = [t]_x with t = (1, 0, 0): the epipolar lines are the rows, F x1 = (0, -1, y1) and
-  // F^T x2 = (0, 1, -y2), so the Sampson error is (y2 - y1)^2 / 2 whatever the x.
-  Eigen::Matrix3d F;
-  F << 0, 0, 0, 0, 0, -1, 0, 1, 0;
+  // F x1 = (0, -1, y1) and F^T x2 = (0, 1, -y2), so the Sampson error is (y2 - y1)^2 / 2
+  // whatever the x.
+  const Eigen::Matrix3d F = SidewaysTranslationF();
   EXPECT_NEAR(SquaredSampsonError(F, {10, 20}, {400, 23}), 4.5, 1e-12);
   EXPECT_NEAR(SquaredSampsonError(F, {10, 20}, {-7, 20}), 0.0, 1e-12);
   EXPECT_NEAR(SquaredSampsonError(F.transpose(), {400, 23}, {10, 20}), 4.5, 1e-12);  // symmetric
@@ -136,9 +142,7 @@ TEST(GuidedMatching, CandidatePairsAreExactlyThePairsWithinTheError) {
 }
 
 TEST(GuidedMatching, EpipolarGeometryResolvesRepeatedTexture) {
-  // Sideways translation, F = [t]_x with t = (1, 0, 0): epipolar lines are the rows y2 = y1.
-  Eigen::Matrix3d F;
-  F << 0, 0, 0, 0, 0, -1, 0, 1, 0;
+  const Eigen::Matrix3d F = SidewaysTranslationF();  // epipolar lines are the rows y2 = y1
   const RepeatedTexturePair p = MakePair(
       300,
       [](const torch::Tensor& x) {
@@ -151,8 +155,6 @@ TEST(GuidedMatching, EpipolarGeometryResolvesRepeatedTexture) {
   TwoViewGeometry geometry;
   geometry.config = static_cast<int>(TwoViewConfig::kCalibrated);
   geometry.F = F;
-  NnMatchOptions small_blocks;
-  small_blocks.block_rows = 64;
   const Matches matches =
       MatchGuided(p.d1, p.d2, Positions(p.x1), Positions(p.x2), geometry, 4.0, {});
   EXPECT_GT(matches.size(), 290u);
@@ -201,8 +203,7 @@ TEST(GuidedMatching, MergeKeepsTheInliersAndEachKeypointOnce) {
 
 TEST(GuidedMatching, ExtendsVerifiedPairsInTheDatabaseAndResumes) {
   const std::string path = test::MakeTempDir("guided_matching") + "/database.db";
-  Eigen::Matrix3d F;
-  F << 0, 0, 0, 0, 0, -1, 0, 1, 0;
+  const Eigen::Matrix3d F = SidewaysTranslationF();
   const RepeatedTexturePair p = MakePair(
       100,
       [](const torch::Tensor& x) {
