@@ -118,10 +118,12 @@ int DatabaseMerger(int argc, char** argv) {
 int Mapper(int argc, char** argv) {
   std::string database_path, image_path, output_path;
   std::vector<std::string> forwarded;
+  MapperRestartOptions restarts;
   po::options_description desc("mapper options (--Mapper.* are passed to colmap mapper)");
   desc.add_options()("database_path", po::value(&database_path), "COLMAP database")(
       "image_path", po::value(&image_path), "image folder")("output_path", po::value(&output_path),
                                                             "output folder for sparse models");
+  AddMapperRestartOptions(&desc, &restarts);
   if (!ParseCommandLine(argc, argv,
                         "scalesfm mapper --database_path DB --image_path DIR "
                         "--output_path DIR [--Mapper.option value ...]",
@@ -133,7 +135,7 @@ int Mapper(int argc, char** argv) {
   Require(output_path, "output_path");
   if (!fs::exists(database_path)) throw Error("database " + database_path + " does not exist");
   const MapperResult result =
-      RunMapper(database_path, image_path, output_path, forwarded, ColmapRunner(),
+      RunMapper(database_path, image_path, output_path, forwarded, restarts, ColmapRunner(),
                 (fs::path(output_path) / "scalesfm_colmap.log").string());
   return result.model_path.empty() ? 1 : 0;
 }
@@ -150,6 +152,7 @@ int AutomaticReconstructor(int argc, char** argv) {
   AddMatchingOptions(&desc, &options.matching);
   AddVerificationOptions(&desc, &options.verification);
   AddScaleMatchingOptions(&desc, &options.scale);
+  AddMapperRestartOptions(&desc, &options.restarts);
   if (!ParseCommandLine(argc, argv,
                         "scalesfm automatic_reconstructor --image_path DIR --workspace_path DIR",
                         desc, {"Mapper."}, &options.mapper_args)) {

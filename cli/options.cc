@@ -127,6 +127,13 @@ void AddVerificationOptions(po::options_description* desc, VerificationOptions* 
       "SiftMatching.num_threads", po::value(&o->num_threads)->default_value(o->num_threads), "");
 }
 
+void AddMapperRestartOptions(po::options_description* desc, MapperRestartOptions* o) {
+  desc->add_options()(
+      "Mapper.restarts", po::value(&o->max_init_pairs)->default_value(o->max_init_pairs),
+      "further colmap mapper runs from other initial pairs while the model leaves registrable "
+      "images out; the model with the most images is kept (0: one run, as colmap)");
+}
+
 void AddScaleOptions(po::options_description* desc, ScaleEstimatorOptions* o) {
   desc->add_options()("ScaleMatching.estimator",
                       po::value(&o->estimator)->default_value(o->estimator),

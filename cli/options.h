@@ -10,6 +10,7 @@
 #include "matching/matching_pipeline.h"
 #include "matching/s2dnet_matcher.h"
 #include "matching/scale_aware_matching.h"
+#include "pipeline/mapper_restarts.h"
 #include "scale/scale_estimator.h"
 #include "util/training.h"
 
@@ -21,6 +22,8 @@ void AddImageReaderOptions(po::options_description* desc, ImageReaderOptions* o)
 void AddExtractionOptions(po::options_description* desc, ExtractionOptions* o);
 void AddMatchingOptions(po::options_description* desc, MatchingOptions* o);
 void AddVerificationOptions(po::options_description* desc, VerificationOptions* o);
+// --Mapper.restarts: scalesfm's own, never passed to colmap (other --Mapper.* flags are).
+void AddMapperRestartOptions(po::options_description* desc, MapperRestartOptions* o);
 void AddScaleOptions(po::options_description* desc, ScaleEstimatorOptions* o);
 // --ScaleMatching.* of the matchers: the estimator flags plus SDAIM level selection.
 void AddScaleMatchingOptions(po::options_description* desc, ScaleMatchingOptions* o);

@@ -57,25 +57,32 @@ void EthEvaluationOptions::Check() const {
 const char kEthMethodNames[] =
     "scalesfm, scalesfm-plain, scalesfm-<estimator>, scalesfm-reextract, scalesfm-levels-only, "
     "scalesfm-scfeat, scalesfm-scfeat-sdaim, scalesfm-s2dnet, scalesfm-s2dnet-scale, "
-    "colmap-default, colmap-best; any scalesfm method + \"-noguided\" (without guided "
+    "colmap-default, colmap-best; any scalesfm method + \"-norestart\" (one mapper run, without "
+    "restarts from other initial pairs) and/or + \"-noguided\" (without guided "
     "matching, which is on by default) or + \"-guided\" (with it: the same as the default)";
 
 bool ConfigureScalesfmMethod(const std::string& name, ExtractionOptions* extraction,
-                             ScaleMatchingOptions* scale, bool* guided_matching) {
-  const auto has_suffix = [&](const std::string& suffix) {
-    return name.size() > suffix.size() &&
-           name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
-  };
+                             ScaleMatchingOptions* scale, MethodSuffixes* suffixes) {
   std::string method = name;
-  bool guided = VerificationOptions().guided_matching;
-  for (const std::string suffix : {"-noguided", "-guided"}) {
-    if (has_suffix(suffix)) {
-      guided = suffix == "-guided";
-      method = name.substr(0, name.size() - suffix.size());
+  MethodSuffixes found;
+  const auto strip = [&](const std::string& suffix) {
+    const bool has = method.size() > suffix.size() &&
+                     method.compare(method.size() - suffix.size(), suffix.size(), suffix) == 0;
+    if (has) method.resize(method.size() - suffix.size());
+    return has;
+  };
+  for (;;) {
+    if (strip("-noguided")) {
+      found.guided_matching = false;
+    } else if (strip("-guided")) {
+      found.guided_matching = true;
+    } else if (strip("-norestart")) {
+      found.mapper_restarts = false;
+    } else {
       break;
     }
   }
-  if (guided_matching) *guided_matching = guided;
+  if (suffixes) *suffixes = found;
   if (method == "scalesfm") return true;  // the defaults
   if (method == "scalesfm-plain") {
     extraction->levels = "1";
@@ -157,8 +164,9 @@ MethodDatabase PrepareMethodDatabase(const std::string& dataset, const std::stri
   Timer timer;
   ExtractionOptions extraction;
   ScaleMatchingOptions scale;
-  bool guided_matching = false;
-  if (ConfigureScalesfmMethod(method, &extraction, &scale, &guided_matching)) {
+  MethodSuffixes suffixes;
+  if (ConfigureScalesfmMethod(method, &extraction, &scale, &suffixes)) {
+    if (!suffixes.mapper_restarts) out.restarts.max_init_pairs = 0;
     extraction.max_num_features = max_num_features;
     extraction.num_threads = num_threads;
     RunFeatureExtraction(db_path, image_path, ImageReaderOptions(), extraction);
@@ -172,7 +180,7 @@ MethodDatabase PrepareMethodDatabase(const std::string& dataset, const std::stri
       matching.nn.max_distance = M_PI;
     }
     VerificationOptions verification;  // one thread: reproducible (DESIGN_NOTES)
-    verification.guided_matching = guided_matching;
+    verification.guided_matching = suffixes.guided_matching;
     scale.image_path = image_path;
     scale.extraction = extraction;
     if (ScalesfmMatcherType(method) == "s2dnet") {
@@ -185,6 +193,7 @@ MethodDatabase PrepareMethodDatabase(const std::string& dataset, const std::stri
     }
     out.matching_seconds = timer.ElapsedSeconds();
   } else {
+    out.restarts.max_init_pairs = 0;  // stock COLMAP: one mapper run
     const bool best = method == "colmap-best";
     std::vector<std::string> extract = {"--database_path",
                                         db_path,
@@ -247,8 +256,8 @@ EthResult RunMethod(const std::string& dataset, const std::string& method,
   const std::string& log_path = prepared.log_path;
   const std::vector<std::string>& mapper_args = prepared.mapper_args;
   const MapperResult mapper =
-      RunMapper(db_path, image_path, (fs::path(workspace) / "sparse").string(), mapper_args, colmap,
-                log_path);
+      RunMapper(db_path, image_path, (fs::path(workspace) / "sparse").string(), mapper_args,
+                prepared.restarts, colmap, log_path);
   result.mapping_seconds = mapper.seconds;
   result.num_models = mapper.num_models;
   result.stats = mapper.stats;

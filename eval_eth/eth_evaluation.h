@@ -20,11 +20,16 @@ extern const char kEthMethodNames[];
 // (SCFeat, single level, no scale estimate), "scalesfm-scfeat-sdaim" (SCFeat with SDAIM
 // re-extraction at sift_vote's scale), "scalesfm-s2dnet" (single-level RootSIFT keypoints,
 // S2DNet sparse-to-dense matching, no scale estimate) and "scalesfm-s2dnet-scale" (the same with
-// sift_vote and SDAIM levels). Guided matching after verification is on as by default
-// (*guided_matching = true); the suffix "-noguided" turns it off, "-guided" states the default.
+// sift_vote and SDAIM levels). Suffixes, in any order, set `suffixes`: guided matching after
+// verification is on as by default; "-noguided" turns it off, "-guided" states the default.
+// Mapper restarts (mapper_restarts.h) are on as by default; "-norestart" turns them off.
 // Returns false for other names.
+struct MethodSuffixes {
+  bool guided_matching = VerificationOptions().guided_matching;
+  bool mapper_restarts = MapperRestartOptions().max_init_pairs > 0;
+};
 bool ConfigureScalesfmMethod(const std::string& method, ExtractionOptions* extraction,
-                             ScaleMatchingOptions* scale, bool* guided_matching = nullptr);
+                             ScaleMatchingOptions* scale, MethodSuffixes* suffixes = nullptr);
 
 // The matcher a scalesfm method uses: "s2dnet" for scalesfm-s2dnet*, else "nn".
 std::string ScalesfmMatcherType(const std::string& method);
@@ -34,6 +39,7 @@ struct MethodDatabase {
   std::string database_path, image_path, gt_path, log_path;
   bool has_gt = false;
   std::vector<std::string> mapper_args;  // threads, and fixed intrinsics with gt/
+  MapperRestartOptions restarts;         // none for colmap-* and "-norestart" methods
   double extraction_seconds = 0, matching_seconds = 0;
 };
 

@@ -241,8 +241,8 @@ std::vector<ImcResult> RunMultiview(const std::string& dataset, const std::strin
       std::vector<std::string> mapper_args = prepared.mapper_args;
       mapper_args.insert(mapper_args.end(), {"--Mapper.min_model_size", "3"});
       const MapperResult mapper =
-          RunMapper(bag_dir + "/database.db", prepared.image_path, bag_dir + "/sparse",
-                    mapper_args, colmap, bag_dir + "/colmap.log");
+          RunMapper(bag_dir + "/database.db", prepared.image_path, bag_dir + "/sparse", mapper_args,
+                    prepared.restarts, colmap, bag_dir + "/colmap.log");
       const Reconstruction estimate =
           mapper.model_path.empty() ? Reconstruction() : Reconstruction::Read(mapper.model_path);
       const std::vector<PairPoseError> errors = ComputeRelativePoseErrors(gt_bag, estimate);

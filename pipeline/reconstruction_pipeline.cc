@@ -4,6 +4,7 @@
 #include <set>
 
 #include "colmap_ext/database.h"
+#include "pipeline/mapper_restarts.h"
 #include "util/logging.h"
 #include "util/progress.h"
 
@@ -47,21 +48,119 @@ std::vector<std::string> FixedIntrinsicsMapperArgs() {
           "--Mapper.ba_refine_extra_params", "0"};
 }
 
-MapperResult RunMapper(const std::string& database_path, const std::string& image_path,
-                       const std::string& output_path, const std::vector<std::string>& mapper_args,
-                       const ColmapRunner& colmap, const std::string& log_path) {
-  PrintHeading1("Incremental mapping (colmap mapper)");
-  Timer timer;
+namespace {
+
+// One `colmap mapper` run into `output_path` (created). COLMAP 3.8 exits with 1 ("failed to
+// create sparse model") when no initial pair is found: that is a result (nothing registered),
+// not an error; other failures throw.
+ColmapRunResult RunMapperOnce(const std::string& database_path, const std::string& image_path,
+                              const std::string& output_path,
+                              const std::vector<std::string>& mapper_args,
+                              const ColmapRunner& colmap, const std::string& log_path) {
   fs::create_directories(output_path);
   std::vector<std::string> args = {"--database_path", database_path,   "--image_path",
                                    image_path,        "--output_path", output_path};
   args.insert(args.end(), mapper_args.begin(), mapper_args.end());
-  // COLMAP 3.8 exits with 1 ("failed to create sparse model") when no initial pair is found.
-  // That is a result (nothing registered), not an error; other failures still throw.
   const ColmapRunResult run = colmap.Run("mapper", args, log_path, /*throw_on_failure=*/false);
   if (run.exit_code != 0 && run.log.find("failed to create sparse model") == std::string::npos) {
     ThrowColmapFailure("mapper", run);
   }
+  return run;
+}
+
+ReconstructionStats LargestModelStats(const std::string& output_path) {
+  const std::vector<std::string> models = ListModels(output_path);
+  return models.empty() ? ReconstructionStats()
+                        : Reconstruction::Read(models.front()).ComputeStats();
+}
+
+std::set<image_t> LargestModelImages(const std::string& output_path) {
+  std::set<image_t> out;
+  const std::vector<std::string> models = ListModels(output_path);
+  if (models.empty()) return out;
+  for (const auto& [id, image] : Reconstruction::Read(models.front()).images) out.insert(id);
+  return out;
+}
+
+// Replaces the numbered models under `output_path` by those under `from`, which is removed.
+void ReplaceModels(const std::string& from, const std::string& output_path) {
+  for (const std::string& model : ListModels(output_path)) fs::remove_all(model);
+  for (const std::string& model : ListModels(from)) {
+    fs::rename(model, fs::path(output_path) / fs::path(model).filename());
+  }
+  fs::remove_all(from);
+}
+
+size_t MapperArgOr(const std::vector<std::string>& args, const std::string& name, size_t fallback) {
+  const std::optional<std::string> value = FindMapperArg(args, name);
+  if (!value) return fallback;
+  try {
+    return static_cast<size_t>(std::max(0L, std::stol(*value)));
+  } catch (const std::exception&) {
+    throw Error("--Mapper." + name + " takes a number, got '" + *value + "'");
+  }
+}
+
+// Mapper runs from other initial pairs while the largest model leaves registrable images out;
+// the best model (IsBetterModel) ends up under `output_path`.
+void RestartMapper(const std::string& database_path, const std::string& image_path,
+                   const std::string& output_path, const std::vector<std::string>& mapper_args,
+                   const MapperRestartOptions& restarts, const ColmapRunner& colmap,
+                   const std::string& log_path, const std::string& first_log) {
+  if (restarts.max_init_pairs == 0 || FindMapperArg(mapper_args, "init_image_id1") ||
+      FindMapperArg(mapper_args, "init_image_id2")) {
+    return;  // switched off, or the user chose the initial pair
+  }
+  ReconstructionStats best = LargestModelStats(output_path);
+  if (best.num_images == 0) return;  // COLMAP already tried its initial pairs and found none
+  // COLMAP 3.8's defaults for the two thresholds.
+  const size_t min_num_matches = MapperArgOr(mapper_args, "min_num_matches", 15);
+  const size_t init_min_num_inliers = MapperArgOr(mapper_args, "init_min_num_inliers", 100);
+  const auto num_inliers = Database(database_path).ReadTwoViewGeometryNumInliers();
+  const size_t num_registrable = RegistrableImages(num_inliers, min_num_matches).size();
+  if (best.num_images >= num_registrable) return;
+  const std::vector<InitPair> pairs = RestartInitPairs(
+      num_inliers, LargestModelImages(output_path), TriedInitPairs(first_log), min_num_matches,
+      init_min_num_inliers, static_cast<size_t>(restarts.max_init_pairs));
+  const std::string restart_path = output_path + ".restart";
+  for (size_t k = 0; k < pairs.size() && best.num_images < num_registrable; ++k) {
+    const InitPair& pair = pairs[k];
+    PrintHeading1(StringPrintf("Mapper restart %zu/%zu", k + 1, pairs.size()));
+    LogInfo(StringPrintf(
+        "The model registers %zu of %zu registrable images; restarting from "
+        "image pair #%u and #%u (%zu inliers)",
+        best.num_images, num_registrable, pair.image_id1, pair.image_id2, pair.num_inliers));
+    fs::remove_all(restart_path);
+    std::vector<std::string> args = mapper_args;
+    args.insert(args.end(), {"--Mapper.init_image_id1", std::to_string(pair.image_id1),
+                             "--Mapper.init_image_id2", std::to_string(pair.image_id2)});
+    RunMapperOnce(database_path, image_path, restart_path, args, colmap, log_path);
+    const ReconstructionStats stats = LargestModelStats(restart_path);
+    const bool better = IsBetterModel(stats, best);
+    LogInfo(StringPrintf("Restart: %zu images, %zu observations (before: %zu, %zu): %s",
+                         stats.num_images, stats.num_observations, best.num_images,
+                         best.num_observations, better ? "kept" : "dropped"));
+    if (better) {
+      ReplaceModels(restart_path, output_path);
+      best = stats;
+    }
+    fs::remove_all(restart_path);
+  }
+}
+
+}  // namespace
+
+MapperResult RunMapper(const std::string& database_path, const std::string& image_path,
+                       const std::string& output_path, const std::vector<std::string>& mapper_args,
+                       const MapperRestartOptions& restarts, const ColmapRunner& colmap,
+                       const std::string& log_path) {
+  restarts.Check();
+  PrintHeading1("Incremental mapping (colmap mapper)");
+  Timer timer;
+  const ColmapRunResult first =
+      RunMapperOnce(database_path, image_path, output_path, mapper_args, colmap, log_path);
+  RestartMapper(database_path, image_path, output_path, mapper_args, restarts, colmap, log_path,
+                first.log);
   MapperResult result;
   result.seconds = timer.ElapsedSeconds();
   const std::vector<std::string> models = ListModels(output_path);
@@ -110,8 +209,8 @@ AutomaticReconstructionResult RunAutomaticReconstruction(
       RunScaleAwareMatching(database_path, options.matching, scale, options.verification, colmap);
   const std::string sparse = (fs::path(options.workspace_path) / "sparse").string();
   fs::remove_all(sparse);  // the mapper is not incremental across runs; start it afresh
-  result.mapper =
-      RunMapper(database_path, options.image_path, sparse, mapper_args, colmap, log_path);
+  result.mapper = RunMapper(database_path, options.image_path, sparse, mapper_args,
+                            options.restarts, colmap, log_path);
   return result;
 }
 

@@ -9,6 +9,7 @@
 #include "feature/extraction_pipeline.h"
 #include "matching/matching_pipeline.h"
 #include "matching/scale_aware_matching.h"
+#include "pipeline/mapper_restarts.h"
 
 namespace scalesfm {
 
@@ -28,11 +29,14 @@ struct MapperResult {
   double seconds = 0;
 };
 
-// Runs `colmap mapper` into `output_path` (created) with extra `--Mapper.*` arguments and reads
-// back the largest model. No model is a result with zeros, not an error.
+// Runs `colmap mapper` into `output_path` (created) with extra `--Mapper.*` arguments, restarts
+// it from other initial pairs while its largest model leaves registrable images out (up to
+// `restarts.max_init_pairs` runs, keeping the best model; mapper_restarts.h), and reads back the
+// largest model. No model is a result with zeros, not an error.
 MapperResult RunMapper(const std::string& database_path, const std::string& image_path,
                        const std::string& output_path, const std::vector<std::string>& mapper_args,
-                       const ColmapRunner& colmap, const std::string& log_path);
+                       const MapperRestartOptions& restarts, const ColmapRunner& colmap,
+                       const std::string& log_path);
 
 struct AutomaticReconstructionOptions {
   std::string image_path;
@@ -46,6 +50,7 @@ struct AutomaticReconstructionOptions {
   // Scale-aware matching; its image_path and extraction are taken from the fields above.
   ScaleMatchingOptions scale;
   std::vector<std::string> mapper_args;
+  MapperRestartOptions restarts;
 };
 
 struct AutomaticReconstructionResult {

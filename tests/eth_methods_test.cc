@@ -10,13 +10,18 @@ struct Method {
   ExtractionOptions extraction;
   ScaleMatchingOptions scale;
   bool guided = false;
+  bool restarts = false;
   bool known = false;
 };
 
 Method Configure(const std::string& name) {
   Method m;
-  m.guided = !VerificationOptions().guided_matching;  // must be overwritten
-  m.known = ConfigureScalesfmMethod(name, &m.extraction, &m.scale, &m.guided);
+  MethodSuffixes suffixes;
+  suffixes.guided_matching = !suffixes.guided_matching;  // must be overwritten
+  suffixes.mapper_restarts = !suffixes.mapper_restarts;
+  m.known = ConfigureScalesfmMethod(name, &m.extraction, &m.scale, &suffixes);
+  m.guided = suffixes.guided_matching;
+  m.restarts = suffixes.mapper_restarts;
   return m;
 }
 
@@ -42,6 +47,28 @@ TEST(EthMethods, GuidedMatchingIsTheDefaultAndTheSuffixesSetIt) {
 
   EXPECT_FALSE(Configure("colmap-default").known);
   EXPECT_FALSE(Configure("scalesfm-unknown-noguided").known);
+}
+
+TEST(EthMethods, MapperRestartsAreTheDefaultAndNorestartTurnsThemOffWithAnyOtherSuffix) {
+  EXPECT_GT(MapperRestartOptions().max_init_pairs, 0);
+  EXPECT_TRUE(Configure("scalesfm").restarts);
+  EXPECT_TRUE(Configure("scalesfm-noguided").restarts);
+
+  const Method off = Configure("scalesfm-plain-norestart");
+  ASSERT_TRUE(off.known);
+  EXPECT_FALSE(off.restarts);
+  EXPECT_TRUE(off.guided);
+  EXPECT_EQ(off.extraction.levels, "1");
+
+  for (const std::string name :
+       {"scalesfm-plain-norestart-noguided", "scalesfm-plain-noguided-norestart"}) {
+    const Method both = Configure(name);
+    ASSERT_TRUE(both.known) << name;
+    EXPECT_FALSE(both.restarts) << name;
+    EXPECT_FALSE(both.guided) << name;
+    EXPECT_EQ(both.scale.estimator.estimator, "none") << name;
+  }
+  EXPECT_FALSE(Configure("scalesfm-norestart-unknown").known);
 }
 
 }  // namespace

@@ -1,0 +1,64 @@
+// Restarts of `colmap mapper` from other initial pairs when its model leaves images out.
+//
+// COLMAP starts from a pair in the best-connected part of the view graph and grows the model
+// from there. When a weakly connected part of the scene also has false pairs to a look-alike
+// part (castle-P19-zoom's twin facades), the weak part is attached through the false pairs
+// before its own true pairs can be used: its images end up misplaced or unregistered. Starting
+// from the two strongest partners of an image that was left out builds that part first, and
+// the well-connected rest then joins it through many true correspondences. DESIGN_NOTES,
+// "Mapper restarts".
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "colmap_ext/reconstruction.h"
+#include "colmap_ext/types.h"
+
+namespace scalesfm {
+
+struct MapperRestartOptions {
+  // Further mapper runs, each from one initial pair, while the largest model leaves registrable
+  // images out. 0 gives COLMAP's single run.
+  int max_init_pairs = 2;
+
+  void Check() const;
+};
+
+struct InitPair {
+  image_t image_id1 = 0;
+  image_t image_id2 = 0;
+  size_t num_inliers = 0;
+};
+
+// Images with at least one pair of `min_num_matches` or more verified inliers: the images the
+// mapper can use at all (COLMAP's --Mapper.min_num_matches).
+std::set<image_t> RegistrableImages(const std::unordered_map<image_pair_t, size_t>& num_inliers,
+                                    size_t min_num_matches);
+
+// Initial pairs to restart from, best first, at most `max_pairs`. For each registrable image
+// outside `registered` (the image with the most verified inliers first), its partners are
+// ranked by inliers with it; pairs of partners (a, b) follow by the sum of their two ranks, and
+// one is a candidate when a and b share at least `init_min_num_inliers` verified inliers
+// (COLMAP's --Mapper.init_min_num_inliers) and it is not in `tried`. Left-out images take turns,
+// so each one's best candidate comes before any image's second.
+std::vector<InitPair> RestartInitPairs(const std::unordered_map<image_pair_t, size_t>& num_inliers,
+                                       const std::set<image_t>& registered,
+                                       const std::set<image_pair_t>& tried, size_t min_num_matches,
+                                       size_t init_min_num_inliers, size_t max_pairs);
+
+// The initial pairs a colmap mapper log names ("Initializing with image pair #a and #b").
+std::set<image_pair_t> TriedInitPairs(const std::string& mapper_log);
+
+// The value given to `--Mapper.<name>` in `args` ("--Mapper.x v" or "--Mapper.x=v"), if any.
+std::optional<std::string> FindMapperArg(const std::vector<std::string>& args,
+                                         const std::string& name);
+
+// More registered images, then more observations.
+bool IsBetterModel(const ReconstructionStats& a, const ReconstructionStats& b);
+
+}  // namespace scalesfm
