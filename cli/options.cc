@@ -124,7 +124,11 @@ void AddVerificationOptions(po::options_description* desc, VerificationOptions* 
                   "")("SiftMatching.guided_matching",
                       po::value(&o->guided_matching)->default_value(o->guided_matching), "")(
       "SiftMatching.planar_scene", po::value(&o->planar_scene)->default_value(o->planar_scene), "")(
-      "SiftMatching.num_threads", po::value(&o->num_threads)->default_value(o->num_threads), "");
+      "SiftMatching.num_threads", po::value(&o->num_threads)->default_value(o->num_threads),
+      "threads of each colmap verification process (1: reproducible; -1: all cores, as colmap)")(
+      "SiftMatching.num_processes", po::value(&o->num_processes)->default_value(o->num_processes),
+      "scalesfm's: colmap verification processes on slices of the pairs, in parallel (-1: one "
+      "per core)");
 }
 
 void AddMapperRestartOptions(po::options_description* desc, MapperRestartOptions* o) {

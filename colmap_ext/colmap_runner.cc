@@ -1,5 +1,6 @@
 #include "colmap_ext/colmap_runner.h"
 
+#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -52,7 +53,11 @@ ColmapRunResult ColmapRunner::Run(const std::string& command, const std::vector<
   argv.push_back(nullptr);
 
   int pipe_fds[2];
-  if (pipe(pipe_fds) != 0) throw Error(std::string("pipe() failed: ") + std::strerror(errno));
+  // Close-on-exec: a child started by another thread at the same time must not inherit this
+  // pipe, or our read would wait for that child too. dup2 clears the flag on stdout/stderr.
+  if (pipe2(pipe_fds, O_CLOEXEC) != 0) {
+    throw Error(std::string("pipe2() failed: ") + std::strerror(errno));
+  }
   Timer timer;
   const pid_t pid = fork();
   if (pid < 0) throw Error(std::string("fork() failed: ") + std::strerror(errno));

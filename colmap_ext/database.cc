@@ -102,6 +102,17 @@ Database::~Database() {
   if (db_) sqlite3_close(db_);
 }
 
+void Database::Attach(const std::string& path, const std::string& alias) {
+  const std::string sql = "ATTACH DATABASE ? AS " + alias + ";";
+  Statement s(this, sql.c_str());
+  s.Bind(1, path);
+  try {
+    s.Step();
+  } catch (const Error& e) {
+    throw Error("cannot attach " + path + ": " + e.what());
+  }
+}
+
 void Database::Execute(const std::string& sql) {
   char* err = nullptr;
   const int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err);

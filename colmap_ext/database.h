@@ -152,6 +152,8 @@ class Database {
 
   // Raw SQL for scalesfm_ side tables and tests.
   void Execute(const std::string& sql);
+  // ATTACH DATABASE `path` AS `alias` (outside a transaction); throws Error naming the file.
+  void Attach(const std::string& path, const std::string& alias);
   sqlite3* handle() { return db_; }
 
  private:

@@ -84,16 +84,7 @@ MergeKind MergeDatabases(const std::string& database_path1, const std::string& d
   fs::copy_file(database_path1, tmp);
   try {
     Database merged(tmp);
-    sqlite3* handle = merged.handle();
-    sqlite3_stmt* stmt = nullptr;
-    if (sqlite3_prepare_v2(handle, "ATTACH DATABASE ? AS other;", -1, &stmt, nullptr) !=
-            SQLITE_OK ||
-        sqlite3_bind_text(stmt, 1, database_path2.c_str(), -1, SQLITE_TRANSIENT) != SQLITE_OK ||
-        sqlite3_step(stmt) != SQLITE_DONE) {
-      sqlite3_finalize(stmt);
-      throw Error("cannot attach " + database_path2 + ": " + sqlite3_errmsg(handle));
-    }
-    sqlite3_finalize(stmt);
+    merged.Attach(database_path2, "other");
     {
       Database::Transaction transaction(&merged);
       merged.Execute("INSERT OR IGNORE INTO main.matches SELECT * FROM other.matches;");

@@ -1,7 +1,11 @@
 #include "matching/matching_pipeline.h"
 
+#include <algorithm>
 #include <deque>
 #include <filesystem>
+#include <fstream>
+#include <future>
+#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -35,6 +39,20 @@ ImagePairs SelectPairs(const Database& db, const MatchingOptions& options) {
   ImagePairs slice = ShardPairs(pairs, index, count);
   LogInfo(StringPrintf("Shard %d/%d: %zu of %zu pairs", index, count, slice.size(), pairs.size()));
   return slice;
+}
+
+void VerificationOptions::Check() const {
+  if (num_processes == 0 || num_processes < -1) {
+    throw Error(
+        StringPrintf("--SiftMatching.num_processes must be -1 or >= 1, got %d", num_processes));
+  }
+}
+
+int VerificationOptions::ResolvedNumProcesses(size_t num_pairs) const {
+  const int wanted = num_processes > 0
+                         ? num_processes
+                         : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  return static_cast<int>(std::max<size_t>(1, std::min<size_t>(wanted, num_pairs)));
 }
 
 std::vector<std::string> VerificationOptions::ToColmapArgs() const {
@@ -120,9 +138,97 @@ MatchingSummary RunRawMatching(const std::string& database_path, const ImagePair
   return summary;
 }
 
+namespace {
+
+// `colmap matches_importer` on `pairs` of `database_path`, logging to `log_path`.
+void RunMatchesImporter(const std::string& database_path, const ImagePairs& pairs,
+                        const std::vector<Image>& images, const VerificationOptions& options,
+                        const ColmapRunner& colmap, const std::string& list_path,
+                        const std::string& log_path) {
+  WritePairList(list_path, pairs, images);
+  std::vector<std::string> args = {"--database_path", database_path,  "--match_list_path",
+                                   list_path,         "--match_type", "pairs"};
+  const std::vector<std::string> extra = options.ToColmapArgs();
+  args.insert(args.end(), extra.begin(), extra.end());
+  colmap.Run("matches_importer", args, log_path);
+  std::filesystem::remove(list_path);
+}
+
+// Contiguous slices of `pairs` verified in parallel, each on its own copy of the database; the
+// copies' two-view geometries are then added to `database_path` in one transaction.
+void RunParallelMatchesImporter(const std::string& database_path, const ImagePairs& pairs,
+                                const std::vector<Image>& images,
+                                const VerificationOptions& options, const ColmapRunner& colmap,
+                                const std::string& work_dir, const std::string& log_path,
+                                int num_processes) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> copies, logs;
+  std::vector<ImagePairs> slices;
+  for (int k = 0; k < num_processes; ++k) {
+    const size_t begin = pairs.size() * k / num_processes;
+    const size_t end = pairs.size() * (k + 1) / num_processes;
+    slices.emplace_back(pairs.begin() + begin, pairs.begin() + end);
+    const std::string stem = (fs::path(work_dir) / StringPrintf("scalesfm_verify_%d", k)).string();
+    copies.push_back(stem + ".db");
+    logs.push_back(stem + ".log");
+    fs::copy_file(database_path, copies.back(), fs::copy_options::overwrite_existing);
+    fs::remove(logs.back());
+  }
+  std::vector<std::future<void>> jobs;
+  for (int k = 0; k < num_processes; ++k) {
+    jobs.push_back(std::async(std::launch::async, [&, k] {
+      RunMatchesImporter(copies[k], slices[k], images, options, colmap, copies[k] + ".pairs.txt",
+                         logs[k]);
+    }));
+  }
+  std::exception_ptr failure;
+  for (auto& job : jobs) {
+    try {
+      job.get();
+    } catch (...) {
+      if (!failure) failure = std::current_exception();
+    }
+  }
+  if (!log_path.empty()) {  // the processes' logs, in slice order
+    std::ofstream log(log_path, std::ios::app);
+    for (const std::string& path : logs) {
+      std::ifstream in(path);
+      log << in.rdbuf();
+    }
+  }
+  if (!failure) {
+    // Each copy holds the geometries of its own slice (and those verified before, which
+    // INSERT OR IGNORE leaves as they are). One transaction per slice: after an interruption, a
+    // re-run verifies the slices that are missing.
+    Database db(database_path);
+    for (const std::string& copy : copies) {
+      db.Attach(copy, "slice");
+      try {
+        Database::Transaction transaction(&db);
+        db.Execute(
+            "INSERT OR IGNORE INTO main.two_view_geometries SELECT * FROM "
+            "slice.two_view_geometries;");
+        transaction.Commit();
+      } catch (...) {
+        db.Execute("DETACH DATABASE slice;");
+        throw;
+      }
+      db.Execute("DETACH DATABASE slice;");
+    }
+  }
+  for (size_t k = 0; k < copies.size(); ++k) {
+    fs::remove(copies[k]);
+    fs::remove(logs[k]);
+  }
+  if (failure) std::rethrow_exception(failure);
+}
+
+}  // namespace
+
 void RunGeometricVerification(const std::string& database_path, const ImagePairs& pairs,
                               const VerificationOptions& options, const ColmapRunner& colmap,
                               const std::string& work_dir, MatchingSummary* summary) {
+  options.Check();
   Timer timer;
   ImagePairs todo;
   std::vector<Image> images;
@@ -139,18 +245,19 @@ void RunGeometricVerification(const std::string& database_path, const ImagePairs
     }
   }
   PrintHeading1("Geometric verification (colmap matches_importer)");
-  LogInfo(StringPrintf("Verifying %zu pairs", todo.size()));
-  if (!todo.empty()) {
-    const std::string list_path =
-        (std::filesystem::path(work_dir) / "scalesfm_verification_pairs.txt").string();
-    WritePairList(list_path, todo, images);
-    std::vector<std::string> args = {"--database_path", database_path,  "--match_list_path",
-                                     list_path,         "--match_type", "pairs"};
-    const std::vector<std::string> extra = options.ToColmapArgs();
-    args.insert(args.end(), extra.begin(), extra.end());
-    colmap.Run("matches_importer", args,
-               (std::filesystem::path(work_dir) / "scalesfm_colmap.log").string());
-    std::filesystem::remove(list_path);
+  const int num_processes = options.ResolvedNumProcesses(todo.size());
+  LogInfo(StringPrintf("Verifying %zu pairs in %d process%s", todo.size(), num_processes,
+                       num_processes == 1 ? "" : "es"));
+  const std::string log_path = (std::filesystem::path(work_dir) / "scalesfm_colmap.log").string();
+  if (todo.empty()) {
+    // nothing to do
+  } else if (num_processes == 1) {
+    RunMatchesImporter(
+        database_path, todo, images, options, colmap,
+        (std::filesystem::path(work_dir) / "scalesfm_verification_pairs.txt").string(), log_path);
+  } else {
+    RunParallelMatchesImporter(database_path, todo, images, options, colmap, work_dir, log_path,
+                               num_processes);
   }
   Database db(database_path);
   size_t verified = 0;

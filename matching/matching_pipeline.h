@@ -50,7 +50,15 @@ struct VerificationOptions {
   // generator with the same seed and hands out pairs in a run-dependent order, so multi-threaded
   // verification gives a different database on every run (docs/DESIGN_NOTES.md).
   int num_threads = 1;
+  // scalesfm's, not COLMAP's: the pairs are split into this many contiguous slices, each verified
+  // by its own `colmap matches_importer` (with num_threads threads) on a copy of the database,
+  // in parallel; the geometries are then copied back in one transaction. With one thread per
+  // process, a run is reproducible for a given number of processes. -1: one per CPU core.
+  int num_processes = -1;
 
+  void Check() const;
+  // Number of processes for `num_pairs` pairs (at least 1, at most one per pair).
+  int ResolvedNumProcesses(size_t num_pairs) const;
   std::vector<std::string> ToColmapArgs() const;
 };
 

@@ -12,6 +12,7 @@
 #include "feature/extraction_pipeline.h"
 #include "matching/matching_pipeline.h"
 #include "tests/test_util.h"
+#include "util/logging.h"
 
 namespace scalesfm {
 namespace {
@@ -72,43 +73,87 @@ TEST_F(ColmapBehaviour, MatchesImporterVerifiesExistingRawMatchesWithoutRematchi
   EXPECT_TRUE(db.ReadMatches(a, c).empty());
 }
 
+ImagePairs AllPairs(const std::string& db_path) {
+  ImagePairs pairs;
+  Database db(db_path);
+  const std::vector<Image> images = db.ReadAllImages();
+  for (size_t i = 0; i < images.size(); ++i) {
+    for (size_t j = i + 1; j < images.size(); ++j) {
+      pairs.emplace_back(images[i].image_id, images[j].image_id);
+    }
+  }
+  return pairs;
+}
+
+// Whether the two databases hold bit-identical geometries for `pairs`; counts verified pairs.
+size_t ExpectSameGeometries(const std::string& path1, const std::string& path2,
+                            const ImagePairs& pairs) {
+  Database d1(path1), d2(path2);
+  size_t verified = 0;
+  for (const auto& [a, b] : pairs) {
+    EXPECT_TRUE(d1.ExistsTwoViewGeometry(a, b)) << a << "-" << b;
+    const TwoViewGeometry g1 = d1.ReadTwoViewGeometry(a, b), g2 = d2.ReadTwoViewGeometry(a, b);
+    EXPECT_EQ(g1.config, g2.config) << a << "-" << b;
+    EXPECT_EQ(g1.F, g2.F) << a << "-" << b;  // bit for bit
+    EXPECT_EQ(g1.H, g2.H) << a << "-" << b;
+    EXPECT_EQ(g1.inlier_matches.size(), g2.inlier_matches.size()) << a << "-" << b;
+    for (size_t k = 0; k < std::min(g1.inlier_matches.size(), g2.inlier_matches.size()); ++k) {
+      EXPECT_EQ(g1.inlier_matches[k].idx1, g2.inlier_matches[k].idx1);
+      EXPECT_EQ(g1.inlier_matches[k].idx2, g2.inlier_matches[k].idx2);
+    }
+    verified += !g1.inlier_matches.empty();
+  }
+  return verified;
+}
+
 // COLMAP 3.8 seeds every worker thread's RANSAC generator alike and hands pairs to whichever
-// thread is free, so only single-threaded verification (our default) gives the same geometries
-// on every run (DESIGN_NOTES, "COLMAP verification").
+// thread is free, so only single-threaded verification processes (our default) give the same
+// geometries on every run (DESIGN_NOTES, "COLMAP verification").
 TEST_F(ColmapBehaviour, DefaultVerificationGivesTheSameGeometriesOnEveryRun) {
   const VerificationOptions verification;
   EXPECT_EQ(verification.num_threads, 1);
-  ImagePairs pairs;
-  {
-    Database db(db_path_);
-    const std::vector<Image> images = db.ReadAllImages();
-    for (size_t i = 0; i < images.size(); ++i) {
-      for (size_t j = i + 1; j < images.size(); ++j) {
-        pairs.emplace_back(images[i].image_id, images[j].image_id);
-      }
-    }
-  }
+  const ImagePairs pairs = AllPairs(db_path_);
   RunRawMatching(db_path_, pairs, MatchingOptions());
   const std::string second = dir_ + "/second.db";
   std::filesystem::copy_file(db_path_, second);
   MatchingSummary summary;
   RunGeometricVerification(db_path_, pairs, verification, ColmapRunner(), dir_, &summary);
   RunGeometricVerification(second, pairs, verification, ColmapRunner(), dir_, &summary);
-  Database d1(db_path_), d2(second);
-  size_t verified = 0;
-  for (const auto& [a, b] : pairs) {
-    const TwoViewGeometry g1 = d1.ReadTwoViewGeometry(a, b), g2 = d2.ReadTwoViewGeometry(a, b);
-    EXPECT_EQ(g1.config, g2.config) << a << "-" << b;
-    EXPECT_EQ(g1.F, g2.F) << a << "-" << b;  // bit for bit
-    EXPECT_EQ(g1.H, g2.H) << a << "-" << b;
-    ASSERT_EQ(g1.inlier_matches.size(), g2.inlier_matches.size()) << a << "-" << b;
-    for (size_t k = 0; k < g1.inlier_matches.size(); ++k) {
-      EXPECT_EQ(g1.inlier_matches[k].idx1, g2.inlier_matches[k].idx1);
-      EXPECT_EQ(g1.inlier_matches[k].idx2, g2.inlier_matches[k].idx2);
-    }
-    verified += !g1.inlier_matches.empty();
+  EXPECT_GE(ExpectSameGeometries(db_path_, second, pairs), 10u);
+}
+
+// Parallel verification gives each process a contiguous slice in pair-list order, so the first
+// slice is verified exactly as the first pairs of a single-process run, and every pair ends up
+// in the database once. The processes' database copies are removed.
+TEST_F(ColmapBehaviour, ParallelVerificationVerifiesEverySliceAndRepeatsTheFirstExactly) {
+  const ImagePairs pairs = AllPairs(db_path_);
+  ASSERT_EQ(pairs.size(), 28u);
+  RunRawMatching(db_path_, pairs, MatchingOptions());
+  const std::string parallel_dir = dir_ + "/parallel";
+  std::filesystem::create_directories(parallel_dir);
+  const std::string parallel = parallel_dir + "/database.db";
+  std::filesystem::copy_file(db_path_, parallel);
+  VerificationOptions one, three;
+  one.num_processes = 1;
+  three.num_processes = 3;
+  EXPECT_EQ(three.ResolvedNumProcesses(pairs.size()), 3);
+  EXPECT_EQ(three.ResolvedNumProcesses(2), 2);
+  MatchingSummary s1, s3;
+  RunGeometricVerification(db_path_, pairs, one, ColmapRunner(), dir_, &s1);
+  RunGeometricVerification(parallel, pairs, three, ColmapRunner(), parallel_dir, &s3);
+
+  const ImagePairs first_slice(pairs.begin(), pairs.begin() + pairs.size() / 3);
+  EXPECT_GE(ExpectSameGeometries(db_path_, parallel, first_slice), 1u);
+  Database db(parallel);
+  EXPECT_EQ(db.NumTwoViewGeometries(), pairs.size());
+  EXPECT_GE(s3.num_verified, 10u);
+  for (const auto& entry : std::filesystem::directory_iterator(parallel_dir)) {
+    EXPECT_EQ(entry.path().filename().string().rfind("scalesfm_verify_", 0), std::string::npos)
+        << entry.path();
   }
-  EXPECT_GE(verified, 10u);
+  VerificationOptions zero;
+  zero.num_processes = 0;
+  EXPECT_THROW(zero.Check(), Error);
 }
 
 }  // namespace
