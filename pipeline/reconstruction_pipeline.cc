@@ -132,8 +132,11 @@ void RestartMapper(const std::string& database_path, const std::string& image_pa
         best.num_images, num_registrable, pair.image_id1, pair.image_id2, pair.num_inliers));
     fs::remove_all(restart_path);
     std::vector<std::string> args = mapper_args;
+    // One trial: with a fixed initial pair, COLMAP 3.8 otherwise rebuilds the same model up to
+    // init_num_trials (200) times when it falls short of min_model_size.
     args.insert(args.end(), {"--Mapper.init_image_id1", std::to_string(pair.image_id1),
-                             "--Mapper.init_image_id2", std::to_string(pair.image_id2)});
+                             "--Mapper.init_image_id2", std::to_string(pair.image_id2),
+                             "--Mapper.init_num_trials", "1"});
     RunMapperOnce(database_path, image_path, restart_path, args, colmap, log_path);
     const ReconstructionStats stats = LargestModelStats(restart_path);
     const bool better = IsBetterModel(stats, best);
