@@ -155,7 +155,8 @@ void RunMatchesImporter(const std::string& database_path, const ImagePairs& pair
 }
 
 // Contiguous slices of `pairs` verified in parallel, each on its own copy of the database; the
-// copies' two-view geometries are then added to `database_path` in one transaction.
+// copies' two-view geometries are then added to `database_path`, one transaction per slice. The
+// copies are removed whether or not a step failed.
 void RunParallelMatchesImporter(const std::string& database_path, const ImagePairs& pairs,
                                 const std::vector<Image>& images,
                                 const VerificationOptions& options, const ColmapRunner& colmap,
@@ -199,21 +200,21 @@ void RunParallelMatchesImporter(const std::string& database_path, const ImagePai
   if (!failure) {
     // Each copy holds the geometries of its own slice (and those verified before, which
     // INSERT OR IGNORE leaves as they are). One transaction per slice: after an interruption, a
-    // re-run verifies the slices that are missing.
-    Database db(database_path);
-    for (const std::string& copy : copies) {
-      db.Attach(copy, "slice");
-      try {
+    // re-run verifies the slices that are missing. On an error the open transaction rolls back
+    // and closing the connection detaches the copy.
+    try {
+      Database db(database_path);
+      for (const std::string& copy : copies) {
+        db.Attach(copy, "slice");
         Database::Transaction transaction(&db);
         db.Execute(
             "INSERT OR IGNORE INTO main.two_view_geometries SELECT * FROM "
             "slice.two_view_geometries;");
         transaction.Commit();
-      } catch (...) {
         db.Execute("DETACH DATABASE slice;");
-        throw;
       }
-      db.Execute("DETACH DATABASE slice;");
+    } catch (...) {
+      failure = std::current_exception();
     }
   }
   for (size_t k = 0; k < copies.size(); ++k) {

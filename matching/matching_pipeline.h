@@ -52,8 +52,8 @@ struct VerificationOptions {
   int num_threads = 1;
   // scalesfm's, not COLMAP's: the pairs are split into this many contiguous slices, each verified
   // by its own `colmap matches_importer` (with num_threads threads) on a copy of the database,
-  // in parallel; the geometries are then copied back in one transaction. With one thread per
-  // process, a run is reproducible for a given number of processes. -1: one per CPU core.
+  // in parallel; the geometries are then copied back, one transaction per slice. With one thread
+  // per process, a run is reproducible for a given number of processes. -1: one per CPU core.
   int num_processes = -1;
 
   void Check() const;

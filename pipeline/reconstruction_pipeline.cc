@@ -68,18 +68,10 @@ ColmapRunResult RunMapperOnce(const std::string& database_path, const std::strin
   return run;
 }
 
-ReconstructionStats LargestModelStats(const std::string& output_path) {
+// The largest model under `output_path`, or an empty one.
+Reconstruction LargestModel(const std::string& output_path) {
   const std::vector<std::string> models = ListModels(output_path);
-  return models.empty() ? ReconstructionStats()
-                        : Reconstruction::Read(models.front()).ComputeStats();
-}
-
-std::set<image_t> LargestModelImages(const std::string& output_path) {
-  std::set<image_t> out;
-  const std::vector<std::string> models = ListModels(output_path);
-  if (models.empty()) return out;
-  for (const auto& [id, image] : Reconstruction::Read(models.front()).images) out.insert(id);
-  return out;
+  return models.empty() ? Reconstruction() : Reconstruction::Read(models.front());
 }
 
 // Replaces the numbered models under `output_path` by those under `from`, which is removed.
@@ -111,7 +103,8 @@ void RestartMapper(const std::string& database_path, const std::string& image_pa
       FindMapperArg(mapper_args, "init_image_id2")) {
     return;  // switched off, or the user chose the initial pair
   }
-  ReconstructionStats best = LargestModelStats(output_path);
+  const Reconstruction first = LargestModel(output_path);
+  ReconstructionStats best = first.ComputeStats();
   if (best.num_images == 0) return;  // COLMAP already tried its initial pairs and found none
   // COLMAP 3.8's defaults for the two thresholds.
   const size_t min_num_matches = MapperArgOr(mapper_args, "min_num_matches", 15);
@@ -119,9 +112,11 @@ void RestartMapper(const std::string& database_path, const std::string& image_pa
   const auto num_inliers = Database(database_path).ReadTwoViewGeometryNumInliers();
   const size_t num_registrable = RegistrableImages(num_inliers, min_num_matches).size();
   if (best.num_images >= num_registrable) return;
-  const std::vector<InitPair> pairs = RestartInitPairs(
-      num_inliers, LargestModelImages(output_path), TriedInitPairs(first_log), min_num_matches,
-      init_min_num_inliers, static_cast<size_t>(restarts.max_init_pairs));
+  std::set<image_t> registered;
+  for (const auto& [id, image] : first.images) registered.insert(id);
+  const std::vector<InitPair> pairs =
+      RestartInitPairs(num_inliers, registered, TriedInitPairs(first_log), min_num_matches,
+                       init_min_num_inliers, static_cast<size_t>(restarts.max_init_pairs));
   const std::string restart_path = output_path + ".restart";
   for (size_t k = 0; k < pairs.size() && best.num_images < num_registrable; ++k) {
     const InitPair& pair = pairs[k];
@@ -138,7 +133,7 @@ void RestartMapper(const std::string& database_path, const std::string& image_pa
                              "--Mapper.init_image_id2", std::to_string(pair.image_id2),
                              "--Mapper.init_num_trials", "1"});
     RunMapperOnce(database_path, image_path, restart_path, args, colmap, log_path);
-    const ReconstructionStats stats = LargestModelStats(restart_path);
+    const ReconstructionStats stats = LargestModel(restart_path).ComputeStats();
     const bool better = IsBetterModel(stats, best);
     LogInfo(StringPrintf("Restart: %zu images, %zu observations (before: %zu, %zu): %s",
                          stats.num_images, stats.num_observations, best.num_images,
