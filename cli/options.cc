@@ -123,6 +123,9 @@ void AddVerificationOptions(po::options_description* desc, VerificationOptions* 
                   po::value(&o->multiple_models)->default_value(o->multiple_models),
                   "")("SiftMatching.guided_matching",
                       po::value(&o->guided_matching)->default_value(o->guided_matching), "")(
+      "SiftMatching.guided_max_error",
+      po::value(&o->guided_max_error)->default_value(o->guided_max_error),
+      "scalesfm's: pixel band of guided matching (<= 0: --SiftMatching.max_error)")(
       "SiftMatching.planar_scene", po::value(&o->planar_scene)->default_value(o->planar_scene), "")(
       "SiftMatching.num_threads", po::value(&o->num_threads)->default_value(o->num_threads),
       "threads of each colmap verification process (1: reproducible; -1: all cores, as colmap)")(

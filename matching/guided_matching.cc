@@ -168,7 +168,8 @@ Matches MatchGuided(const torch::Tensor& d1, const torch::Tensor& d2,
 
 void RunGuidedMatching(const std::string& database_path, const ImagePairs& pairs,
                        const MatchingOptions& options, double max_error, MatchingSummary* summary) {
-  if (max_error <= 0) throw Error("--SiftMatching.max_error must be positive");
+  if (max_error <= 0)
+    throw Error("the guided matching band (--SiftMatching.max_error) must be positive");
   Timer timer;
   PrintHeading1("Guided matching");
   Database db(database_path);

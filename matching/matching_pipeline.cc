@@ -286,7 +286,7 @@ MatchingSummary RunMatcher(const std::string& database_path, const MatchingOptio
   RunGeometricVerification(database_path, pairs, verification, colmap, work_dir, &summary);
   if (verification.guided_matching) {
     if (options.type == "nn") {
-      RunGuidedMatching(database_path, pairs, options, verification.max_error, &summary);
+      RunGuidedMatching(database_path, pairs, options, verification.GuidedMaxError(), &summary);
     } else {
       LogInfo("Guided matching skipped: with --Matching.type " + options.type +
               " the new keypoints have no descriptors");

@@ -45,6 +45,8 @@ struct VerificationOptions {
   // Done by scalesfm after COLMAP's verification (matching/guided_matching.h), not by COLMAP.
   // On by default, unlike COLMAP: it is the best-measured configuration (docs/DESIGN_NOTES.md).
   bool guided_matching = true;
+  // scalesfm's: the Sampson/transfer band (pixels) of guided matching. <= 0: max_error.
+  double guided_max_error = 0;
   bool planar_scene = false;
   // One thread by default, unlike COLMAP (-1): COLMAP seeds each worker thread's RANSAC
   // generator with the same seed and hands out pairs in a run-dependent order, so multi-threaded
@@ -57,6 +59,7 @@ struct VerificationOptions {
   int num_processes = -1;
 
   void Check() const;
+  double GuidedMaxError() const { return guided_max_error > 0 ? guided_max_error : max_error; }
   // Number of processes for `num_pairs` pairs (at least 1, at most one per pair).
   int ResolvedNumProcesses(size_t num_pairs) const;
   std::vector<std::string> ToColmapArgs() const;

@@ -4,11 +4,13 @@
 
 #include <Eigen/Geometry>
 #include <Eigen/LU>
+#include <algorithm>
 #include <cstring>
 #include <random>
 #include <set>
 
 #include "matching/keypoint_grid.h"
+#include "matching/matching_pipeline.h"
 #include "tests/test_util.h"
 
 namespace scalesfm {
@@ -199,6 +201,22 @@ TEST(GuidedMatching, MergeKeepsTheInliersAndEachKeypointOnce) {
   EXPECT_EQ(merged[1].idx1, 2u);
   EXPECT_EQ(merged[2].idx1, 4u);
   EXPECT_EQ(merged[2].idx2, 40u);
+}
+
+// The guided band follows --SiftMatching.max_error unless set on its own, and it is scalesfm's
+// flag: COLMAP's verification gets max_error only (colmap would reject an unknown flag).
+TEST(GuidedMatching, BandFollowsTheVerificationErrorUnlessSetAndStaysOutOfColmapArgs) {
+  VerificationOptions v;
+  v.max_error = 7.5;
+  v.guided_max_error = 0;
+  EXPECT_DOUBLE_EQ(v.GuidedMaxError(), 7.5);
+  v.guided_max_error = 3;
+  EXPECT_DOUBLE_EQ(v.GuidedMaxError(), 3);
+  const std::vector<std::string> args = v.ToColmapArgs();
+  for (const std::string& arg : args) EXPECT_EQ(arg.find("guided_max_error"), std::string::npos);
+  const auto it = std::find(args.begin(), args.end(), "--SiftMatching.max_error");
+  ASSERT_NE(it, args.end());
+  EXPECT_DOUBLE_EQ(std::stod(*(it + 1)), 7.5);
 }
 
 TEST(GuidedMatching, ExtendsVerifiedPairsInTheDatabaseAndResumes) {
