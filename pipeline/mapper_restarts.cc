@@ -129,6 +129,18 @@ std::optional<std::string> FindMapperArg(const std::vector<std::string>& args,
   return value;
 }
 
+std::optional<std::vector<std::string>> SmallModelMapperArgs(const std::vector<std::string>& args,
+                                                             const std::string& mapper_log,
+                                                             size_t num_registrable) {
+  if (FindMapperArg(args, "min_model_size") || TriedInitPairs(mapper_log).empty() ||
+      num_registrable < kSmallModelSize) {
+    return std::nullopt;
+  }
+  std::vector<std::string> small = args;
+  small.insert(small.end(), {"--Mapper.min_model_size", std::to_string(kSmallModelSize)});
+  return small;
+}
+
 bool IsBetterModel(const ReconstructionStats& a, const ReconstructionStats& b) {
   if (a.num_images != b.num_images) return a.num_images > b.num_images;
   return a.num_observations > b.num_observations;

@@ -58,6 +58,20 @@ std::set<image_pair_t> TriedInitPairs(const std::string& mapper_log);
 std::optional<std::string> FindMapperArg(const std::vector<std::string>& args,
                                          const std::string& name);
 
+// The smallest model a small-model run keeps (COLMAP's own floor for a model is 2 images).
+constexpr size_t kSmallModelSize = 3;
+
+// COLMAP 3.8 keeps a model only if it registers at least min(--Mapper.min_model_size (10),
+// images with a verified pair) images, so one image that has pairs but does not register makes
+// it drop every model of a small scene (DESIGN_NOTES, "A COLMAP 3.8 mapper rule"). When the first
+// run kept no model although its log shows that it initialised one (`mapper_log` names an
+// initial pair), these are `args` plus --Mapper.min_model_size kSmallModelSize for a second run.
+// None when the user chose --Mapper.min_model_size, when COLMAP found no initial pair, or when
+// fewer than kSmallModelSize images are registrable.
+std::optional<std::vector<std::string>> SmallModelMapperArgs(const std::vector<std::string>& args,
+                                                             const std::string& mapper_log,
+                                                             size_t num_registrable);
+
 // More registered images, then more observations.
 bool IsBetterModel(const ReconstructionStats& a, const ReconstructionStats& b);
 

@@ -103,19 +103,35 @@ void RestartMapper(const std::string& database_path, const std::string& image_pa
       FindMapperArg(mapper_args, "init_image_id2")) {
     return;  // switched off, or the user chose the initial pair
   }
-  const Reconstruction first = LargestModel(output_path);
-  ReconstructionStats best = first.ComputeStats();
-  if (best.num_images == 0) return;  // COLMAP already tried its initial pairs and found none
   // COLMAP 3.8's defaults for the two thresholds.
   const size_t min_num_matches = MapperArgOr(mapper_args, "min_num_matches", 15);
   const size_t init_min_num_inliers = MapperArgOr(mapper_args, "init_min_num_inliers", 100);
   const auto num_inliers = Database(database_path).ReadTwoViewGeometryNumInliers();
   const size_t num_registrable = RegistrableImages(num_inliers, min_num_matches).size();
+  std::vector<std::string> args = mapper_args;
+  std::string log = first_log;
+  Reconstruction first = LargestModel(output_path);
+  if (first.images.empty()) {
+    const auto small = SmallModelMapperArgs(mapper_args, first_log, num_registrable);
+    if (!small) return;  // no initial pair, or the user set min_model_size
+    PrintHeading1("Mapper run keeping small models");
+    LogInfo(StringPrintf(
+        "COLMAP kept no model although %zu images have verified pairs (it drops models smaller "
+        "than --Mapper.min_model_size when an image with pairs does not register); mapping "
+        "again with --Mapper.min_model_size %zu",
+        num_registrable, kSmallModelSize));
+    args = *small;
+    log = RunMapperOnce(database_path, image_path, output_path, args, colmap, log_path).log;
+    first = LargestModel(output_path);
+    LogInfo(StringPrintf("Small-model run: %zu images", first.images.size()));
+    if (first.images.empty()) return;
+  }
+  ReconstructionStats best = first.ComputeStats();
   if (best.num_images >= num_registrable) return;
   std::set<image_t> registered;
   for (const auto& [id, image] : first.images) registered.insert(id);
   const std::vector<InitPair> pairs =
-      RestartInitPairs(num_inliers, registered, TriedInitPairs(first_log), min_num_matches,
+      RestartInitPairs(num_inliers, registered, TriedInitPairs(log), min_num_matches,
                        init_min_num_inliers, static_cast<size_t>(restarts.max_init_pairs));
   const std::string restart_path = output_path + ".restart";
   for (size_t k = 0; k < pairs.size() && best.num_images < num_registrable; ++k) {
@@ -126,13 +142,14 @@ void RestartMapper(const std::string& database_path, const std::string& image_pa
         "image pair #%u and #%u (%zu inliers)",
         best.num_images, num_registrable, pair.image_id1, pair.image_id2, pair.num_inliers));
     fs::remove_all(restart_path);
-    std::vector<std::string> args = mapper_args;
+    std::vector<std::string> restart_args = args;
     // One trial: with a fixed initial pair, COLMAP 3.8 otherwise rebuilds the same model up to
     // init_num_trials (200) times when it falls short of min_model_size.
-    args.insert(args.end(), {"--Mapper.init_image_id1", std::to_string(pair.image_id1),
-                             "--Mapper.init_image_id2", std::to_string(pair.image_id2),
-                             "--Mapper.init_num_trials", "1"});
-    RunMapperOnce(database_path, image_path, restart_path, args, colmap, log_path);
+    restart_args.insert(
+        restart_args.end(),
+        {"--Mapper.init_image_id1", std::to_string(pair.image_id1), "--Mapper.init_image_id2",
+         std::to_string(pair.image_id2), "--Mapper.init_num_trials", "1"});
+    RunMapperOnce(database_path, image_path, restart_path, restart_args, colmap, log_path);
     const ReconstructionStats stats = LargestModel(restart_path).ComputeStats();
     const bool better = IsBetterModel(stats, best);
     LogInfo(StringPrintf("Restart: %zu images, %zu observations (before: %zu, %zu): %s",

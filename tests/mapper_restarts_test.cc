@@ -120,5 +120,20 @@ TEST(MapperRestarts, AModelIsBetterWithMoreImagesThenMoreObservations) {
   EXPECT_THROW(MapperRestartOptions{-1}.Check(), Error);
 }
 
+TEST(MapperRestarts, AskForSmallModelsOnlyAfterAnInitialisedRunKeptNone) {
+  const std::string log = "Initializing with image pair #2 and #5\n";
+  const std::vector<std::string> args = {"--Mapper.num_threads", "-1"};
+  const auto small = SmallModelMapperArgs(args, log, 8);
+  ASSERT_TRUE(small.has_value());
+  EXPECT_EQ(FindMapperArg(*small, "min_model_size"), std::to_string(kSmallModelSize));
+  EXPECT_EQ(FindMapperArg(*small, "num_threads"), "-1");
+  // COLMAP found no initial pair: another run would find none either.
+  EXPECT_FALSE(SmallModelMapperArgs(args, "Finding good initial image pair\n", 8).has_value());
+  // The user's own min_model_size stands.
+  EXPECT_FALSE(SmallModelMapperArgs({"--Mapper.min_model_size=10"}, log, 8).has_value());
+  // Too few images with pairs for a model of kSmallModelSize.
+  EXPECT_FALSE(SmallModelMapperArgs(args, log, kSmallModelSize - 1).has_value());
+}
+
 }  // namespace
 }  // namespace scalesfm
