@@ -166,6 +166,17 @@ Matches MatchGuided(const torch::Tensor& d1, const torch::Tensor& d2,
   return matches;
 }
 
+std::string GuidedMatchingSkipReason(const MatchingOptions& options) {
+  if (options.type != "nn") {
+    return "with --Matching.type " + options.type + " the new keypoints have no descriptors";
+  }
+  if (options.nn.max_ratio >= 1) {
+    return "it needs the ratio test (--Matching.max_ratio < 1) to reject ambiguous candidates "
+           "in its band";
+  }
+  return "";
+}
+
 void RunGuidedMatching(const std::string& database_path, const ImagePairs& pairs,
                        const MatchingOptions& options, double max_error, MatchingSummary* summary) {
   if (max_error <= 0)

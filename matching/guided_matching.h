@@ -27,6 +27,13 @@ double SquaredSampsonError(const Eigen::Matrix3d& F, const Eigen::Vector2d& x1,
 // Keypoint positions of one image.
 std::vector<Eigen::Vector2d> KeypointPositions(const Keypoints& keypoints);
 
+// Why the guided pass cannot run with these matching options, or "" when it can. It needs
+// descriptors for every keypoint (--Matching.type nn; S2DNet's new keypoints have none) and the
+// ratio test (--Matching.max_ratio < 1): within the band, plain mutual nearest neighbours accept
+// every locally best pair, and on SCFeat's castle-P19 that added ~1400 wrong inliers per pair
+// and broke the model (DESIGN_NOTES, "Guided matching").
+std::string GuidedMatchingSkipReason(const MatchingOptions& options);
+
 // Every keypoint pair (idx1[k], idx2[k]) within `max_error` pixels of `geometry`: Sampson error
 // under F for calibrated and uncalibrated pairs; under H for planar and panoramic ones, both
 // transfer errors |x2 - H x1| and |x1 - H^-1 x2|. The test is symmetric, so swapping the images

@@ -285,11 +285,11 @@ MatchingSummary RunMatcher(const std::string& database_path, const MatchingOptio
   const std::string work_dir = std::filesystem::absolute(database_path).parent_path().string();
   RunGeometricVerification(database_path, pairs, verification, colmap, work_dir, &summary);
   if (verification.guided_matching) {
-    if (options.type == "nn") {
+    const std::string skip = GuidedMatchingSkipReason(options);
+    if (skip.empty()) {
       RunGuidedMatching(database_path, pairs, options, verification.GuidedMaxError(), &summary);
     } else {
-      LogInfo("Guided matching skipped: with --Matching.type " + options.type +
-              " the new keypoints have no descriptors");
+      LogInfo("Guided matching skipped: " + skip);
     }
   }
   return summary;

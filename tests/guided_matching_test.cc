@@ -219,6 +219,17 @@ TEST(GuidedMatching, BandFollowsTheVerificationErrorUnlessSetAndStaysOutOfColmap
   EXPECT_DOUBLE_EQ(std::stod(*(it + 1)), 7.5);
 }
 
+// The pass runs for SIFT-style matching only: descriptors on every keypoint and a ratio test.
+TEST(GuidedMatching, RunsOnlyWithDescriptorsAndTheRatioTest) {
+  MatchingOptions options;
+  EXPECT_EQ(GuidedMatchingSkipReason(options), "");
+  options.nn.max_ratio = 1.0;  // plain mutual NN, as eval_eth's learned-feature methods
+  EXPECT_NE(GuidedMatchingSkipReason(options).find("ratio test"), std::string::npos);
+  options.nn.max_ratio = 0.8;
+  options.type = "s2dnet";
+  EXPECT_NE(GuidedMatchingSkipReason(options).find("s2dnet"), std::string::npos);
+}
+
 TEST(GuidedMatching, ExtendsVerifiedPairsInTheDatabaseAndResumes) {
   const std::string path = test::MakeTempDir("guided_matching") + "/database.db";
   const Eigen::Matrix3d F = SidewaysTranslationF();
