@@ -14,14 +14,21 @@
 namespace scalesfm {
 namespace {
 
-TEST(Pipeline, SyntheticSceneReconstructsWithTheRightPoses) {
-  if (!test::HaveColmap()) GTEST_SKIP() << "colmap binary not installed";
+// The synthetic scene with GT intrinsics fixed, in a fresh workspace.
+AutomaticReconstructionOptions SyntheticSceneOptions(const std::string& tag) {
   const std::string scene = test::SyntheticSceneDir();
   AutomaticReconstructionOptions options;
   options.image_path = scene + "/images";
-  options.workspace_path = test::MakeTempDir("pipeline");
+  options.workspace_path = test::MakeTempDir(tag);
   options.fixed_intrinsics_path = scene + "/gt";
   options.extraction.max_num_features = 4000;
+  return options;
+}
+
+TEST(Pipeline, SyntheticSceneReconstructsWithTheRightPoses) {
+  if (!test::HaveColmap()) GTEST_SKIP() << "colmap binary not installed";
+  const std::string scene = test::SyntheticSceneDir();
+  AutomaticReconstructionOptions options = SyntheticSceneOptions("pipeline");
   const AutomaticReconstructionResult result = RunAutomaticReconstruction(options, ColmapRunner());
   EXPECT_EQ(result.extraction.num_extracted, 8u);
   EXPECT_TRUE(result.extraction.failed.empty());
@@ -60,11 +67,7 @@ TEST(Pipeline, SyntheticSceneReconstructsWithTheRightPoses) {
 TEST(Pipeline, AnImageThatCannotRegisterNoLongerCostsTheWholeModel) {
   if (!test::HaveColmap()) GTEST_SKIP() << "colmap binary not installed";
   const std::string scene = test::SyntheticSceneDir();
-  AutomaticReconstructionOptions options;
-  options.image_path = scene + "/images";
-  options.workspace_path = test::MakeTempDir("small_model");
-  options.fixed_intrinsics_path = scene + "/gt";
-  options.extraction.max_num_features = 4000;
+  AutomaticReconstructionOptions options = SyntheticSceneOptions("small_model");
   options.restarts.max_init_pairs = 0;
   RunAutomaticReconstruction(options, ColmapRunner());
   const std::string db_path = options.workspace_path + "/database.db";
