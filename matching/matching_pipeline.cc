@@ -42,6 +42,9 @@ ImagePairs SelectPairs(const Database& db, const MatchingOptions& options) {
 }
 
 void VerificationOptions::Check() const {
+  if (!(max_error > 0)) {
+    throw Error(StringPrintf("--SiftMatching.max_error must be positive, got %g", max_error));
+  }
   if (num_processes == 0 || num_processes < -1) {
     throw Error(
         StringPrintf("--SiftMatching.num_processes must be -1 or >= 1, got %d", num_processes));
@@ -274,6 +277,7 @@ MatchingSummary RunMatcher(const std::string& database_path, const MatchingOptio
                            const std::string& heading,
                            const std::function<MatchingSummary(const ImagePairs&)>& raw_matching) {
   colmap.ResolveBinary();  // fail before any work when COLMAP is missing
+  verification.Check();    // or when a verification flag is wrong
   PrintHeading1(heading);
   ImagePairs pairs;
   {

@@ -11,6 +11,7 @@
 #include "colmap_ext/database.h"
 #include "feature/extraction_pipeline.h"
 #include "matching/matching_pipeline.h"
+#include "matching/scale_aware_matching.h"
 #include "tests/test_util.h"
 #include "util/logging.h"
 
@@ -154,6 +155,19 @@ TEST_F(ColmapBehaviour, ParallelVerificationVerifiesEverySliceAndRepeatsTheFirst
   VerificationOptions zero;
   zero.num_processes = 0;
   EXPECT_THROW(zero.Check(), Error);
+}
+
+// A wrong verification flag fails before raw matching, so no matching work is done and lost.
+TEST_F(ColmapBehaviour, WrongVerificationFlagsFailBeforeAnyMatching) {
+  VerificationOptions no_processes, no_error;
+  no_processes.num_processes = 0;
+  no_error.max_error = 0;
+  for (const VerificationOptions& bad : {no_processes, no_error}) {
+    EXPECT_THROW(RunScaleAwareMatching(db_path_, MatchingOptions(), ScaleMatchingOptions(), bad,
+                                       ColmapRunner()),
+                 Error);
+  }
+  EXPECT_EQ(Database(db_path_).NumMatchesRows(), 0u);
 }
 
 }  // namespace
