@@ -436,7 +436,7 @@ int EvalFeatures(int argc, char** argv) {
                      "folder with pairs.txt and <pair>/{A.jpg,B.jpg,H.txt}")(
       "output_path", po::value(&o.output_path), "results folder (features.csv, features.md)")(
       "methods", po::value(&methods)->default_value(methods),
-      "comma-separated: scfeat, sift, rootsift, s2dnet");
+      "comma-separated: scfeat, sift, rootsift, s2dnet, scfeat-at-sift");
   AddExtractionOptions(&desc, &o.extraction);
   AddS2DNetMatchOptions(&desc, &o.s2dnet);
   if (!ParseCommandLine(argc, argv,

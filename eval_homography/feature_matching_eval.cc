@@ -7,6 +7,7 @@
 
 #include "eval_scale/scale_evaluation.h"
 #include "feature/image_io.h"
+#include "feature/scfeat_extractor.h"
 #include "matching/nn_matcher.h"
 #include "util/device.h"
 #include "util/logging.h"
@@ -20,9 +21,9 @@ void FeatureMatchingOptions::Check() const {
   if (homography_path.empty()) throw Error("eval_features needs --homography_path");
   if (output_path.empty()) throw Error("eval_features needs --output_path");
   for (const std::string& m : methods) {
-    if (m != "scfeat" && m != "sift" && m != "rootsift" && m != "s2dnet") {
+    if (m != "scfeat" && m != "sift" && m != "rootsift" && m != "s2dnet" && m != "scfeat-at-sift") {
       throw Error("unknown eval_features method '" + m +
-                  "' (known: scfeat, sift, rootsift, s2dnet)");
+                  "' (known: scfeat, sift, rootsift, s2dnet, scfeat-at-sift)");
     }
   }
   extraction.Check();
@@ -44,13 +45,17 @@ struct ImageFeatures {
   torch::Tensor descriptors;
 };
 
-ImageFeatures Extract(FeatureExtractor* extractor, const std::string& path, int max_image_size) {
+// `describer` (scfeat-at-sift): its descriptors at the extractor's keypoints replace the
+// extractor's own.
+ImageFeatures Extract(FeatureExtractor* extractor, const std::string& path, int max_image_size,
+                      ScfeatExtractor* describer = nullptr) {
   std::string error;
   const cv::Mat full = ReadImageGray(path, &error);
   if (full.empty()) throw Error("cannot read " + path + ": " + error);
   double sx = 1, sy = 1;
   const cv::Mat image = DownscaleToMaxSize(full, max_image_size, &sx, &sy);
   FeatureSet f = extractor->Extract(image);
+  if (describer != nullptr) f.float_descriptors = describer->DescribeAt(image, f.keypoints);
   ImageFeatures out;
   out.keypoints = std::move(f.keypoints);
   for (Keypoint& k : out.keypoints) {
@@ -124,8 +129,13 @@ std::vector<FeatureMatchingSummary> RunFeatureMatchingEvaluation(
   std::vector<FeatureMatchingPairRow> rows;
   Progress progress("run", pairs.size() * options.methods.size());
   for (const std::string& method : options.methods) {
+    const bool sift_keypoints = method == "s2dnet" || method == "scfeat-at-sift";
     std::unique_ptr<FeatureExtractor> extractor = FeatureExtractor::Create(
-        MethodOptions(method == "s2dnet" ? "rootsift" : method, options.extraction));
+        MethodOptions(sift_keypoints ? "rootsift" : method, options.extraction));
+    std::unique_ptr<ScfeatExtractor> describer;
+    if (method == "scfeat-at-sift") {
+      describer = std::make_unique<ScfeatExtractor>(MethodOptions("scfeat", options.extraction));
+    }
     S2DNet s2dnet{nullptr};
     const torch::Device device = ParseDevice(options.extraction.device);
     if (method == "s2dnet") {
@@ -140,7 +150,7 @@ std::vector<FeatureMatchingSummary> RunFeatureMatchingEvaluation(
       row.method = method;
       Timer timer;
       const ImageFeatures a =
-          Extract(extractor.get(), pair.name1, options.extraction.max_image_size);
+          Extract(extractor.get(), pair.name1, options.extraction.max_image_size, describer.get());
       ImageFeatures b;
       Matches matches;
       if (method == "s2dnet") {
@@ -157,7 +167,8 @@ std::vector<FeatureMatchingSummary> RunFeatureMatchingEvaluation(
           b.keypoints.push_back(k);
         }
       } else {
-        b = Extract(extractor.get(), pair.name2, options.extraction.max_image_size);
+        b = Extract(extractor.get(), pair.name2, options.extraction.max_image_size,
+                    describer.get());
         row.extraction_seconds = timer.ElapsedSeconds();
         row.features_b = b.keypoints.size();
         matches = MatchNearestNeighbors(a.descriptors, b.descriptors, mnn);

@@ -1,5 +1,6 @@
 #include "feature/scfeat_extractor.h"
 
+#include <cstring>
 #include <filesystem>
 
 #include "util/device.h"
@@ -53,6 +54,29 @@ FeatureSet ScfeatExtractor::Extract(const cv::Mat& gray) {
   out.float_descriptors = DescriptorsF32(n, desc.size(1));
   if (n > 0) {
     std::memcpy(out.float_descriptors.data(), desc.data_ptr<float>(),
+                sizeof(float) * static_cast<size_t>(desc.numel()));
+  }
+  return out;
+}
+
+DescriptorsF32 ScfeatExtractor::DescribeAt(const cv::Mat& gray, const Keypoints& keypoints) {
+  torch::NoGradGuard no_grad;
+  const torch::Tensor input = ScfeatInput(gray, model_->config()).to(device_);
+  const ScfeatDescription d = model_->Describe(input);
+  std::vector<float> xy;
+  xy.reserve(keypoints.size() * 2);
+  for (const Keypoint& k : keypoints) {
+    xy.push_back(static_cast<float>(ColmapToOpenCv(k.x)));
+    xy.push_back(static_cast<float>(ColmapToOpenCv(k.y)));
+  }
+  const auto n = static_cast<int64_t>(keypoints.size());
+  const torch::Tensor points = torch::from_blob(xy.data(), {n, 2}, torch::kFloat32).clone();
+  const torch::Tensor desc = SampleDescriptors(d.desc, points, static_cast<int>(input.size(3)),
+                                               static_cast<int>(input.size(2)))
+                                 .contiguous();
+  DescriptorsF32 out(n, d.desc.size(1));
+  if (n > 0) {
+    std::memcpy(out.data(), desc.data_ptr<float>(),
                 sizeof(float) * static_cast<size_t>(desc.numel()));
   }
   return out;

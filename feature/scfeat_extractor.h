@@ -25,6 +25,10 @@ class ScfeatExtractor : public FeatureExtractor {
  public:
   explicit ScfeatExtractor(const ExtractionOptions& options);
   FeatureSet Extract(const cv::Mat& gray) override;
+  // SCFeat descriptors (eqs. 22-23) of `gray` at given keypoints (COLMAP convention, pixels of
+  // `gray`), skipping the detector: an ablation that separates the detector from the
+  // descriptor (eval_features' scfeat-at-sift). Extract's own keypoints give Extract's rows.
+  DescriptorsF32 DescribeAt(const cv::Mat& gray, const Keypoints& keypoints);
 
  private:
   Scfeat model_{nullptr};

@@ -295,6 +295,31 @@ TEST(ScfeatExtractor, CpuExtractionIsDeterministicAndInColmapConvention) {
   torch::set_num_threads(previous_threads);
 }
 
+TEST(ScfeatExtractor, DescribingAtItsOwnKeypointsGivesItsDescriptors) {
+  torch::manual_seed(1);
+  const std::string dir = test::MakeTempDir("scfeat_describe_at");
+  const std::string weights = dir + "/scfeat.pt";
+  Scfeat model(ScfeatConfig::Compact());
+  SaveWeights(*model, weights, {{"architecture", "scfeat"}, {"config", "compact"}});
+  ExtractionOptions o;
+  o.type = "scfeat";
+  o.device = "cpu";
+  o.scfeat_weights = weights;
+  o.max_num_features = 200;
+  const cv::Mat image = Texture(200, 150, 4);  // not a multiple of the stride: padded input
+  ScfeatExtractor e(o);
+  const FeatureSet f = e.Extract(image);
+  ASSERT_GT(f.keypoints.size(), 10u);
+  const DescriptorsF32 d = e.DescribeAt(image, f.keypoints);
+  ASSERT_EQ(d.rows(), f.float_descriptors.rows());
+  EXPECT_LT((d - f.float_descriptors).cwiseAbs().maxCoeff(), 1e-5f);
+  // Keypoints moved by three pixels sample other descriptors.
+  Keypoints moved = f.keypoints;
+  for (Keypoint& k : moved) k.x += 3.f;
+  EXPECT_GT((e.DescribeAt(image, moved) - f.float_descriptors).cwiseAbs().maxCoeff(), 1e-3f);
+  EXPECT_EQ(e.DescribeAt(image, Keypoints{}).rows(), 0);
+}
+
 TEST(ScfeatExtractor, WrongWeightsAreClearErrors) {
   const std::string dir = test::MakeTempDir("scfeat_bad_weights");
   ExtractionOptions o;
