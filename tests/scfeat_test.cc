@@ -260,20 +260,26 @@ TEST(ScfeatLosses, FundamentalMatrixErrorIsSmallForCorrectPairs) {
   EXPECT_EQ(FundamentalMatrixError(x1, x2, F, 20, &rng), 1.0);
 }
 
-TEST(ScfeatExtractor, CpuExtractionIsDeterministicAndInColmapConvention) {
-  torch::manual_seed(0);
-  // The extraction pipeline runs LibTorch on all cores: check determinism with two threads.
-  const int previous_threads = torch::get_num_threads();
-  torch::set_num_threads(2);
-  const std::string dir = test::MakeTempDir("scfeat_weights");
-  const std::string weights = dir + "/scfeat.pt";
+// CPU extraction options for a randomly initialised compact model saved under a fresh folder
+// (seed the generator first for reproducible weights).
+ExtractionOptions RandomCompactExtraction(const std::string& dir_name, int max_num_features) {
+  const std::string weights = test::MakeTempDir(dir_name) + "/scfeat.pt";
   Scfeat model(ScfeatConfig::Compact());
   SaveWeights(*model, weights, {{"architecture", "scfeat"}, {"config", "compact"}});
   ExtractionOptions o;
   o.type = "scfeat";
   o.device = "cpu";
   o.scfeat_weights = weights;
-  o.max_num_features = 300;
+  o.max_num_features = max_num_features;
+  return o;
+}
+
+TEST(ScfeatExtractor, CpuExtractionIsDeterministicAndInColmapConvention) {
+  torch::manual_seed(0);
+  // The extraction pipeline runs LibTorch on all cores: check determinism with two threads.
+  const int previous_threads = torch::get_num_threads();
+  torch::set_num_threads(2);
+  const ExtractionOptions o = RandomCompactExtraction("scfeat_weights", 300);
   const cv::Mat image = Texture(320, 240, 9);
   ScfeatExtractor e1(o), e2(o);
   const FeatureSet f1 = e1.Extract(image), f2 = e2.Extract(image);
@@ -297,15 +303,7 @@ TEST(ScfeatExtractor, CpuExtractionIsDeterministicAndInColmapConvention) {
 
 TEST(ScfeatExtractor, DescribingAtItsOwnKeypointsGivesItsDescriptors) {
   torch::manual_seed(1);
-  const std::string dir = test::MakeTempDir("scfeat_describe_at");
-  const std::string weights = dir + "/scfeat.pt";
-  Scfeat model(ScfeatConfig::Compact());
-  SaveWeights(*model, weights, {{"architecture", "scfeat"}, {"config", "compact"}});
-  ExtractionOptions o;
-  o.type = "scfeat";
-  o.device = "cpu";
-  o.scfeat_weights = weights;
-  o.max_num_features = 200;
+  const ExtractionOptions o = RandomCompactExtraction("scfeat_describe_at", 200);
   const cv::Mat image = Texture(200, 150, 4);  // not a multiple of the stride: padded input
   ScfeatExtractor e(o);
   const FeatureSet f = e.Extract(image);
