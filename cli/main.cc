@@ -13,11 +13,12 @@
 #include "eval_imc/imc_evaluation.h"
 #include "eval_scale/scale_evaluation.h"
 #include "eval_scale/sdaim_matching_eval.h"
+#include "feature/extractor.h"
 #include "feature/image_io.h"
 #include "feature/scfeat_trainer.h"
+#include "matching/matching_controller.h"
 #include "matching/s2dnet_trainer.h"
 #include "pipeline/reconstruction_pipeline.h"
-#include "scale/scalenet_estimator.h"
 #include "scale/scalenet_trainer.h"
 #include "synthetic/synthetic_scene.h"
 #include "util/logging.h"
@@ -51,6 +52,7 @@ int FeatureExtractor(int argc, char** argv) {
       "image_path", po::value(&image_path), "image folder");
   AddImageReaderOptions(&desc, &reader);
   AddExtractionOptions(&desc, &extraction);
+  AddDeviceOption(&desc);
   if (!ParseCommandLine(argc, argv,
                         "scalesfm feature_extractor --database_path DB --image_path DIR", desc)) {
     return 0;
@@ -62,23 +64,29 @@ int FeatureExtractor(int argc, char** argv) {
   return summary.num_extracted + summary.num_already_done > 0 ? 0 : 1;
 }
 
+// The matcher flags that suit the features being matched (ExtractorTraits::matching_defaults),
+// unless the command line sets them; logged.
+void ApplyFeatureTypeDefaults(const std::string& feature_type, int argc, char** argv,
+                              MatchingConfig* config) {
+  const std::vector<std::string> applied =
+      config->ApplyFeatureTypeDefaults(feature_type, ExplicitFlags(argc, argv));
+  std::string flags;
+  for (const std::string& flag : applied) flags += " " + flag;
+  if (!flags.empty()) LogInfo(feature_type + " features: matching with" + flags);
+}
+
 int ExhaustiveMatcher(int argc, char** argv) {
   std::string database_path;
-  MatchingOptions matching;
-  VerificationOptions verification;
-  ScaleMatchingOptions scale;
-  S2DNetMatchOptions s2dnet;
+  MatchingConfig config;
   po::options_description desc("exhaustive_matcher options");
   desc.add_options()("database_path", po::value(&database_path), "COLMAP database")(
-      "image_path", po::value(&scale.image_path),
+      "image_path", po::value(&config.image_path),
       "image folder (for --Matching.type s2dnet, network scale estimators, sift_vote on "
       "learned features and --ScaleMatching.reextract)");
-  AddMatchingOptions(&desc, &matching);
-  AddS2DNetMatchOptions(&desc, &s2dnet);
-  AddVerificationOptions(&desc, &verification);
-  AddScaleMatchingOptions(&desc, &scale);
+  AddMatchingConfigOptions(&desc, &config);
+  AddDeviceOption(&desc);
   po::options_description reextract("--ScaleMatching.reextract extraction options");
-  AddExtractionOptions(&reextract, &scale.extraction);
+  AddExtractionOptions(&reextract, &config.extraction);
   desc.add(reextract);
   if (!ParseCommandLine(
           argc, argv, "scalesfm exhaustive_matcher --database_path DB [--image_path DIR]", desc)) {
@@ -86,13 +94,8 @@ int ExhaustiveMatcher(int argc, char** argv) {
   }
   Require(database_path, "database_path");
   if (!fs::exists(database_path)) throw Error("database " + database_path + " does not exist");
-  if (matching.type == "s2dnet") {
-    s2dnet.image_path = scale.image_path;
-    RunS2DNetMatching(database_path, matching, s2dnet, scale, verification, ColmapRunner());
-  } else {
-    matching.Check();
-    RunScaleAwareMatching(database_path, matching, scale, verification, ColmapRunner());
-  }
+  ApplyFeatureTypeDefaults(ReadFeatureType(Database(database_path)), argc, argv, &config);
+  RunMatching(database_path, config, ColmapRunner());
   return 0;
 }
 
@@ -149,10 +152,9 @@ int AutomaticReconstructor(int argc, char** argv) {
       "COLMAP model (e.g. GT) whose intrinsics are imported and held fixed");
   AddImageReaderOptions(&desc, &options.reader);
   AddExtractionOptions(&desc, &options.extraction);
-  AddMatchingOptions(&desc, &options.matching);
-  AddVerificationOptions(&desc, &options.verification);
-  AddScaleMatchingOptions(&desc, &options.scale);
+  AddMatchingConfigOptions(&desc, &options.matching);
   AddMapperRestartOptions(&desc, &options.restarts);
+  AddDeviceOption(&desc);
   if (!ParseCommandLine(argc, argv,
                         "scalesfm automatic_reconstructor --image_path DIR --workspace_path DIR",
                         desc, {"Mapper."}, &options.mapper_args)) {
@@ -160,6 +162,7 @@ int AutomaticReconstructor(int argc, char** argv) {
   }
   Require(options.image_path, "image_path");
   Require(options.workspace_path, "workspace_path");
+  ApplyFeatureTypeDefaults(options.extraction.type, argc, argv, &options.matching);
   const AutomaticReconstructionResult result = RunAutomaticReconstruction(options, ColmapRunner());
   PrintHeading1("Summary");
   PrintExtractionSummary(result.extraction);
@@ -351,9 +354,9 @@ int EstimateScale(int argc, char** argv) {
   desc.add_options()("image1", po::value(&image1), "image A")(
       "image2", po::value(&image2), "image B")("json", po::bool_switch(&json),
                                                "print one JSON object")(
-      "timing", po::value(&timing)->default_value(0), "benchmark: repeat N times, print ms")(
-      "device", po::value(&o.device)->default_value(o.device), "auto | cpu | cuda");
+      "timing", po::value(&timing)->default_value(0), "benchmark: repeat N times, print ms");
   AddScaleOptions(&desc, &o);
+  AddDeviceOption(&desc);
   if (!ParseCommandLine(argc, argv, "scalesfm estimate_scale --image1 A --image2 B", desc)) {
     return 0;
   }
@@ -366,30 +369,21 @@ int EstimateScale(int argc, char** argv) {
   if (b.empty()) throw Error("cannot read " + image2 + ": " + error);
   std::unique_ptr<ScaleEstimator> estimator = ScaleEstimator::Create(o);
   if (timing > 0) {
-    // Speed benchmark: per-image features and per-pair cost (cached features) separately for
-    // ScaleNet; whole-pair cost for the others.
-    if (auto* net = dynamic_cast<ScaleNetEstimator*>(estimator.get())) {
-      net->ComputeImageFeatures(a);  // warm-up
-      Timer t;
-      ScaleNetEstimator::ImageFeatures fa, fb;
-      for (int i = 0; i < timing; ++i) fa = net->ComputeImageFeatures(a);
-      const double per_image = t.ElapsedSeconds() / timing;
-      fb = net->ComputeImageFeatures(b);
-      t.Restart();
-      for (int i = 0; i < timing; ++i) net->EstimateFromFeatures(fa, fb);
-      const double per_pair = t.ElapsedSeconds() / timing;
-      std::cout << StringPrintf(
-          "%s timing over %d runs: per-image features %.2f ms, per pair "
-          "with cached features %.2f ms\n",
-          o.estimator.c_str(), timing, 1000 * per_image, 1000 * per_pair);
-    } else {
-      Timer t;
-      for (int i = 0; i < timing; ++i) estimator->Estimate(a, b);
-      std::cout << StringPrintf("%s timing over %d runs: per pair %.2f ms\n", o.estimator.c_str(),
-                                timing, 1000 * t.ElapsedSeconds() / timing);
-    }
+    // Speed benchmark: the per-image stage and the per-pair stage (on cached codes) apart.
+    estimator->Encode(a);  // warm-up
+    Timer t;
+    std::shared_ptr<const ImageCode> ca, cb;
+    for (int i = 0; i < timing; ++i) ca = estimator->Encode(a);
+    const double per_image = t.ElapsedSeconds() / timing;
+    cb = estimator->Encode(b);
+    t.Restart();
+    for (int i = 0; i < timing; ++i) estimator->Estimate(*ca, *cb);
+    const double per_pair = t.ElapsedSeconds() / timing;
+    std::cout << StringPrintf(
+        "%s timing over %d runs: per-image stage %.2f ms, per pair with cached codes %.2f ms\n",
+        o.estimator.c_str(), timing, 1000 * per_image, 1000 * per_pair);
   }
-  const ScaleEstimate e = estimator->Estimate(a, b);
+  const ScaleEstimate e = estimator->EstimateImages(a, b);
   std::string probs;
   for (double p : e.probs) probs += (probs.empty() ? "" : ", ") + StringPrintf("%.6f", p);
   if (json) {

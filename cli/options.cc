@@ -3,6 +3,7 @@
 #include <cctype>
 #include <iostream>
 
+#include "matching/pair_matcher.h"
 #include "util/logging.h"
 
 namespace scalesfm {
@@ -53,21 +54,38 @@ void AddExtractionOptions(po::options_description* desc, ExtractionOptions* o) {
       "SCFeat non-maximum suppression window N (odd; 1: none)")(
       "Extraction.scfeat_score_threshold",
       po::value(&o->scfeat_score_threshold)->default_value(o->scfeat_score_threshold),
-      "SCFeat score threshold epsilon_s")("device", po::value(&o->device)->default_value(o->device),
-                                          "auto | cpu | cuda");
+      "SCFeat score threshold epsilon_s")("Extraction.device",
+                                          po::value(&o->device)->default_value(o->device),
+                                          "auto | cpu | cuda (learned extractors)");
 }
+
+namespace {
+
+std::string MatcherTypeHelp() {
+  std::string help = "matcher:";
+  for (const std::string& name : PairMatcherNames()) {
+    help += " " + name + " (" + FindPairMatcher(name).description + ")";
+  }
+  return help;
+}
+
+std::string EstimatorHelp() {
+  std::string help = "scale estimator:";
+  for (const std::string& name : ScaleEstimator::Names()) help += " " + name;
+  return help;
+}
+
+}  // namespace
 
 void AddMatchingOptions(po::options_description* desc, MatchingOptions* o) {
   desc->add_options()("Matching.type", po::value(&o->type)->default_value(o->type),
-                      "nn (descriptor nearest neighbours) | s2dnet (sparse-to-dense)")(
+                      MatcherTypeHelp().c_str())(
       "Matching.max_ratio", po::value(&o->nn.max_ratio)->default_value(o->nn.max_ratio),
       "Lowe ratio on descriptor angles")(
       "Matching.max_distance", po::value(&o->nn.max_distance)->default_value(o->nn.max_distance),
       "maximum descriptor angle (radians)")(
       "Matching.cross_check", po::value(&o->nn.cross_check)->default_value(o->nn.cross_check),
       "keep mutual nearest neighbours only")(
-      "Matching.block_size", po::value(&o->block_size)->default_value(o->block_size),
-      "images per block (2x this many descriptor sets in memory)")(
       "Matching.block_rows", po::value(&o->nn.block_rows)->default_value(o->nn.block_rows),
       "descriptor rows per similarity block")(
       "Matching.pairs_per_commit",
@@ -75,11 +93,30 @@ void AddMatchingOptions(po::options_description* desc, MatchingOptions* o) {
       "pairs per database transaction")("Matching.num_threads",
                                         po::value(&o->num_threads)->default_value(o->num_threads),
                                         "LibTorch threads (-1: all cores)")(
-      "Matching.pair_list", po::value(&o->pair_list)->default_value(o->pair_list),
-      "file of 'name1 name2' lines to match instead of all pairs")(
+      "Matching.device", po::value(&o->device)->default_value(o->device), "auto | cpu | cuda");
+  AddS2DNetMatchOptions(desc, &o->s2dnet);
+}
+
+void AddPairingOptions(po::options_description* desc, PairingOptions* o) {
+  desc->add_options()("Matching.pair_list", po::value(&o->pair_list)->default_value(o->pair_list),
+                      "file of 'name1 name2' lines to match instead of all pairs")(
       "Matching.shard", po::value(&o->shard)->default_value(o->shard),
       "i/n: match only the i-th of n slices of the pairs (merge with database_merger)")(
-      "Matching.device", po::value(&o->device)->default_value(o->device), "auto | cpu | cuda");
+      "Matching.block_size", po::value(&o->block_size)->default_value(o->block_size),
+      "images per block (2x this many descriptor sets in memory)");
+}
+
+void AddMatchingConfigOptions(po::options_description* desc, MatchingConfig* o) {
+  AddPairingOptions(desc, &o->pairing);
+  AddMatchingOptions(desc, &o->matching);
+  AddVerificationOptions(desc, &o->verification);
+  AddScaleMatchingOptions(desc, &o->scale);
+}
+
+void AddDeviceOption(po::options_description* desc) {
+  desc->add_options()("device", po::value<std::string>()->default_value("auto"),
+                      "auto | cpu | cuda: every stage's device, unless its own "
+                      "--Extraction.device, --Matching.device or --ScaleMatching.device is given");
 }
 
 void AddS2DNetMatchOptions(po::options_description* desc, S2DNetMatchOptions* o) {
@@ -144,9 +181,11 @@ void AddMapperRestartOptions(po::options_description* desc, MapperRestartOptions
 void AddScaleOptions(po::options_description* desc, ScaleEstimatorOptions* o) {
   desc->add_options()("ScaleMatching.estimator",
                       po::value(&o->estimator)->default_value(o->estimator),
-                      "scale estimator: sift_vote | dscalenet | scalenet | cvarm | none")(
+                      EstimatorHelp().c_str())(
       "ScaleMatching.weights", po::value(&o->weights)->default_value(o->weights),
       "ScaleNet weights (default: models/scalenet_compact.pt)")(
+      "ScaleMatching.device", po::value(&o->device)->default_value(o->device),
+      "auto | cpu | cuda (network estimators)")(
       "ScaleMatching.max_num_features",
       po::value(&o->max_num_features)->default_value(o->max_num_features),
       "")("ScaleMatching.max_image_size",
@@ -164,14 +203,52 @@ void AddScaleMatchingOptions(po::options_description* desc, ScaleMatchingOptions
       "resize by s^0.5 / s^-0.5 and extract again instead of picking levels");
 }
 
+std::set<std::string> ExplicitFlags(int argc, char** argv) {
+  std::set<std::string> flags;
+  for (int i = 1; i < argc; ++i) {
+    const std::string token = argv[i];
+    if (token.rfind("--", 0) != 0 || token.size() == 2) continue;
+    flags.insert(token.substr(2, token.find('=') - 2));
+  }
+  return flags;
+}
+
+namespace {
+
+// argv[1..] plus "--Section.device value" for each stage device flag of `desc` that argv does
+// not give, when argv gives --device.
+std::vector<std::string> WithStageDevices(int argc, char** argv,
+                                          const po::options_description& desc) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  const std::set<std::string> given = ExplicitFlags(argc, argv);
+  if (!given.count("device") || !desc.find_nothrow("device", false)) return args;
+  std::string device;
+  for (int i = 1; i < argc; ++i) {
+    const std::string token = argv[i];
+    if (token.rfind("--device=", 0) == 0) device = token.substr(9);
+    if (token == "--device" && i + 1 < argc) device = argv[i + 1];
+  }
+  for (const char* flag : {"Extraction.device", "Matching.device", "ScaleMatching.device"}) {
+    if (!given.count(flag) && desc.find_nothrow(flag, false)) {
+      args.push_back(std::string("--") + flag);
+      args.push_back(device);
+    }
+  }
+  return args;
+}
+
+}  // namespace
+
 bool ParseCommandLine(int argc, char** argv, const std::string& usage,
                       const po::options_description& desc,
                       const std::vector<std::string>& passthrough_sections,
                       std::vector<std::string>* passthrough) {
   po::options_description all(desc);
   all.add_options()("help,h", "print this help");
-  po::parsed_options parsed =
-      po::command_line_parser(argc, argv).options(all).allow_unregistered().run();
+  po::parsed_options parsed = po::command_line_parser(WithStageDevices(argc, argv, desc))
+                                  .options(all)
+                                  .allow_unregistered()
+                                  .run();
   std::vector<po::option>& options = parsed.options;
   for (size_t i = 0; i < options.size(); ++i) {
     const po::option& opt = options[i];

@@ -2,14 +2,13 @@
 #pragma once
 
 #include <boost/program_options.hpp>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "colmap_ext/image_reader.h"
 #include "feature/extractor.h"
-#include "matching/matching_pipeline.h"
-#include "matching/s2dnet_matcher.h"
-#include "matching/scale_aware_matching.h"
+#include "matching/matching_options.h"
 #include "pipeline/mapper_restarts.h"
 #include "scale/scale_estimator.h"
 #include "util/training.h"
@@ -20,7 +19,10 @@ namespace po = boost::program_options;
 
 void AddImageReaderOptions(po::options_description* desc, ImageReaderOptions* o);
 void AddExtractionOptions(po::options_description* desc, ExtractionOptions* o);
+// --Matching.* of the matcher, its per-method sub-structs (nn, s2dnet) included.
 void AddMatchingOptions(po::options_description* desc, MatchingOptions* o);
+// --Matching.{pair_list,shard,block_size}: which pairs are matched.
+void AddPairingOptions(po::options_description* desc, PairingOptions* o);
 void AddVerificationOptions(po::options_description* desc, VerificationOptions* o);
 // --Mapper.restarts: scalesfm's own, never passed to colmap (other --Mapper.* flags are).
 void AddMapperRestartOptions(po::options_description* desc, MapperRestartOptions* o);
@@ -28,6 +30,13 @@ void AddScaleOptions(po::options_description* desc, ScaleEstimatorOptions* o);
 // --ScaleMatching.* of the matchers: the estimator flags plus SDAIM level selection.
 void AddScaleMatchingOptions(po::options_description* desc, ScaleMatchingOptions* o);
 void AddS2DNetMatchOptions(po::options_description* desc, S2DNetMatchOptions* o);
+// Every matcher section of a matcher command: pairing, matching, --SiftMatching.* verification
+// and --ScaleMatching.*. (--image_path and the --Extraction.* flags of re-extraction are the
+// command's, which may share them with its extraction stage.)
+void AddMatchingConfigOptions(po::options_description* desc, MatchingConfig* o);
+// --device: the device of every stage of the command, unless a stage's own flag
+// (--Extraction.device, --Matching.device, --ScaleMatching.device) is given.
+void AddDeviceOption(po::options_description* desc);
 // The flags every train_* command shares (paths, config, batch, validation, checkpoints, seed,
 // threads, device).
 void AddTrainingRunOptions(po::options_description* desc, TrainingRunOptions* o);
@@ -35,10 +44,14 @@ void AddTrainingRunOptions(po::options_description* desc, TrainingRunOptions* o)
 // "scalesfm <subcommand> <args...>" as typed, for weights sidecars.
 std::string CommandLine(int argc, char** argv);
 
+// The flags given on the command line, as "Section.option" names without the dashes.
+std::set<std::string> ExplicitFlags(int argc, char** argv);
+
 // Parses argv (after the subcommand). Prints help and returns false for -h/--help. Options not
 // declared but starting with one of `passthrough_sections` (e.g. "Mapper.") are collected into
 // `passthrough` as "--name value" pairs for the colmap binary; any other unknown option is an
-// error.
+// error. A --device given (AddDeviceOption) is passed on to every --Section.device flag of `desc`
+// that is not given itself.
 bool ParseCommandLine(int argc, char** argv, const std::string& usage,
                       const po::options_description& desc,
                       const std::vector<std::string>& passthrough_sections = {},

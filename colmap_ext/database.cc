@@ -168,6 +168,9 @@ void Database::CreateTables() {
       "CREATE TABLE IF NOT EXISTS scalesfm_detected_keypoints (image_id INTEGER PRIMARY KEY NOT "
       "NULL, num_detected INTEGER NOT NULL);");
   Execute(
+      "CREATE TABLE IF NOT EXISTS scalesfm_feature_types (image_id INTEGER PRIMARY KEY NOT "
+      "NULL, type TEXT NOT NULL);");
+  Execute(
       "CREATE TABLE IF NOT EXISTS scalesfm_guided_pairs (pair_id INTEGER PRIMARY KEY NOT NULL, "
       "num_added INTEGER NOT NULL);");
   transaction.Commit();
@@ -392,6 +395,20 @@ void Database::WriteNumDetectedKeypoints(image_t image_id, size_t num_detected) 
   s.Bind(1, static_cast<int64_t>(image_id));
   s.Bind(2, static_cast<int64_t>(num_detected));
   s.Step();
+}
+
+void Database::WriteFeatureType(image_t image_id, const std::string& type) {
+  Statement s(this, "INSERT OR REPLACE INTO scalesfm_feature_types(image_id, type) VALUES(?,?);");
+  s.Bind(1, static_cast<int64_t>(image_id));
+  s.Bind(2, type);
+  s.Step();
+}
+
+std::map<image_t, std::string> Database::ReadFeatureTypes() const {
+  Statement s(this, "SELECT image_id, type FROM scalesfm_feature_types;");
+  std::map<image_t, std::string> out;
+  while (s.Step()) out[static_cast<image_t>(s.Int(0))] = s.Text(1);
+  return out;
 }
 
 std::optional<size_t> Database::ReadNumDetectedKeypoints(image_t image_id) const {

@@ -4,6 +4,7 @@
 // or the new state of an image or a block of pairs, never half of one.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -115,6 +116,11 @@ class Database {
   // a matcher that creates keypoints (S2DNet) has appended to the list; nullopt before that.
   void WriteNumDetectedKeypoints(image_t image_id, size_t num_detected);
   std::optional<size_t> ReadNumDetectedKeypoints(image_t image_id) const;
+  // scalesfm_feature_types: the --Extraction.type that extracted each image's features, so that
+  // matchers pick that type's defaults (written by feature_extractor since it exists; older
+  // databases have no rows).
+  void WriteFeatureType(image_t image_id, const std::string& type);
+  std::map<image_t, std::string> ReadFeatureTypes() const;
 
   // Raw matches; (idx1, idx2) index the keypoints of (image_id1, image_id2), swapped on the way
   // in and out when image_id1 > image_id2, as COLMAP does.

@@ -10,7 +10,7 @@
 #include "colmap_ext/database.h"
 #include "colmap_ext/image_reader.h"
 #include "eval_eth/html_report.h"
-#include "matching/s2dnet_matcher.h"
+#include "matching/matching_controller.h"
 #include "util/logging.h"
 #include "util/progress.h"
 
@@ -172,25 +172,19 @@ MethodDatabase PrepareMethodDatabase(const std::string& dataset, const std::stri
     RunFeatureExtraction(db_path, image_path, ImageReaderOptions(), extraction);
     out.extraction_seconds = timer.ElapsedSeconds();
     timer.Restart();
-    MatchingOptions matching;
-    matching.num_threads = num_threads;
-    if (has_match_list) matching.pair_list = match_list;
-    if (extraction.IsLearned()) {  // mutual nearest neighbours, as the learned-feature papers
-      matching.nn.max_ratio = 1.0;
-      matching.nn.max_distance = M_PI;
-    }
-    VerificationOptions verification;  // one thread: reproducible (DESIGN_NOTES)
-    verification.guided_matching = suffixes.guided_matching;
-    scale.image_path = image_path;
-    scale.extraction = extraction;
-    if (ScalesfmMatcherType(method) == "s2dnet") {
-      matching.type = "s2dnet";
-      S2DNetMatchOptions s2dnet;
-      s2dnet.image_path = image_path;
-      RunS2DNetMatching(db_path, matching, s2dnet, scale, verification, colmap);
-    } else {
-      RunScaleAwareMatching(db_path, matching, scale, verification, colmap);
-    }
+    MatchingConfig matching;
+    matching.image_path = image_path;
+    matching.extraction = extraction;
+    matching.scale = scale;
+    matching.matching.type = ScalesfmMatcherType(method);
+    matching.matching.num_threads = num_threads;
+    if (has_match_list) matching.pairing.pair_list = match_list;
+    // The feature type's matcher flags (SCFeat: mutual nearest neighbours, as the learned-feature
+    // papers); the method chose the estimator.
+    matching.ApplyFeatureTypeDefaults(extraction.type, {"ScaleMatching.estimator"});
+    // One verification thread: reproducible (DESIGN_NOTES).
+    matching.verification.guided_matching = suffixes.guided_matching;
+    RunMatching(db_path, matching, colmap);
     out.matching_seconds = timer.ElapsedSeconds();
   } else {
     out.restarts.max_init_pairs = 0;  // stock COLMAP: one mapper run

@@ -6,9 +6,9 @@
 #include <fstream>
 
 #include "eval_scale/scale_evaluation.h"
+#include "feature/descriptor_matching.h"
 #include "feature/image_io.h"
 #include "feature/scfeat_extractor.h"
-#include "matching/nn_matcher.h"
 #include "util/device.h"
 #include "util/logging.h"
 #include "util/progress.h"

@@ -91,7 +91,9 @@ std::vector<Eigen::Vector3d> TriangulateScene(const std::string& scene, const st
     const std::string gt = (fs::path(scene) / "gt").string();
     ImportIntrinsicsFromModel(db, gt, images);
     RunFeatureExtraction(db, images, ImageReaderOptions(), ExtractionOptions());
-    RunExhaustiveMatching(db, MatchingOptions(), VerificationOptions(), colmap);
+    MatchingConfig plain;  // native levels, no scale estimate
+    plain.scale.estimator.estimator = "none";
+    RunMatching(db, plain, colmap);
     std::vector<std::string> args = {"--database_path", db, "--image_path",  images,
                                      "--input_path",    gt, "--output_path", model_path};
     for (const std::string& a : FixedIntrinsicsMapperArgs()) args.push_back(a);
@@ -211,7 +213,7 @@ std::vector<ScaleEstimateRow> RunScaleEvaluation(const ScaleEvaluationOptions& o
     Progress progress("pair", pairs.size());
     for (const ScalePairGt& p : pairs) {
       Timer timer;
-      const ScaleEstimate e = estimator->Estimate(load(p.name1), load(p.name2));
+      const ScaleEstimate e = estimator->EstimateImages(load(p.name1), load(p.name2));
       ScaleEstimateRow row{p, name, e.scale, e.bin, timer.ElapsedSeconds()};
       rows.push_back(row);
       progress.Step(StringPrintf("%s gt %.3f est %.3f", p.dataset.c_str(), p.scale, e.scale));

@@ -10,7 +10,7 @@
 #include "colmap_ext/database.h"
 #include "eval_scale/scale_evaluation.h"
 #include "feature/extraction_pipeline.h"
-#include "matching/scale_aware_matching.h"
+#include "matching/matching_controller.h"
 #include "util/logging.h"
 #include "util/progress.h"
 
@@ -49,16 +49,17 @@ SdaimMatchingRow RunPair(const ScalePairGt& pair, const std::string& method,
   extraction.levels = method == "native" || method == "sdaim-reextract" ? "1" : "auto";
   RunFeatureExtraction(db_path, images, ImageReaderOptions(), extraction);
 
-  ScaleMatchingOptions scale;
-  scale.image_path = images;
-  scale.extraction = extraction;
+  MatchingConfig config;
+  ScaleMatchingOptions& scale = config.scale;
+  config.image_path = images;
+  config.extraction = extraction;
   if (method == "native") scale.estimator.estimator = "none";
   if (method == "sdaim-reextract") scale.reextract = true;
   if (method == "sdaim-gt") {
     Database db(db_path);
     db.WritePairScale(1, 2, PairScale{scale.estimator.estimator, pair.scale, 0});
   }
-  RunScaleAwareRawMatching(db_path, {{1, 2}}, MatchingOptions(), scale);
+  RunRawMatching(db_path, {{1, 2}}, config);
 
   Database db(db_path);
   SdaimMatchingRow row;

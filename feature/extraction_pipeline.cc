@@ -1,6 +1,7 @@
 #include "feature/extraction_pipeline.h"
 
 #include <atomic>
+#include <condition_variable>
 #include <filesystem>
 #include <mutex>
 #include <opencv2/core/utility.hpp>
@@ -61,6 +62,27 @@ ExtractionSummary RunFeatureExtraction(const std::string& database_path,
   std::atomic<size_t> next{0};
   Progress progress("image", todo.size());
   std::exception_ptr fatal;
+  // Results are written in listing order, whichever worker finishes first, so images get the
+  // same ids on every run (as COLMAP numbers them in reading order): `turn` is the index of
+  // `todo` whose result goes into the database next.
+  std::condition_variable turn_changed;
+  size_t turn = 0;
+  // Holds db_mutex from image i's turn on; passes the turn to i + 1 when it goes out of scope.
+  struct Turn {
+    std::unique_lock<std::mutex> lock;
+    size_t* turn;
+    std::condition_variable* changed;
+    ~Turn() {
+      ++*turn;
+      lock.unlock();
+      changed->notify_all();
+    }
+  };
+  auto wait_for_turn = [&](size_t i) {
+    std::unique_lock<std::mutex> lock(db_mutex);
+    turn_changed.wait(lock, [&] { return turn == i || fatal; });
+    return Turn{std::move(lock), &turn, &turn_changed};
+  };
 
   // Warns about and records an image that cannot be extracted. Caller holds db_mutex.
   auto skip = [&](const std::string& name, const std::string& path, const std::string& reason) {
@@ -79,7 +101,7 @@ ExtractionSummary RunFeatureExtraction(const std::string& database_path,
         std::string error;
         const cv::Mat image = ReadImageGray(path, &error);
         if (image.empty()) {
-          std::lock_guard<std::mutex> lock(db_mutex);
+          const Turn my_turn = wait_for_turn(i);
           skip(name, path, error);
           continue;
         }
@@ -87,7 +109,8 @@ ExtractionSummary RunFeatureExtraction(const std::string& database_path,
                                                            extraction_options.max_image_size);
         MultiLevelFeatures features = ExtractLevels(extractor.get(), image, factors, merge);
 
-        std::lock_guard<std::mutex> lock(db_mutex);
+        const Turn my_turn = wait_for_turn(i);
+        if (fatal) return;  // another image failed: stop without writing
         Database::Transaction transaction(&db);
         Image db_image;
         if (auto existing = db.ReadImageWithName(name)) {
@@ -125,6 +148,7 @@ ExtractionSummary RunFeatureExtraction(const std::string& database_path,
           db.WriteFloatDescriptors(db_image.image_id, features.float_descriptors);
         }
         db.WriteFeatureLevels(db_image.image_id, features.levels);
+        db.WriteFeatureType(db_image.image_id, extraction_options.type);
         transaction.Commit();
         ++summary.num_extracted;
         std::string per_level;
@@ -135,9 +159,12 @@ ExtractionSummary RunFeatureExtraction(const std::string& database_path,
         progress.Step(StringPrintf("%s (%dx%d, %zu features%s)", name.c_str(), image.cols,
                                    image.rows, features.keypoints.size(), per_level.c_str()));
       } catch (...) {
-        std::lock_guard<std::mutex> lock(db_mutex);
-        if (!fatal) fatal = std::current_exception();
-        next = todo.size();  // stop the other workers
+        {
+          std::lock_guard<std::mutex> lock(db_mutex);
+          if (!fatal) fatal = std::current_exception();
+          next = todo.size();  // stop the other workers
+        }
+        turn_changed.notify_all();  // and wake those waiting for their turn
         return;
       }
     }

@@ -42,7 +42,7 @@ struct ExtractionOptions {
   int EffectiveNumThreads() const;
   // Learned extractors run one image at a time (LibTorch threads inside) and, for now, at a
   // single level: levels "auto" means "1" for them.
-  bool IsLearned() const { return type != "sift"; }
+  bool IsLearned() const;  // the type's traits: float descriptors
   std::vector<double> LevelFactors() const;
   KeypointMergeOptions MergeOptions() const;
 };
@@ -54,6 +54,24 @@ struct FeatureSet {
   DescriptorsF32 float_descriptors;  // learned extractors (descriptors then has 0 columns)
 };
 
+// What a feature type is, from its registry entry.
+struct ExtractorTraits {
+  // Keypoints carry the detector's scale in their affine shape (SIFT); learned detectors' do not.
+  bool keypoints_carry_scale = true;
+  // Descriptors are float rows in scalesfm_float_descriptors (learned) rather than COLMAP's uint8.
+  bool float_descriptors = false;
+  // Matcher flags ("Section.option", value) that suit this type, taken by every matcher command
+  // unless the user sets the flag: what a database of this type is matched with by default.
+  std::vector<std::pair<std::string, std::string>> matching_defaults;
+};
+
+class Database;
+
+// The feature type of `db`'s features: from scalesfm_feature_types, or for databases written
+// before that table, "the float-descriptor type" when an image has float descriptors and "sift"
+// otherwise. Throws Error when images of one database have different types.
+std::string ReadFeatureType(const Database& db);
+
 class FeatureExtractor {
  public:
   virtual ~FeatureExtractor() = default;
@@ -62,6 +80,7 @@ class FeatureExtractor {
 
   // Creates the extractor named by options.type; throws Error listing the known names.
   static std::unique_ptr<FeatureExtractor> Create(const ExtractionOptions& options);
+  static const ExtractorTraits& Traits(const std::string& type);  // throws for unknown types
   static std::vector<std::string> Names();
 };
 

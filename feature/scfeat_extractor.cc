@@ -9,10 +9,6 @@
 
 namespace scalesfm {
 
-std::string DefaultScfeatWeights() {
-  return (std::filesystem::path(SCALESFM_MODELS_DIR) / "scfeat_compact.pt").string();
-}
-
 Scfeat LoadScfeat(const std::string& weights) {
   const nlohmann::json sidecar = ReadArchitectureSidecar(
       weights, "scfeat", "SCFeat",
@@ -25,8 +21,8 @@ Scfeat LoadScfeat(const std::string& weights) {
 
 ScfeatExtractor::ScfeatExtractor(const ExtractionOptions& options)
     : device_(ParseDevice(options.device)) {
-  model_ =
-      LoadScfeat(options.scfeat_weights.empty() ? DefaultScfeatWeights() : options.scfeat_weights);
+  model_ = LoadScfeat(options.scfeat_weights.empty() ? DefaultWeights("scfeat_compact.pt")
+                                                     : options.scfeat_weights);
   model_->to(device_);
   keypoint_options_.nms_size = options.scfeat_nms_size;
   keypoint_options_.score_threshold = options.scfeat_score_threshold;

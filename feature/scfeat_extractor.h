@@ -14,9 +14,6 @@
 
 namespace scalesfm {
 
-// models/scfeat_compact.pt of the source tree.
-std::string DefaultScfeatWeights();
-
 // Loads weights (with their sidecar) into a model of the sidecar's config; throws Error for a
 // missing file, a sidecar of another architecture, or missing / mis-shaped tensors.
 Scfeat LoadScfeat(const std::string& weights_path);

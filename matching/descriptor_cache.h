@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "colmap_ext/database.h"
-#include "matching/nn_matcher.h"
+#include "feature/descriptor_matching.h"
 
 namespace scalesfm {
 

@@ -166,11 +166,8 @@ Matches MatchGuided(const torch::Tensor& d1, const torch::Tensor& d2,
   return matches;
 }
 
-std::string GuidedMatchingSkipReason(const MatchingOptions& options) {
-  if (options.type != "nn") {
-    return "with --Matching.type " + options.type + " the new keypoints have no descriptors";
-  }
-  if (options.nn.max_ratio >= 1) {
+std::string GuidedMatchingSkipReason(const NnMatchOptions& options) {
+  if (options.max_ratio >= 1) {
     return "it needs the ratio test (--Matching.max_ratio < 1) to reject ambiguous candidates "
            "in its band";
   }
@@ -178,7 +175,8 @@ std::string GuidedMatchingSkipReason(const MatchingOptions& options) {
 }
 
 void RunGuidedMatching(const std::string& database_path, const ImagePairs& pairs,
-                       const MatchingOptions& options, double max_error, MatchingSummary* summary) {
+                       const MatchingOptions& options, size_t cache_images, double max_error,
+                       MatchingSummary* summary) {
   if (max_error <= 0)
     throw Error("the guided matching band (--SiftMatching.max_error) must be positive");
   Timer timer;
@@ -205,12 +203,12 @@ void RunGuidedMatching(const std::string& database_path, const ImagePairs& pairs
   LogInfo(StringPrintf("Guided matching of %zu verified pairs within %.1f px on the CPU",
                        todo.size(), max_error));
 
-  DescriptorCache descriptors(&db, torch::kCPU, 2 * options.block_size);
+  DescriptorCache descriptors(&db, torch::kCPU, cache_images);
   std::unordered_map<image_t, std::vector<Eigen::Vector2d>> positions;
   const auto position = [&](image_t id) -> std::vector<Eigen::Vector2d> {
     auto it = positions.find(id);
     if (it != positions.end()) return it->second;
-    if (positions.size() >= 2 * static_cast<size_t>(options.block_size)) positions.clear();
+    if (positions.size() >= cache_images) positions.clear();
     return positions[id] = KeypointPositions(db.ReadKeypoints(id));
   };
   Progress progress("pairs", todo.size());

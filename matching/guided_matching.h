@@ -14,8 +14,10 @@
 #include <vector>
 
 #include "colmap_ext/database.h"
-#include "matching/matching_pipeline.h"
-#include "matching/nn_matcher.h"
+#include "feature/descriptor_matching.h"
+#include "matching/matching_options.h"
+#include "matching/matching_summary.h"
+#include "matching/pairs.h"
 
 namespace scalesfm {
 
@@ -27,12 +29,12 @@ double SquaredSampsonError(const Eigen::Matrix3d& F, const Eigen::Vector2d& x1,
 // Keypoint positions of one image.
 std::vector<Eigen::Vector2d> KeypointPositions(const Keypoints& keypoints);
 
-// Why the guided pass cannot run with these matching options, or "" when it can. It needs
-// descriptors for every keypoint (--Matching.type nn; S2DNet's new keypoints have none) and the
-// ratio test (--Matching.max_ratio < 1): within the band, plain mutual nearest neighbours accept
-// every locally best pair, and on SCFeat's castle-P19 that added ~1400 wrong inliers per pair
-// and broke the model (DESIGN_NOTES, "Guided matching").
-std::string GuidedMatchingSkipReason(const MatchingOptions& options);
+// Why the guided pass cannot run with these descriptor-matching options, or "" when it can. It
+// needs the ratio test (--Matching.max_ratio < 1): within the band, plain mutual nearest neighbours
+// accept every locally best pair, and on SCFeat's castle-P19 that added ~1400 wrong inliers per
+// pair and broke the model (DESIGN_NOTES, "Guided matching"). It also needs descriptors for every
+// keypoint, which the matching controller checks with the matcher's traits (allows_guided).
+std::string GuidedMatchingSkipReason(const NnMatchOptions& options);
 
 // Every keypoint pair (idx1[k], idx2[k]) within `max_error` pixels of `geometry`: Sampson error
 // under F for calibrated and uncalibrated pairs; under H for planar and panoramic ones, both
@@ -60,6 +62,7 @@ Matches MatchGuided(const torch::Tensor& d1, const torch::Tensor& d2,
 // keypoints they do not use yet (AppendUnmatched), in transactions of
 // options.pairs_per_commit pairs. Adds the pair count and time to `summary`.
 void RunGuidedMatching(const std::string& database_path, const ImagePairs& pairs,
-                       const MatchingOptions& options, double max_error, MatchingSummary* summary);
+                       const MatchingOptions& options, size_t cache_images, double max_error,
+                       MatchingSummary* summary);
 
 }  // namespace scalesfm

@@ -2,118 +2,199 @@
 
 #include <algorithm>
 #include <cmath>
-#include <unordered_set>
+#include <filesystem>
+#include <map>
+#include <unordered_map>
 
+#include "feature/image_io.h"
+#include "feature/multilevel_extraction.h"
+#include "matching/level_selection.h"
 #include "util/logging.h"
 
 namespace scalesfm {
-
-void NnMatchOptions::Check() const {
-  if (max_ratio <= 0 || max_ratio > 1) throw Error("--Matching.max_ratio must be in (0, 1]");
-  if (max_distance <= 0) throw Error("--Matching.max_distance must be positive");
-  if (block_rows <= 0) throw Error("--Matching.block_rows must be positive");
-}
-
-torch::Tensor DescriptorsToTensor(const DescriptorsU8& descriptors, const torch::Device& device) {
-  const int64_t rows = descriptors.rows(), cols = descriptors.cols();
-  if (rows == 0) return torch::zeros({0, cols > 0 ? cols : 128}, torch::kFloat32).to(device);
-  torch::Tensor t =
-      torch::from_blob(const_cast<uint8_t*>(descriptors.data()), {rows, cols}, torch::kUInt8)
-          .to(torch::kFloat32)
-          .div_(512.0f);
-  return t.to(device);
-}
-
-torch::Tensor DescriptorsToTensor(const DescriptorsF32& descriptors, const torch::Device& device) {
-  return torch::from_blob(const_cast<float*>(descriptors.data()),
-                          {descriptors.rows(), descriptors.cols()}, torch::kFloat32)
-      .clone()
-      .to(device);
-}
-
-bool PassesRatioTest(double best, double second, const NnMatchOptions& options) {
-  const double best_angle = std::acos(std::clamp(best, -1.0, 1.0));
-  const double second_angle = std::acos(std::clamp(second, -1.0, 1.0));
-  return best_angle <= options.max_distance && best_angle < options.max_ratio * second_angle;
-}
-
 namespace {
 
-// PassesRatioTest on whole rows: `best`/`second` hold the two largest similarities of each row,
-// `best_idx` the best's column. Returns best_idx where the tests pass, else -1.
-torch::Tensor ApplyRatioTest(const torch::Tensor& best, const torch::Tensor& second,
-                             const torch::Tensor& best_idx, const NnMatchOptions& options) {
-  const torch::Tensor best_angle = torch::acos(best.clamp(-1.0, 1.0));
-  const torch::Tensor second_angle = torch::acos(second.clamp(-1.0, 1.0));
-  const torch::Tensor ok =
-      (best_angle <= options.max_distance) & (best_angle < options.max_ratio * second_angle);
-  return torch::where(ok, best_idx, torch::full_like(best_idx, -1));
-}
+// An image's keypoint list and descriptors as re-extraction grows them, written at WriteStaged.
+struct GrowingImage {
+  Keypoints keypoints;
+  DescriptorsU8 descriptors;
+  DescriptorsF32 float_descriptors;
+  bool dirty = false;
+};
 
-// Matches from two [K] int64 index tensors (any device).
-Matches MatchesFromIndices(const torch::Tensor& idx1, const torch::Tensor& idx2) {
-  const torch::Tensor i1 = idx1.to(torch::kCPU, torch::kLong).contiguous();
-  const torch::Tensor i2 = idx2.to(torch::kCPU, torch::kLong).contiguous();
-  Matches matches(i1.size(0));
-  const auto a1 = i1.accessor<int64_t, 1>();
-  const auto a2 = i2.accessor<int64_t, 1>();
-  for (int64_t i = 0; i < i1.size(0); ++i) {
-    matches[i].idx1 = static_cast<point2D_t>(a1[i]);
-    matches[i].idx2 = static_cast<point2D_t>(a2[i]);
+// ScaleNet's way (--ScaleMatching.reextract 1): resize both images exactly, extract, match, and
+// add the new keypoints to each image's list (joining existing keypoints where they coincide).
+class Reextractor {
+ public:
+  Reextractor(const MatcherContext& context)
+      : context_(context),
+        options_(context.config->extraction),
+        extractor_(FeatureExtractor::Create(options_)) {
+    for (const Image& image : *context.images) names_[image.image_id] = image.name;
   }
-  return matches;
-}
 
-// Best match of every row of `d1` among the rows of `d2` that passes the ratio test, else -1.
-// Works on blocks of `block_rows` rows, so at most block_rows x |d2| similarities exist at once.
-torch::Tensor MatchOneWay(const torch::Tensor& d1, const torch::Tensor& d2,
-                          const NnMatchOptions& options) {
-  std::vector<torch::Tensor> parts;
-  const torch::Tensor d2t = d2.t();
-  for (int64_t start = 0; start < d1.size(0); start += options.block_rows) {
-    const int64_t end = std::min(d1.size(0), start + options.block_rows);
-    torch::Tensor sim = torch::matmul(d1.slice(0, start, end), d2t);  // [b, n2]
-    auto [best, best_idx] = sim.max(/*dim=*/1, /*keepdim=*/true);
-    sim.scatter_(1, best_idx, -2.0);  // knock out the best to find the second best
-    const torch::Tensor second = std::get<0>(sim.max(1));
-    parts.push_back(ApplyRatioTest(best.squeeze(1), second, best_idx.squeeze(1), options));
+  // Matches in merged indices; the new keypoints are staged for WriteStaged.
+  Matches Match(image_t a, image_t b, double scale) {
+    const double fa = std::sqrt(scale), fb = 1.0 / std::sqrt(scale);
+    const MultiLevelFeatures fa_features = Extract(a, fa);
+    const MultiLevelFeatures fb_features = Extract(b, fb);
+    const Matches local = MatchNearestNeighbors(ToTensor(fa_features), ToTensor(fb_features),
+                                                context_.config->matching.nn);
+    const std::vector<point2D_t> ia = Append(a, fa_features);
+    const std::vector<point2D_t> ib = Append(b, fb_features);
+    Matches out;
+    out.reserve(local.size());
+    for (const scalesfm::Match& m : local) out.push_back({ia[m.idx1], ib[m.idx2]});
+    return out;
   }
-  return torch::cat(parts);
-}
+
+  void WriteStaged(Database* db) {
+    for (auto& [id, image] : images_) {
+      if (!image.dirty) continue;
+      if (Learned()) {
+        db->WriteFloatDescriptors(id, image.float_descriptors);
+        // COLMAP's table keeps a (column-less) row per keypoint, as extraction writes it.
+        db->WriteDescriptors(id,
+                             DescriptorsU8(static_cast<Eigen::Index>(image.keypoints.size()), 0));
+      } else {
+        db->WriteDescriptors(id, image.descriptors);
+      }
+      db->WriteKeypoints(id, image.keypoints);
+      image.dirty = false;
+    }
+  }
+
+ private:
+  bool Learned() const { return options_.IsLearned(); }
+
+  torch::Tensor ToTensor(const MultiLevelFeatures& f) const {
+    return Learned() ? DescriptorsToTensor(f.float_descriptors, context_.device)
+                     : DescriptorsToTensor(f.descriptors, context_.device);
+  }
+
+  MultiLevelFeatures Extract(image_t id, double factor) {
+    const std::string path =
+        (std::filesystem::path(context_.config->image_path) / names_.at(id)).string();
+    std::string error;
+    const cv::Mat image = ReadImageGray(path, &error);
+    if (image.empty()) throw Error("re-extraction: " + path + ": " + error);
+    // Stay within max_image_size, as every level does.
+    const double max_factor = double(options_.max_image_size) / std::max(image.cols, image.rows);
+    return ExtractLevels(extractor_.get(), image, {std::min(factor, max_factor)},
+                         options_.MergeOptions());
+  }
+
+  GrowingImage& Growing(image_t id) {
+    auto it = images_.find(id);
+    if (it != images_.end()) return it->second;
+    GrowingImage& image = images_[id];
+    image.keypoints = context_.db->ReadKeypoints(id);
+    if (Learned()) {
+      image.float_descriptors = context_.db->ReadFloatDescriptors(id);
+    } else {
+      image.descriptors = context_.db->ReadDescriptors(id);
+    }
+    return image;
+  }
+
+  // Existing keypoints first, so they keep their indices; returns the index of every new one.
+  std::vector<point2D_t> Append(image_t id, const MultiLevelFeatures& features) {
+    GrowingImage& image = Growing(id);
+    std::vector<LevelKeypoints> levels(2);
+    levels[0].keypoints = image.keypoints;
+    levels[1].keypoints = features.keypoints;
+    const size_t before = image.keypoints.size();
+    MergedKeypoints merged = MergeLevelKeypoints(levels, options_.MergeOptions());
+    if (merged.keypoints.size() > before) {
+      if (Learned()) {
+        image.float_descriptors =
+            Grown(image.float_descriptors, features.float_descriptors, merged, before);
+      } else {
+        image.descriptors = Grown(image.descriptors, features.descriptors, merged, before);
+      }
+      image.keypoints = std::move(merged.keypoints);
+      image.dirty = true;
+    }
+    return merged.index[1];
+  }
+
+  // `existing` with a row per keypoint that the merge added, taken from `fresh`.
+  template <typename Descriptors>
+  static Descriptors Grown(const Descriptors& existing, const Descriptors& fresh,
+                           const MergedKeypoints& merged, size_t before) {
+    if (existing.rows() != static_cast<Eigen::Index>(before)) {
+      throw Error(StringPrintf("re-extraction: an image has %lld descriptors for %zu keypoints",
+                               static_cast<long long>(existing.rows()), before));
+    }
+    const Eigen::Index cols = std::max(existing.cols(), fresh.cols());
+    Descriptors grown(static_cast<Eigen::Index>(merged.keypoints.size()), cols);
+    grown.setZero();
+    grown.topLeftCorner(existing.rows(), existing.cols()) = existing;
+    for (size_t k = before; k < merged.keypoints.size(); ++k) {
+      grown.row(static_cast<Eigen::Index>(k)).leftCols(fresh.cols()) =
+          fresh.row(merged.source[k].second);
+    }
+    return grown;
+  }
+
+  MatcherContext context_;
+  const ExtractionOptions& options_;
+  std::unique_ptr<FeatureExtractor> extractor_;
+  std::unordered_map<image_t, std::string> names_;
+  std::map<image_t, GrowingImage> images_;
+};
+
+class NnMatcher : public PairMatcher {
+ public:
+  explicit NnMatcher(const MatcherContext& context) : context_(context) {
+    const ScaleMatchingOptions& scale = context.config->scale;
+    if (scale.reextract) reextractor_ = std::make_unique<Reextractor>(context);
+  }
+
+  Matches Match(const PairTask& task) override {
+    if (!task.rescale) return task.native();
+    Matches matches;
+    if (reextractor_) {
+      matches = reextractor_->Match(task.a, task.b, task.scale);
+    } else {
+      LevelMatcher& levels = *context_.levels;
+      const ImageLevels& la = levels.Levels(task.a);
+      const ImageLevels& lb = levels.Levels(task.b);
+      const LevelChoice choice = SelectLevelPair(task.scale, la.factors, lb.factors);
+      if (choice.level_a == la.native && choice.level_b == lb.native) return task.native();
+      matches = levels.Match(task.a, choice.level_a, task.b, choice.level_b);
+    }
+    if (context_.config->scale.keep_native) AppendUnmatched(task.native(), &matches);
+    ++num_rescaled_batch_;
+    return matches;
+  }
+
+  void WriteStaged(Database* db) override {
+    if (reextractor_) reextractor_->WriteStaged(db);
+  }
+
+  std::string BatchNote() override {
+    num_rescaled_ += num_rescaled_batch_;
+    const std::string note = StringPrintf("%zu rescaled", num_rescaled_batch_);
+    num_rescaled_batch_ = 0;
+    return note;
+  }
+
+  std::string FinalNote() override {
+    return StringPrintf("%zu pairs matched at rescaled levels%s", num_rescaled_,
+                        reextractor_ ? " (exact re-extraction)" : "");
+  }
+
+ private:
+  MatcherContext context_;
+  std::unique_ptr<Reextractor> reextractor_;
+  size_t num_rescaled_batch_ = 0, num_rescaled_ = 0;
+};
 
 }  // namespace
 
-Matches MatchNearestNeighbors(const torch::Tensor& d1, const torch::Tensor& d2,
-                              const NnMatchOptions& options) {
-  torch::NoGradGuard no_grad;
-  const int64_t n1 = d1.size(0), n2 = d2.size(0);
-  if (n1 < 2 || n2 < 2) return {};
-  TORCH_CHECK(d1.size(1) == d2.size(1), "descriptor dimensions differ");
-  // The 2 -> 1 direction is a second pass rather than a column-wise top-2 of the same blocks:
-  // a row-wise max over contiguous memory is several times faster than one over columns.
-  const torch::Tensor m12 = MatchOneWay(d1, d2, options).to(torch::kCPU);
-  torch::Tensor keep = m12 >= 0;
-  if (options.cross_check) {
-    const torch::Tensor m21 = MatchOneWay(d2, d1, options).to(torch::kCPU);
-    const torch::Tensor back = m21.index_select(0, m12.clamp_min(0));
-    keep = keep & (back == torch::arange(n1, torch::kLong));
-  }
-  const torch::Tensor idx1 = torch::nonzero(keep).squeeze(1);
-  return MatchesFromIndices(idx1, m12.index_select(0, idx1));
-}
-
-void AppendUnmatched(const Matches& extra, Matches* matches) {
-  std::unordered_set<point2D_t> used1, used2;
-  for (const Match& m : *matches) {
-    used1.insert(m.idx1);
-    used2.insert(m.idx2);
-  }
-  for (const Match& m : extra) {
-    if (used1.count(m.idx1) || used2.count(m.idx2)) continue;
-    used1.insert(m.idx1);
-    used2.insert(m.idx2);
-    matches->push_back(m);
-  }
+std::unique_ptr<PairMatcher> CreateNnMatcher(const MatcherContext& context) {
+  return std::make_unique<NnMatcher>(context);
 }
 
 }  // namespace scalesfm

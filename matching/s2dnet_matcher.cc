@@ -10,35 +10,16 @@
 #include <unordered_set>
 
 #include "feature/image_io.h"
-#include "matching/descriptor_cache.h"
-#include "matching/image_scale_source.h"
 #include "matching/keypoint_snapper.h"
 #include "matching/s2dnet_model.h"
-#include "scale/sift_vote.h"
 #include "util/device.h"
 #include "util/logging.h"
-#include "util/progress.h"
 #include "util/weights_io.h"
 
 namespace scalesfm {
 
-void S2DNetMatchOptions::Check() const {
-  if (!(search.confidence_threshold < 1)) {
-    throw Error("--Matching.s2dnet_confidence must be < 1 (< 0: the weights' calibrated value)");
-  }
-  if (search.refine_radius < 1) throw Error("--Matching.s2dnet_refine_radius must be >= 1");
-  if (search.chunk_size < 1) throw Error("--Matching.s2dnet_chunk_size must be >= 1");
-  if (!(snap_radius > 0)) throw Error("--Matching.s2dnet_snap_radius must be > 0");
-  if (max_image_size < 64) throw Error("--Matching.s2dnet_max_image_size must be >= 64");
-  if (cache_images < 2) throw Error("--Matching.s2dnet_cache_images must be >= 2");
-  if (image_path.empty()) throw Error("--Matching.type s2dnet reads the images: pass --image_path");
-  if (!std::filesystem::is_directory(image_path)) {
-    throw Error("image path " + image_path + " is not a folder");
-  }
-}
-
 std::string S2DNetWeightsPath(const S2DNetMatchOptions& options) {
-  return options.weights.empty() ? DefaultS2DNetWeights() : options.weights;
+  return options.weights.empty() ? DefaultWeights("s2dnet_compact.pt") : options.weights;
 }
 
 S2DNetMatchOptions ResolveConfidence(const S2DNetMatchOptions& options) {
@@ -195,20 +176,6 @@ class DenseMapCache {
   cv::Mat last_image_;
 };
 
-// SDAIM levels of a pair: A at ~s^0.5 and B at ~s^-0.5 (so they meet at the same scale), each
-// within its image's max size, rounded to the sqrt(2) level grid; native levels when the scale
-// change is small.
-std::pair<int, int> PairLevels(double scale, double min_log2_scale, double cap_a, double cap_b) {
-  if (std::abs(std::log2(scale)) < min_log2_scale) return {kNativeLevel, kNativeLevel};
-  const double c = std::min({1.0, cap_a / std::sqrt(scale), cap_b * std::sqrt(scale)});
-  auto level = [](double f, double cap) {
-    int k = static_cast<int>(std::lround(2 * std::log2(f)));
-    while (std::pow(2.0, 0.5 * k) > cap * 1.0001) --k;
-    return k;
-  };
-  return {level(c * std::sqrt(scale), cap_a), level(c / std::sqrt(scale), cap_b)};
-}
-
 struct Candidate {
   bool from_a;  // source keypoint in A (A -> B) or in B (B -> A)
   SparseToDenseMatch match;
@@ -226,178 +193,132 @@ Keypoint FoundKeypoint(const Keypoint& source, float x, float y, double size_rat
   return k;
 }
 
-}  // namespace
+class S2DNetMatcher : public PairMatcher {
+ public:
+  explicit S2DNetMatcher(const MatcherContext& context)
+      : context_(context),
+        options_(ResolveConfidence(context.config->matching.s2dnet)),
+        maps_(LoadModel(context), context.device, context.config->image_path, *context.images,
+              options_.max_image_size, static_cast<size_t>(options_.cache_images)) {}
 
-MatchingSummary RunS2DNetRawMatching(const std::string& database_path, const ImagePairs& pairs,
-                                     const MatchingOptions& options,
-                                     const S2DNetMatchOptions& requested_options,
-                                     const ScaleMatchingOptions& scale_options) {
-  options.Check();
-  requested_options.Check();
-  scale_options.Check();
-  const std::string& estimator = scale_options.estimator.estimator;
-  if (!options.shard.empty()) {
-    throw Error(
-        "--Matching.type s2dnet appends keypoints while it matches, so shards cannot be merged; "
-        "match without --Matching.shard");
+  Matches Match(const PairTask& task) override {
+    const image_t a = task.a, b = task.b;
+    KeypointSnapper& sa = Snapper(a);
+    KeypointSnapper& sb = Snapper(b);
+    size_before_.emplace(a, sa.keypoints().size());
+    size_before_.emplace(b, sb.keypoints().size());
+    const double scale = task.scale;
+    const auto [la, lb] = task.rescale ? PairLevels(scale, maps_.Cap(a), maps_.Cap(b))
+                                       : std::make_pair(kNativeLevel, kNativeLevel);
+    const DenseMapCache::Entry& ma = maps_.Get(a, la);
+    const DenseMapCache::Entry& mb = maps_.Get(b, lb);
+    std::vector<Candidate> candidates;
+    for (const SparseToDenseMatch& m :
+         MatchSparseToDense(sa.keypoints(), num_detected_.at(a), ma, mb, options_)) {
+      candidates.push_back({true, m});
+    }
+    for (const SparseToDenseMatch& m :
+         MatchSparseToDense(sb.keypoints(), num_detected_.at(b), mb, ma, options_)) {
+      candidates.push_back({false, m});
+    }
+    // One match per keypoint, most confident first; a found point snaps to the target's list.
+    std::stable_sort(candidates.begin(), candidates.end(),
+                     [](const Candidate& l, const Candidate& r) {
+                       return l.match.confidence > r.match.confidence;
+                     });
+    std::unordered_set<point2D_t> used_a, used_b;
+    Matches matches;
+    for (const Candidate& c : candidates) {
+      std::unordered_set<point2D_t>& used_source = c.from_a ? used_a : used_b;
+      std::unordered_set<point2D_t>& used_target = c.from_a ? used_b : used_a;
+      const SparseToDenseMatch& m = c.match;
+      if (used_source.count(m.source)) continue;
+      KeypointSnapper& source = c.from_a ? sa : sb;
+      KeypointSnapper& target = c.from_a ? sb : sa;
+      const double ratio = c.from_a ? scale : 1.0 / scale;
+      const point2D_t t =
+          target.SnapOrAppend(FoundKeypoint(source.keypoints()[m.source], m.x, m.y, ratio));
+      if (used_target.count(t)) continue;  // snapped onto a keypoint matched already
+      used_source.insert(m.source);
+      used_target.insert(t);
+      matches.push_back(c.from_a ? scalesfm::Match{m.source, t} : scalesfm::Match{t, m.source});
+    }
+    return matches;
   }
-  Timer timer;
-  MatchingSummary summary;
-  summary.num_pairs = pairs.size();
-  Database db(database_path);
-  const torch::Device device = ParseDevice(options.device);
-  options.ApplyThreads();
-  S2DNet model = LoadS2DNet(S2DNetWeightsPath(requested_options));
-  model->to(device);
-  const S2DNetMatchOptions s2d_options = ResolveConfidence(requested_options);
 
-  const std::vector<Image> images = db.ReadAllImages();
-  std::unordered_set<image_t> with_features;
-  for (const Image& image : images) {
-    if (db.ExistsKeypoints(image.image_id)) with_features.insert(image.image_id);
+  // New keypoints are committed with the matches that made them; descriptor rows stay aligned
+  // with keypoints (appended keypoints get zero rows).
+  void WriteStaged(Database* db) override {
+    for (const auto& [id, before] : size_before_) {
+      const KeypointSnapper& s = snappers_.at(id);
+      if (s.keypoints().size() == before) continue;
+      total_appended_ += s.keypoints().size() - before;
+      if (!db->ReadNumDetectedKeypoints(id)) {
+        db->WriteNumDetectedKeypoints(id, num_detected_.at(id));
+      }
+      db->WriteKeypoints(id, s.keypoints());
+      const auto rows = static_cast<Eigen::Index>(s.keypoints().size());
+      db->WriteDescriptors(id, ZeroGrown(db->ReadDescriptors(id), rows));
+      if (db->ExistsFloatDescriptors(id)) {
+        db->WriteFloatDescriptors(id, ZeroGrown(db->ReadFloatDescriptors(id), rows));
+      }
+    }
+    size_before_.clear();
   }
-  const ImagePairs todo = PairsToMatch(db, pairs, with_features, &summary);
-  LogInfo(StringPrintf("S2DNet sparse-to-dense matching of %zu pairs on %s (estimator %s)",
-                       todo.size(), device.str().c_str(), estimator.c_str()));
-  std::unique_ptr<ImageScaleSource> scales;
-  // sift_vote votes over descriptor matches of the detected keypoints (SIFT shapes).
-  DescriptorCache descriptors(&db, device, 4);
-  if (scale_options.Enabled() && estimator != "sift_vote") {
-    scales = std::make_unique<ImageScaleSource>(scale_options.estimator, scale_options.image_path,
-                                                images);
+
+  std::string BatchNote() override { return StringPrintf("%zu keypoints added", total_appended_); }
+  std::string FinalNote() override {
+    return StringPrintf("%zu keypoints added to the images' lists", total_appended_);
   }
-  DenseMapCache maps(model, device, s2d_options.image_path, images, s2d_options.max_image_size,
-                     static_cast<size_t>(s2d_options.cache_images));
+
+ private:
+  static S2DNet LoadModel(const MatcherContext& context) {
+    S2DNet model = LoadS2DNet(S2DNetWeightsPath(context.config->matching.s2dnet));
+    model->to(context.device);
+    return model;
+  }
+
+  template <typename Descriptors>
+  static Descriptors ZeroGrown(const Descriptors& d, Eigen::Index rows) {
+    Descriptors grown = Descriptors::Zero(rows, d.cols());
+    grown.topRows(d.rows()) = d;
+    return grown;
+  }
+
+  // SDAIM levels of a rescaled pair: A at ~s^0.5 and B at ~s^-0.5 (so they meet at the same
+  // scale), each within its image's max size, rounded to the sqrt(2) level grid.
+  static std::pair<int, int> PairLevels(double scale, double cap_a, double cap_b) {
+    const double c = std::min({1.0, cap_a / std::sqrt(scale), cap_b * std::sqrt(scale)});
+    auto level = [](double f, double cap) {
+      int k = static_cast<int>(std::lround(2 * std::log2(f)));
+      while (std::pow(2.0, 0.5 * k) > cap * 1.0001) --k;
+      return k;
+    };
+    return {level(c * std::sqrt(scale), cap_a), level(c / std::sqrt(scale), cap_b)};
+  }
 
   // Keypoint lists as they grow, and how many of each came from the detector.
-  std::unordered_map<image_t, KeypointSnapper> snappers;
-  std::unordered_map<image_t, size_t> num_detected;
-  auto snapper = [&](image_t id) -> KeypointSnapper& {
-    auto it = snappers.find(id);
-    if (it != snappers.end()) return it->second;
-    Keypoints k = db.ReadKeypoints(id);
-    num_detected[id] = db.ReadNumDetectedKeypoints(id).value_or(k.size());
-    return snappers.emplace(id, KeypointSnapper(std::move(k), s2d_options.snap_radius))
-        .first->second;
-  };
-
-  Progress progress("pairs", todo.size());
-  size_t total_appended = 0;
-  for (size_t start = 0; start < todo.size(); start += options.pairs_per_commit) {
-    const size_t end = std::min(todo.size(), start + options.pairs_per_commit);
-    std::vector<Matches> batch(end - start);
-    std::vector<std::optional<PairScale>> new_scales(end - start);
-    std::unordered_map<image_t, size_t> size_before;  // keypoints at the batch start
-    size_t num_matches = 0;
-    for (size_t i = start; i < end; ++i) {
-      const auto [a, b] = todo[i];
-      KeypointSnapper& sa = snapper(a);
-      KeypointSnapper& sb = snapper(b);
-      size_before.emplace(a, sa.keypoints().size());
-      size_before.emplace(b, sb.keypoints().size());
-      double scale = 1.0;
-      if (scale_options.Enabled()) {
-        if (auto cached = db.ReadPairScale(a, b, estimator)) {
-          scale = cached->scale;
-        } else {
-          const ScaleEstimate e =
-              scales ? scales->Estimate(a, b)
-                     : ScaleFromMatchedKeypoints(
-                           sa.keypoints(), sb.keypoints(),
-                           MatchNearestNeighbors(descriptors.Get(a, kDatabaseLevel).descriptors,
-                                                 descriptors.Get(b, kDatabaseLevel).descriptors,
-                                                 options.nn));
-          scale = e.scale;
-          new_scales[i - start] = PairScale{estimator, scale, e.support};
-        }
-      }
-      const auto [la, lb] =
-          PairLevels(scale, scale_options.min_log2_scale, maps.Cap(a), maps.Cap(b));
-      const DenseMapCache::Entry& ma = maps.Get(a, la);
-      const DenseMapCache::Entry& mb = maps.Get(b, lb);
-      std::vector<Candidate> candidates;
-      for (const SparseToDenseMatch& m :
-           MatchSparseToDense(sa.keypoints(), num_detected.at(a), ma, mb, s2d_options)) {
-        candidates.push_back({true, m});
-      }
-      for (const SparseToDenseMatch& m :
-           MatchSparseToDense(sb.keypoints(), num_detected.at(b), mb, ma, s2d_options)) {
-        candidates.push_back({false, m});
-      }
-      // One match per keypoint, most confident first; a found point snaps to the target's list.
-      std::stable_sort(candidates.begin(), candidates.end(),
-                       [](const Candidate& l, const Candidate& r) {
-                         return l.match.confidence > r.match.confidence;
-                       });
-      std::unordered_set<point2D_t> used_a, used_b;
-      Matches& matches = batch[i - start];
-      for (const Candidate& c : candidates) {
-        std::unordered_set<point2D_t>& used_source = c.from_a ? used_a : used_b;
-        std::unordered_set<point2D_t>& used_target = c.from_a ? used_b : used_a;
-        const SparseToDenseMatch& m = c.match;
-        if (used_source.count(m.source)) continue;
-        KeypointSnapper& source = c.from_a ? sa : sb;
-        KeypointSnapper& target = c.from_a ? sb : sa;
-        const double ratio = c.from_a ? scale : 1.0 / scale;
-        const point2D_t t =
-            target.SnapOrAppend(FoundKeypoint(source.keypoints()[m.source], m.x, m.y, ratio));
-        if (used_target.count(t)) continue;  // snapped onto a keypoint matched already
-        used_source.insert(m.source);
-        used_target.insert(t);
-        matches.push_back(c.from_a ? Match{m.source, t} : Match{t, m.source});
-      }
-      num_matches += matches.size();
-    }
-    Database::Transaction transaction(&db);
-    for (const auto& [id, before] : size_before) {
-      const KeypointSnapper& s = snappers.at(id);
-      if (s.keypoints().size() == before) continue;
-      const size_t added = s.keypoints().size() - before;
-      total_appended += added;
-      if (!db.ReadNumDetectedKeypoints(id)) db.WriteNumDetectedKeypoints(id, num_detected.at(id));
-      db.WriteKeypoints(id, s.keypoints());
-      // Descriptor rows stay aligned with keypoints: appended keypoints get zero rows.
-      DescriptorsU8 d = db.ReadDescriptors(id);
-      DescriptorsU8 grown =
-          DescriptorsU8::Zero(static_cast<Eigen::Index>(s.keypoints().size()), d.cols());
-      grown.topRows(d.rows()) = d;
-      db.WriteDescriptors(id, grown);
-      if (db.ExistsFloatDescriptors(id)) {
-        DescriptorsF32 f = db.ReadFloatDescriptors(id);
-        DescriptorsF32 fg =
-            DescriptorsF32::Zero(static_cast<Eigen::Index>(s.keypoints().size()), f.cols());
-        fg.topRows(f.rows()) = f;
-        db.WriteFloatDescriptors(id, fg);
-      }
-    }
-    for (size_t i = start; i < end; ++i) {
-      const auto [a, b] = todo[i];
-      db.WriteMatches(a, b, batch[i - start]);
-      if (new_scales[i - start]) db.WritePairScale(a, b, *new_scales[i - start]);
-    }
-    transaction.Commit();
-    summary.num_matched += end - start;
-    progress.Step(StringPrintf("(%.0f matches/pair, %zu keypoints added)",
-                               double(num_matches) / (end - start), total_appended),
-                  end - start);
+  KeypointSnapper& Snapper(image_t id) {
+    auto it = snappers_.find(id);
+    if (it != snappers_.end()) return it->second;
+    Keypoints k = context_.db->ReadKeypoints(id);
+    num_detected_[id] = context_.db->ReadNumDetectedKeypoints(id).value_or(k.size());
+    return snappers_.emplace(id, KeypointSnapper(std::move(k), options_.snap_radius)).first->second;
   }
-  LogInfo(StringPrintf("%zu keypoints added to the images' lists", total_appended));
-  summary.matching_seconds = timer.ElapsedSeconds();
-  return summary;
-}
 
-MatchingSummary RunS2DNetMatching(const std::string& database_path, const MatchingOptions& options,
-                                  const S2DNetMatchOptions& s2d_options,
-                                  const ScaleMatchingOptions& scale_options,
-                                  const VerificationOptions& verification,
-                                  const ColmapRunner& colmap) {
-  s2d_options.Check();
-  return RunMatcher(
-      database_path, options, verification, colmap,
-      options.pair_list.empty() ? "Exhaustive S2DNet matching" : "S2DNet matching from pair list",
-      [&](const ImagePairs& pairs) {
-        return RunS2DNetRawMatching(database_path, pairs, options, s2d_options, scale_options);
-      });
+  MatcherContext context_;
+  S2DNetMatchOptions options_;
+  DenseMapCache maps_;
+  std::unordered_map<image_t, KeypointSnapper> snappers_;
+  std::unordered_map<image_t, size_t> num_detected_;
+  std::unordered_map<image_t, size_t> size_before_;  // keypoints at the batch start
+  size_t total_appended_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<PairMatcher> CreateS2DNetMatcher(const MatcherContext& context) {
+  return std::make_unique<S2DNetMatcher>(context);
 }
 
 }  // namespace scalesfm

@@ -90,10 +90,6 @@ torch::Tensor S2DNetInput(const cv::Mat& gray, const S2DNetConfig& config) {
   return GrayToNetworkInput(gray, S2DNetConfig::kStride, config.in_channels, "S2DNet");
 }
 
-std::string DefaultS2DNetWeights() {
-  return (std::filesystem::path(SCALESFM_MODELS_DIR) / "s2dnet_compact.pt").string();
-}
-
 S2DNet LoadS2DNet(const std::string& weights) {
   const nlohmann::json sidecar = ReadArchitectureSidecar(
       weights, "s2dnet", "S2DNet",

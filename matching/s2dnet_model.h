@@ -58,9 +58,6 @@ TORCH_MODULE(S2DNet);
 // kStride. The padding does not move pixel coordinates.
 torch::Tensor S2DNetInput(const cv::Mat& gray, const S2DNetConfig& config);
 
-// The shipped compact weights (models/s2dnet_compact.pt).
-std::string DefaultS2DNetWeights();
-
 // Loads weights (with their sidecar) into a model of the sidecar's config, in eval mode; throws
 // Error naming the file or tensor when they are missing, of another architecture or mis-shaped.
 S2DNet LoadS2DNet(const std::string& weights_path);

@@ -202,6 +202,13 @@ void PrintReconstructionStats(const ReconstructionStats& s) {
 AutomaticReconstructionResult RunAutomaticReconstruction(
     const AutomaticReconstructionOptions& options, const ColmapRunner& colmap) {
   colmap.ResolveBinary();
+  {  // every option, before any work
+    MatchingConfig matching = options.matching;
+    matching.image_path = options.image_path;
+    matching.extraction = options.extraction;
+    options.extraction.Check();
+    matching.Check();
+  }
   fs::create_directories(options.workspace_path);
   const std::string database_path = (fs::path(options.workspace_path) / "database.db").string();
   const std::string log_path = (fs::path(options.workspace_path) / "scalesfm_colmap.log").string();
@@ -217,11 +224,10 @@ AutomaticReconstructionResult RunAutomaticReconstruction(
   AutomaticReconstructionResult result;
   result.extraction =
       RunFeatureExtraction(database_path, options.image_path, options.reader, options.extraction);
-  ScaleMatchingOptions scale = options.scale;
-  scale.image_path = options.image_path;
-  scale.extraction = options.extraction;
-  result.matching =
-      RunScaleAwareMatching(database_path, options.matching, scale, options.verification, colmap);
+  MatchingConfig matching = options.matching;
+  matching.image_path = options.image_path;
+  matching.extraction = options.extraction;
+  result.matching = RunMatching(database_path, matching, colmap);
   const std::string sparse = (fs::path(options.workspace_path) / "sparse").string();
   fs::remove_all(sparse);  // the mapper is not incremental across runs; start it afresh
   result.mapper = RunMapper(database_path, options.image_path, sparse, mapper_args,

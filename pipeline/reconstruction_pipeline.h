@@ -7,8 +7,7 @@
 #include "colmap_ext/colmap_runner.h"
 #include "colmap_ext/reconstruction.h"
 #include "feature/extraction_pipeline.h"
-#include "matching/matching_pipeline.h"
-#include "matching/scale_aware_matching.h"
+#include "matching/matching_controller.h"
 #include "pipeline/mapper_restarts.h"
 
 namespace scalesfm {
@@ -45,10 +44,8 @@ struct AutomaticReconstructionOptions {
   std::string fixed_intrinsics_path;
   ImageReaderOptions reader;
   ExtractionOptions extraction;
-  MatchingOptions matching;
-  VerificationOptions verification;
-  // Scale-aware matching; its image_path and extraction are taken from the fields above.
-  ScaleMatchingOptions scale;
+  // Every matching section; its image_path and extraction are taken from the fields above.
+  MatchingConfig matching;
   std::vector<std::string> mapper_args;
   MapperRestartOptions restarts;
 };

@@ -2,50 +2,75 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <functional>
 #include <map>
 
 #include "scale/scalenet_estimator.h"
 #include "scale/sift_vote.h"
 #include "util/logging.h"
+#include "util/registry.h"
 
 namespace scalesfm {
 namespace {
 
 using Factory = std::function<std::unique_ptr<ScaleEstimator>(const ScaleEstimatorOptions&)>;
 
+struct Entry {
+  ScaleEstimatorTraits traits;
+  Factory create;
+};
+
+// "none": s = 1 for every pair (plain matching at the native levels, and eval_scale's trivial
+// baseline).
+class TrivialScaleEstimator : public ScaleEstimator {
+ public:
+  std::shared_ptr<const ImageCode> Encode(const cv::Mat&) override {
+    return std::make_shared<ImageCode>();
+  }
+  ScaleEstimate Estimate(const ImageCode&, const ImageCode&) override {
+    ScaleEstimate e;
+    e.probs.assign(kNumScaleBins, 0.0);
+    e.probs[e.bin] = 1.0;
+    return e;
+  }
+};
+
 // The one table of scale estimators. Adding a method adds one entry here.
-const std::map<std::string, Factory>& Registry() {
-  static const std::map<std::string, Factory> registry = {
+const std::map<std::string, Entry>& Registry() {
+  static const std::map<std::string, Entry> registry = {
+      {"none",
+       {{/*trivial=*/true, /*votes_on_keypoint_scales=*/false},
+        [](const ScaleEstimatorOptions&) { return std::make_unique<TrivialScaleEstimator>(); }}},
       {"scalenet",
-       [](const ScaleEstimatorOptions& o) {
-         return std::make_unique<ScaleNetEstimator>(o, /*discrete=*/false);
-       }},
+       {{},
+        [](const ScaleEstimatorOptions& o) {
+          return std::make_unique<ScaleNetEstimator>(o, /*discrete=*/false);
+        }}},
       {"dscalenet",
-       [](const ScaleEstimatorOptions& o) {
-         return std::make_unique<ScaleNetEstimator>(o, /*discrete=*/true);
-       }},
+       {{},
+        [](const ScaleEstimatorOptions& o) {
+          return std::make_unique<ScaleNetEstimator>(o, /*discrete=*/true);
+        }}},
       {"sift_vote",
-       [](const ScaleEstimatorOptions& o) { return std::make_unique<SiftVoteEstimator>(o); }},
+       {{/*trivial=*/false, /*votes_on_keypoint_scales=*/true},
+        [](const ScaleEstimatorOptions& o) { return std::make_unique<SiftVoteEstimator>(o); }}},
       // The slot for Scale-Net (CVARM) of the SDAIM paper, sec. III-C; not built yet.
       {"cvarm",
-       [](const ScaleEstimatorOptions&) -> std::unique_ptr<ScaleEstimator> {
-         throw Error(
-             "--ScaleMatching.estimator cvarm (Scale-Net with CVARM) is not implemented yet; "
-             "use sift_vote, dscalenet or scalenet");
-       }},
+       {{},
+        [](const ScaleEstimatorOptions&) -> std::unique_ptr<ScaleEstimator> {
+          throw Error(
+              "--ScaleMatching.estimator cvarm (Scale-Net with CVARM) is not implemented yet; "
+              "use sift_vote, dscalenet or scalenet");
+        }}},
   };
   return registry;
 }
 
-}  // namespace
-
-std::string DefaultScaleNetWeights() {
-  const char* env = std::getenv("SCALESFM_MODELS");
-  const std::string dir = env && *env ? env : SCALESFM_MODELS_DIR;
-  return dir + "/scalenet_compact.pt";
+const Entry& Find(const std::string& name) {
+  return FindRegistered(Registry(), name, "ScaleMatching.estimator");
 }
+
+}  // namespace
 
 double ScaleBinCenter(int bin) { return std::pow(std::sqrt(2.0), bin - kNumScaleBins / 2); }
 
@@ -55,20 +80,17 @@ int NearestScaleBin(double scale) {
 }
 
 std::unique_ptr<ScaleEstimator> ScaleEstimator::Create(const ScaleEstimatorOptions& options) {
-  auto it = Registry().find(options.estimator);
-  if (it == Registry().end()) {
-    std::string names;
-    for (const auto& n : Names()) names += (names.empty() ? "" : ", ") + n;
-    throw Error("unknown --ScaleMatching.estimator '" + options.estimator + "' (known: " + names +
-                ")");
-  }
-  return it->second(options);
+  return Find(options.estimator).create(options);
 }
 
-std::vector<std::string> ScaleEstimator::Names() {
-  std::vector<std::string> names;
-  for (const auto& [name, factory] : Registry()) names.push_back(name);
-  return names;
+const ScaleEstimatorTraits& ScaleEstimator::Traits(const std::string& name) {
+  return Find(name).traits;
 }
+
+ScaleEstimate ScaleEstimator::EstimateImages(const cv::Mat& image1, const cv::Mat& image2) {
+  return Estimate(*Encode(image1), *Encode(image2));
+}
+
+std::vector<std::string> ScaleEstimator::Names() { return RegisteredNames(Registry()); }
 
 }  // namespace scalesfm

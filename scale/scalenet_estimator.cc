@@ -13,7 +13,8 @@ namespace scalesfm {
 
 ScaleNetEstimator::ScaleNetEstimator(const ScaleEstimatorOptions& options, bool discrete)
     : discrete_(discrete), device_(ParseDevice(options.device)) {
-  const std::string weights = options.weights.empty() ? DefaultScaleNetWeights() : options.weights;
+  const std::string weights =
+      options.weights.empty() ? DefaultWeights("scalenet_compact.pt") : options.weights;
   const nlohmann::json sidecar = ReadArchitectureSidecar(
       weights, "scalenet", "ScaleNet",
       "train one with `scalesfm train_scalenet` or pass --ScaleMatching.weights");
@@ -23,11 +24,12 @@ ScaleNetEstimator::ScaleNetEstimator(const ScaleEstimatorOptions& options, bool 
   model_->eval();
 }
 
-ScaleNetEstimator::ImageFeatures ScaleNetEstimator::ComputeImageFeatures(const cv::Mat& gray) {
+std::shared_ptr<const ImageCode> ScaleNetEstimator::Encode(const cv::Mat& gray) {
   torch::NoGradGuard no_grad;
   const ScaleNetConfig& config = model_->config();
   const int size = config.input_size;
-  ImageFeatures f;
+  auto code = std::make_shared<ImageFeatures>();
+  ImageFeatures& f = *code;
   cv::Mat canvas;
   if (config.letterbox) {
     canvas = LetterboxForScaleNet(gray, size, &f.letterbox_factor);
@@ -49,11 +51,12 @@ ScaleNetEstimator::ImageFeatures ScaleNetEstimator::ComputeImageFeatures(const c
   }
   f.net = model_->ExtractFeatures(input.to(device_));
   model_->CacheSelfCorrelation(&f.net);
-  return f;
+  return code;
 }
 
-ScaleEstimate ScaleNetEstimator::EstimateFromFeatures(const ImageFeatures& a,
-                                                      const ImageFeatures& b) {
+ScaleEstimate ScaleNetEstimator::Estimate(const ImageCode& code_a, const ImageCode& code_b) {
+  const ImageFeatures& a = CodeAs<ImageFeatures>(code_a);
+  const ImageFeatures& b = CodeAs<ImageFeatures>(code_b);
   torch::NoGradGuard no_grad;
   ScaleEstimate e;
   double log_scale;
@@ -80,10 +83,6 @@ ScaleEstimate ScaleNetEstimator::EstimateFromFeatures(const ImageFeatures& a,
   e.bin = NearestScaleBin(e.scale);
   e.support = 1;
   return e;
-}
-
-ScaleEstimate ScaleNetEstimator::Estimate(const cv::Mat& image1, const cv::Mat& image2) {
-  return EstimateFromFeatures(ComputeImageFeatures(image1), ComputeImageFeatures(image2));
 }
 
 }  // namespace scalesfm

@@ -13,15 +13,14 @@ namespace scalesfm {
 class ScaleNetEstimator : public ScaleEstimator {
  public:
   ScaleNetEstimator(const ScaleEstimatorOptions& options, bool discrete);
-  ScaleEstimate Estimate(const cv::Mat& image1, const cv::Mat& image2) override;
 
-  // Per-image features, computed once and reused across pairs.
-  struct ImageFeatures {
+  // The per-image stage: the network's features of the letterboxed image.
+  struct ImageFeatures : ImageCode {
     ScaleNetImageFeatures net;
     double letterbox_factor = 1;  // canvas pixels per image pixel
   };
-  ImageFeatures ComputeImageFeatures(const cv::Mat& gray);
-  ScaleEstimate EstimateFromFeatures(const ImageFeatures& a, const ImageFeatures& b);
+  std::shared_ptr<const ImageCode> Encode(const cv::Mat& gray) override;
+  ScaleEstimate Estimate(const ImageCode& a, const ImageCode& b) override;
 
  private:
   bool discrete_;

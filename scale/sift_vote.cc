@@ -2,9 +2,9 @@
 
 #include <cmath>
 
+#include "feature/descriptor_matching.h"
 #include "feature/image_io.h"
 #include "feature/sift_extractor.h"
-#include "matching/nn_matcher.h"
 
 namespace scalesfm {
 
@@ -36,22 +36,22 @@ double RobustLog2Mode(const std::vector<double>& v) {
 
 SiftVoteEstimator::SiftVoteEstimator(const ScaleEstimatorOptions& options) : options_(options) {}
 
-ScaleEstimate SiftVoteEstimator::Estimate(const cv::Mat& image1, const cv::Mat& image2) {
-  return EstimateFromFeatures(ComputeImageFeatures(image1), ComputeImageFeatures(image2));
-}
-
-SiftVoteEstimator::ImageFeatures SiftVoteEstimator::ComputeImageFeatures(
-    const cv::Mat& image) const {
+std::shared_ptr<const ImageCode> SiftVoteEstimator::Encode(const cv::Mat& image) {
   ExtractionOptions extraction;
   extraction.max_num_features = options_.max_num_features;
   SiftExtractor sift(extraction);
   double sx, sy;
   FeatureSet f = sift.Extract(DownscaleToMaxSize(image, options_.max_image_size, &sx, &sy));
-  return {std::move(f.keypoints), std::move(f.descriptors), 0.5 * std::log2(sx * sy)};
+  auto code = std::make_shared<ImageFeatures>();
+  code->keypoints = std::move(f.keypoints);
+  code->descriptors = std::move(f.descriptors);
+  code->log2_downscale = 0.5 * std::log2(sx * sy);
+  return code;
 }
 
-ScaleEstimate SiftVoteEstimator::EstimateFromFeatures(const ImageFeatures& f1,
-                                                      const ImageFeatures& f2) const {
+ScaleEstimate SiftVoteEstimator::Estimate(const ImageCode& a, const ImageCode& b) {
+  const ImageFeatures& f1 = CodeAs<ImageFeatures>(a);
+  const ImageFeatures& f2 = CodeAs<ImageFeatures>(b);
   const torch::Device cpu(torch::kCPU);
   const Matches matches = MatchNearestNeighbors(DescriptorsToTensor(f1.descriptors, cpu),
                                                 DescriptorsToTensor(f2.descriptors, cpu), {});

@@ -21,18 +21,17 @@ ScaleEstimate ScaleFromMatchedKeypoints(const Keypoints& keypoints1, const Keypo
 
 class SiftVoteEstimator : public ScaleEstimator {
  public:
-  // One image's SIFT features on the image downscaled to max_image_size; a pair costs only the
-  // matching and the vote, so callers that see an image in many pairs compute these once.
-  struct ImageFeatures {
+  // The per-image stage: SIFT features of the image downscaled to max_image_size; a pair costs
+  // only the matching and the vote.
+  struct ImageFeatures : ImageCode {
     Keypoints keypoints;
     DescriptorsU8 descriptors;
     double log2_downscale = 0;  // log2(original size / extraction size)
   };
 
   explicit SiftVoteEstimator(const ScaleEstimatorOptions& options);
-  ScaleEstimate Estimate(const cv::Mat& image1, const cv::Mat& image2) override;
-  ImageFeatures ComputeImageFeatures(const cv::Mat& image) const;
-  ScaleEstimate EstimateFromFeatures(const ImageFeatures& f1, const ImageFeatures& f2) const;
+  std::shared_ptr<const ImageCode> Encode(const cv::Mat& image) override;
+  ScaleEstimate Estimate(const ImageCode& a, const ImageCode& b) override;
 
  private:
   ScaleEstimatorOptions options_;

@@ -10,13 +10,20 @@
 #include "colmap_ext/colmap_runner.h"
 #include "colmap_ext/database.h"
 #include "feature/extraction_pipeline.h"
-#include "matching/matching_pipeline.h"
-#include "matching/scale_aware_matching.h"
+#include "matching/matching_controller.h"
+#include "matching/verification.h"
 #include "tests/test_util.h"
 #include "util/logging.h"
 
 namespace scalesfm {
 namespace {
+
+// Plain matching: every pair at its native level, no scale estimate.
+MatchingConfig Plain() {
+  MatchingConfig config;
+  config.scale.estimator.estimator = "none";
+  return config;
+}
 
 class ColmapBehaviour : public ::testing::Test {
  protected:
@@ -48,8 +55,7 @@ TEST_F(ColmapBehaviour, MatchesImporterVerifiesExistingRawMatchesWithoutRematchi
   const image_t a = images[0].image_id, b = images[1].image_id, c = images[2].image_id;
   // Real matches for (a, b), truncated to half so re-matching would be detectable; an empty
   // match list for (a, c).
-  MatchingOptions options;
-  RunRawMatching(db_path_, {{a, b}}, options);
+  RunRawMatching(db_path_, {{a, b}}, Plain());
   Matches ab = db.ReadMatches(a, b);
   ASSERT_GT(ab.size(), 100u);
   ab.resize(ab.size() / 2);
@@ -114,7 +120,7 @@ TEST_F(ColmapBehaviour, DefaultVerificationGivesTheSameGeometriesOnEveryRun) {
   const VerificationOptions verification;
   EXPECT_EQ(verification.num_threads, 1);
   const ImagePairs pairs = AllPairs(db_path_);
-  RunRawMatching(db_path_, pairs, MatchingOptions());
+  RunRawMatching(db_path_, pairs, Plain());
   const std::string second = dir_ + "/second.db";
   std::filesystem::copy_file(db_path_, second);
   MatchingSummary summary;
@@ -129,7 +135,7 @@ TEST_F(ColmapBehaviour, DefaultVerificationGivesTheSameGeometriesOnEveryRun) {
 TEST_F(ColmapBehaviour, ParallelVerificationVerifiesEverySliceAndRepeatsTheFirstExactly) {
   const ImagePairs pairs = AllPairs(db_path_);
   ASSERT_EQ(pairs.size(), 28u);
-  RunRawMatching(db_path_, pairs, MatchingOptions());
+  RunRawMatching(db_path_, pairs, Plain());
   const std::string parallel_dir = dir_ + "/parallel";
   std::filesystem::create_directories(parallel_dir);
   const std::string parallel = parallel_dir + "/database.db";
@@ -163,9 +169,9 @@ TEST_F(ColmapBehaviour, WrongVerificationFlagsFailBeforeAnyMatching) {
   no_processes.num_processes = 0;
   no_error.max_error = 0;
   for (const VerificationOptions& bad : {no_processes, no_error}) {
-    EXPECT_THROW(RunScaleAwareMatching(db_path_, MatchingOptions(), ScaleMatchingOptions(), bad,
-                                       ColmapRunner()),
-                 Error);
+    MatchingConfig config;
+    config.verification = bad;
+    EXPECT_THROW(RunMatching(db_path_, config, ColmapRunner()), Error);
   }
   EXPECT_EQ(Database(db_path_).NumMatchesRows(), 0u);
 }

@@ -10,7 +10,7 @@
 #include <set>
 
 #include "matching/keypoint_grid.h"
-#include "matching/matching_pipeline.h"
+#include "matching/matching_controller.h"
 #include "tests/test_util.h"
 
 namespace scalesfm {
@@ -221,12 +221,12 @@ TEST(GuidedMatching, BandFollowsTheVerificationErrorUnlessSetAndStaysOutOfColmap
 
 // The pass runs for SIFT-style matching only: descriptors on every keypoint and a ratio test.
 TEST(GuidedMatching, RunsOnlyWithDescriptorsAndTheRatioTest) {
-  MatchingOptions options;
+  MatchingConfig options;
   EXPECT_EQ(GuidedMatchingSkipReason(options), "");
-  options.nn.max_ratio = 1.0;  // plain mutual NN, as eval_eth's learned-feature methods
+  options.matching.nn.max_ratio = 1.0;  // plain mutual NN, as eval_eth's learned-feature methods
   EXPECT_NE(GuidedMatchingSkipReason(options).find("ratio test"), std::string::npos);
-  options.nn.max_ratio = 0.8;
-  options.type = "s2dnet";
+  options.matching.nn.max_ratio = 0.8;
+  options.matching.type = "s2dnet";  // its traits: new keypoints without descriptors
   EXPECT_NE(GuidedMatchingSkipReason(options).find("s2dnet"), std::string::npos);
 }
 
@@ -282,7 +282,7 @@ TEST(GuidedMatching, ExtendsVerifiedPairsInTheDatabaseAndResumes) {
   MatchingOptions options;
   options.device = "cpu";
   MatchingSummary first, second;
-  RunGuidedMatching(path, {{a, b}}, options, 4.0, &first);
+  RunGuidedMatching(path, {{a, b}}, options, 100, 4.0, &first);
   EXPECT_EQ(first.num_guided, 1u);
   Database db(path);
   const TwoViewGeometry extended = db.ReadTwoViewGeometry(a, b);
@@ -290,7 +290,7 @@ TEST(GuidedMatching, ExtendsVerifiedPairsInTheDatabaseAndResumes) {
   EXPECT_TRUE(extended.F.isApprox(F));  // the geometry is kept, only the inliers grow
   EXPECT_GT(extended.inlier_matches.size(), 90u);
   for (const Match& m : extended.inlier_matches) EXPECT_EQ(m.idx2, m.idx1);
-  RunGuidedMatching(path, {{a, b}}, options, 4.0, &second);
+  RunGuidedMatching(path, {{a, b}}, options, 100, 4.0, &second);
   EXPECT_EQ(second.num_guided, 0u);  // resume: already extended
   EXPECT_EQ(db.ReadTwoViewGeometry(a, b).inlier_matches.size(), extended.inlier_matches.size());
 }

@@ -1,9 +1,9 @@
-#include "matching/nn_matcher.h"
-
 #include <gtest/gtest.h>
 
 #include <numeric>
 #include <random>
+
+#include "feature/descriptor_matching.h"
 
 namespace scalesfm {
 namespace {

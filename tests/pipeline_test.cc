@@ -3,13 +3,18 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 #include <random>
 
 #include "colmap_ext/database.h"
 #include "eval_eth/pose_metrics.h"
+#include "feature/extraction_pipeline.h"
 #include "pipeline/mapper_restarts.h"
 #include "pipeline/reconstruction_pipeline.h"
 #include "tests/test_util.h"
+
+namespace fs = std::filesystem;
 
 namespace scalesfm {
 namespace {
@@ -102,6 +107,30 @@ TEST(Pipeline, AnImageThatCannotRegisterNoLongerCostsTheWholeModel) {
   EXPECT_EQ(model.images.count(8), 0u);
   const PoseAccuracy accuracy = EvaluatePoses(Reconstruction::Read(scene + "/gt"), model);
   EXPECT_LT(accuracy.median_rotation_deg, 0.5);
+}
+
+// Images get database ids in listing order whichever extraction thread finishes first (as COLMAP
+// numbers images in reading order), so two runs give the same database. A large first image and
+// a tiny second one used to swap: the tiny one was written first.
+TEST(Extraction, ImageIdsFollowTheListingOrderWithParallelWorkers) {
+  const std::string dir = test::MakeTempDir("extraction_order");
+  fs::create_directories(dir + "/images");
+  std::mt19937 rng(5);
+  for (const auto& [name, side] : std::vector<std::pair<std::string, int>>{
+           {"a_large.png", 1600}, {"b_tiny.png", 64}, {"c_tiny.png", 64}}) {
+    cv::Mat image(side, side, CV_8UC1);
+    cv::randu(image, 0, 255);
+    cv::GaussianBlur(image, image, cv::Size(5, 5), 1.5);
+    cv::imwrite(dir + "/images/" + name, image);
+  }
+  ExtractionOptions extraction;
+  extraction.num_threads = 2;
+  extraction.levels = "1";
+  RunFeatureExtraction(dir + "/database.db", dir + "/images", ImageReaderOptions(), extraction);
+  Database db(dir + "/database.db");
+  EXPECT_EQ(db.ReadImageWithName("a_large.png")->image_id, 1u);
+  EXPECT_EQ(db.ReadImageWithName("b_tiny.png")->image_id, 2u);
+  EXPECT_EQ(db.ReadImageWithName("c_tiny.png")->image_id, 3u);
 }
 
 }  // namespace

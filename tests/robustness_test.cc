@@ -14,7 +14,7 @@
 
 #include "colmap_ext/database.h"
 #include "feature/extraction_pipeline.h"
-#include "matching/matching_pipeline.h"
+#include "matching/matching_controller.h"
 #include "tests/test_util.h"
 
 namespace scalesfm {

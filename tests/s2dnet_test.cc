@@ -11,6 +11,7 @@
 
 #include "colmap_ext/database.h"
 #include "matching/keypoint_snapper.h"
+#include "matching/matching_controller.h"
 #include "matching/s2d_correspondence.h"
 #include "matching/s2dnet_matcher.h"
 #include "matching/s2dnet_model.h"
@@ -220,7 +221,7 @@ TEST(S2DNetTraining, OneStepLowersTheLoss) {
 }
 
 TEST(S2DNetMatcher, OneImageMatchedAgainstTwoPartnersSharesKeypointIds) {
-  const std::string weights = DefaultS2DNetWeights();
+  const std::string weights = DefaultWeights("s2dnet_compact.pt");
   ASSERT_TRUE(fs::exists(weights)) << weights << " is part of the repository";
   const std::string dir = test::MakeTempDir("s2dnet_tracks");
   fs::create_directories(dir + "/images");
@@ -254,16 +255,14 @@ TEST(S2DNetMatcher, OneImageMatchedAgainstTwoPartnersSharesKeypointIds) {
       db.WriteDescriptors(id, DescriptorsU8::Zero(static_cast<Eigen::Index>(k.size()), 128));
     }
   }
-  MatchingOptions options;
-  options.type = "s2dnet";
-  options.device = "cpu";
-  S2DNetMatchOptions s2d;
-  s2d.image_path = dir + "/images";
-  s2d.search.confidence_threshold = 0;
-  ScaleMatchingOptions scale;
-  scale.estimator.estimator = "none";
+  MatchingConfig config;
+  config.matching.type = "s2dnet";
+  config.matching.device = "cpu";
+  config.image_path = dir + "/images";
+  config.matching.s2dnet.search.confidence_threshold = 0;
+  config.scale.estimator.estimator = "none";
   const ImagePairs pairs = {{ids[0], ids[1]}, {ids[0], ids[2]}, {ids[1], ids[2]}};
-  const MatchingSummary summary = RunS2DNetRawMatching(db_path, pairs, options, s2d, scale);
+  const MatchingSummary summary = RunRawMatching(db_path, pairs, config);
   EXPECT_EQ(summary.num_matched, 3u);
 
   Database db(db_path);
@@ -293,7 +292,7 @@ TEST(S2DNetMatcher, OneImageMatchedAgainstTwoPartnersSharesKeypointIds) {
     }
   }
   // A re-run resumes: nothing left to match, nothing appended.
-  const MatchingSummary again = RunS2DNetRawMatching(db_path, pairs, options, s2d, scale);
+  const MatchingSummary again = RunRawMatching(db_path, pairs, config);
   EXPECT_EQ(again.num_matched, 0u);
   EXPECT_EQ(again.num_already_done, 3u);
   EXPECT_EQ(Database(db_path).ReadKeypoints(ids[1]).size(), k1.size());

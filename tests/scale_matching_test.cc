@@ -11,7 +11,7 @@
 #include "colmap_ext/database.h"
 #include "colmap_ext/database_merge.h"
 #include "feature/extraction_pipeline.h"
-#include "matching/scale_aware_matching.h"
+#include "matching/matching_controller.h"
 #include "tests/test_util.h"
 #include "util/logging.h"
 
@@ -19,6 +19,14 @@ namespace fs = std::filesystem;
 
 namespace scalesfm {
 namespace {
+
+// One matcher command's configuration from its matching and scale sections.
+MatchingConfig With(const MatchingOptions& matching, const ScaleMatchingOptions& scale) {
+  MatchingConfig c;
+  c.matching = matching;
+  c.scale = scale;
+  return c;
+}
 
 constexpr int kZoom = 4;
 
@@ -114,10 +122,10 @@ TEST(ScaleAwareMatching, MatchesTheSdaimLevelsAndMapsIndicesToMergedKeypoints) {
   plain.estimator.estimator = "none";
   const std::string plain_db = fs::path(db_path).parent_path().string() + "/plain.db";
   fs::copy_file(db_path, plain_db);
-  RunScaleAwareRawMatching(plain_db, pairs, matching, plain);
+  RunRawMatching(plain_db, pairs, With(matching, plain));
 
   ScaleMatchingOptions aware;  // defaults: sift_vote
-  const MatchingSummary summary = RunScaleAwareRawMatching(db_path, pairs, matching, aware);
+  const MatchingSummary summary = RunRawMatching(db_path, pairs, With(matching, aware));
   EXPECT_EQ(summary.num_matched, 1u);
 
   Database db(db_path);
@@ -150,8 +158,8 @@ TEST(ScaleAwareMatching, ReRunSkipsDonePairsAndReusesCachedScales) {
   fs::copy_file(db_path, plain_db);
   ScaleMatchingOptions plain;
   plain.estimator.estimator = "none";
-  RunScaleAwareRawMatching(plain_db, pairs, MatchingOptions(), plain);
-  RunScaleAwareRawMatching(db_path, pairs, MatchingOptions(), ScaleMatchingOptions());
+  RunRawMatching(plain_db, pairs, With(MatchingOptions(), plain));
+  RunRawMatching(db_path, pairs, With(MatchingOptions(), ScaleMatchingOptions()));
   {
     Database db(db_path);
     EXPECT_DOUBLE_EQ(db.ReadPairScale(1, 2, "sift_vote")->scale, 1.0);
@@ -161,7 +169,7 @@ TEST(ScaleAwareMatching, ReRunSkipsDonePairsAndReusesCachedScales) {
     for (size_t i = 0; i < m.size(); ++i) EXPECT_EQ(m[i].idx1, p[i].idx1);
   }
   const MatchingSummary again =
-      RunScaleAwareRawMatching(db_path, pairs, MatchingOptions(), ScaleMatchingOptions());
+      RunRawMatching(db_path, pairs, With(MatchingOptions(), ScaleMatchingOptions()));
   EXPECT_EQ(again.num_matched, 0u);
   EXPECT_EQ(again.num_already_done, 1u);
 }
@@ -169,11 +177,11 @@ TEST(ScaleAwareMatching, ReRunSkipsDonePairsAndReusesCachedScales) {
 TEST(ScaleAwareMatching, ReextractMatchesAndKeepsExistingKeypointIndices) {
   const std::string db_path = ExtractZoomPair("sam_reextract", "1");
   const Keypoints before = Database(db_path).ReadKeypoints(1);
-  ScaleMatchingOptions options;
-  options.reextract = true;
+  MatchingConfig options;
+  options.scale.reextract = true;
   options.image_path = MakeZoomPair().image_dir;
   options.extraction.max_num_features = 4096;
-  RunScaleAwareRawMatching(db_path, {{1, 2}}, MatchingOptions(), options);
+  RunRawMatching(db_path, {{1, 2}}, options);
   Database db(db_path);
   const Keypoints after = db.ReadKeypoints(1);
   ASSERT_GE(after.size(), before.size());
@@ -202,14 +210,15 @@ TEST(ScaleAwareMatching, ReextractWithLearnedFeaturesGrowsTheFloatDescriptors) {
   matching.nn.max_distance = M_PI;
   ScaleMatchingOptions native;
   native.estimator.estimator = "none";
-  RunScaleAwareRawMatching(native_path, {{1, 2}}, matching, native);
+  RunRawMatching(native_path, {{1, 2}}, With(matching, native));
 
   const Keypoints before = Database(db_path).ReadKeypoints(1);
-  ScaleMatchingOptions options;
-  options.reextract = true;
+  MatchingConfig options;
+  options.matching = matching;
+  options.scale.reextract = true;
   options.image_path = MakeZoomPair().image_dir;
   options.extraction = extraction;
-  RunScaleAwareRawMatching(db_path, {{1, 2}}, matching, options);
+  RunRawMatching(db_path, {{1, 2}}, options);
   Database db(db_path);
   const auto scale = db.ReadPairScale(1, 2, "sift_vote");
   ASSERT_TRUE(scale.has_value());
@@ -227,13 +236,13 @@ TEST(ScaleAwareMatching, ReextractWithLearnedFeaturesGrowsTheFloatDescriptors) {
   EXPECT_GT(sdaim_correct, native_correct + 20) << native_correct << " native";
 
   // A SIFT re-extraction on this learned database is refused, naming both.
-  ScaleMatchingOptions wrong = options;
+  MatchingConfig wrong = options;
   wrong.extraction.type = "sift";
   try {
-    RunScaleAwareRawMatching(native_path, {{1, 2}}, matching, wrong);
+    RunRawMatching(native_path, {{1, 2}}, wrong);
     FAIL() << "expected an error";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("learned"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("scfeat"), std::string::npos) << e.what();
   }
 }
 
@@ -251,11 +260,11 @@ TEST(ScaleAwareMatching, MissingImageAtMatchingIsAClearErrorAndWritesNothing) {
   extraction.num_threads = 1;
   RunFeatureExtraction(db_path, dir, ImageReaderOptions(), extraction);
   fs::remove(dir + "/b.png");
-  ScaleMatchingOptions options;
-  options.reextract = true;
+  MatchingConfig options;
+  options.scale.reextract = true;
   options.image_path = dir;
   try {
-    RunScaleAwareRawMatching(db_path, {{1, 2}}, MatchingOptions(), options);
+    RunRawMatching(db_path, {{1, 2}}, options);
     FAIL() << "expected an error";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("b.png"), std::string::npos) << e.what();
@@ -264,21 +273,19 @@ TEST(ScaleAwareMatching, MissingImageAtMatchingIsAClearErrorAndWritesNothing) {
 }
 
 TEST(ScaleAwareMatching, OptionErrorsAreClear) {
-  ScaleMatchingOptions o;
-  o.estimator.estimator = "magic";
+  MatchingConfig o;
+  o.scale.estimator.estimator = "magic";
   EXPECT_THROW(o.Check(), Error);
-  o.estimator.estimator = "dscalenet";
+  o.scale.estimator.estimator = "dscalenet";
   try {
     o.Check();
     FAIL() << "expected an error";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("--image_path"), std::string::npos) << e.what();
   }
-  o.estimator.estimator = "cvarm";
+  o.scale.estimator.estimator = "cvarm";
   o.image_path = MakeZoomPair().image_dir;
-  EXPECT_THROW(
-      RunScaleAwareRawMatching(ExtractZoomPair("sam_cvarm", "1"), {{1, 2}}, MatchingOptions(), o),
-      Error);
+  EXPECT_THROW(RunRawMatching(ExtractZoomPair("sam_cvarm", "1"), {{1, 2}}, o), Error);
 }
 
 TEST(Sharding, ShardsCoverAllPairsOnceAndBadSpecsAreErrors) {
@@ -306,14 +313,12 @@ TEST(Sharding, MergingTwoShardsEqualsOneRun) {
                        extraction);
   for (const char* name : {"/full.db", "/shard1.db", "/shard2.db"}) fs::copy_file(base, dir + name);
   const ColmapRunner colmap;
-  MatchingOptions matching;
-  const ScaleMatchingOptions scale;
-  const VerificationOptions verification;
-  RunScaleAwareMatching(dir + "/full.db", matching, scale, verification, colmap);
-  matching.shard = "1/2";
-  RunScaleAwareMatching(dir + "/shard1.db", matching, scale, verification, colmap);
-  matching.shard = "2/2";
-  RunScaleAwareMatching(dir + "/shard2.db", matching, scale, verification, colmap);
+  MatchingConfig config;
+  RunMatching(dir + "/full.db", config, colmap);
+  config.pairing.shard = "1/2";
+  RunMatching(dir + "/shard1.db", config, colmap);
+  config.pairing.shard = "2/2";
+  RunMatching(dir + "/shard2.db", config, colmap);
   EXPECT_EQ(ClassifyMerge(dir + "/shard1.db", dir + "/shard2.db"), MergeKind::kShards);
   EXPECT_EQ(MergeDatabases(dir + "/shard1.db", dir + "/shard2.db", dir + "/merged.db", colmap),
             MergeKind::kShards);

@@ -144,8 +144,8 @@ TEST(ScaleNet, WeightsRoundTripAndEstimatorIsConsistent) {
       cv::imread(test::SyntheticSceneDir() + "/images/0000.png", cv::IMREAD_GRAYSCALE);
   cv::Mat other;
   cv::resize(img(cv::Rect(0, 0, 300, 200)), other, cv::Size(), 1.7, 1.7);
-  const ScaleEstimate ab = estimator.Estimate(img, other);
-  const ScaleEstimate ba = estimator.Estimate(other, img);
+  const ScaleEstimate ab = estimator.EstimateImages(img, other);
+  const ScaleEstimate ba = estimator.EstimateImages(other, img);
   EXPECT_NEAR(ab.scale * ba.scale, 1.0, 1e-5);
   EXPECT_EQ(ab.probs.size(), 13u);
 }

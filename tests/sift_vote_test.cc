@@ -37,13 +37,13 @@ TEST(SiftVote, EstimatesAKnownZoom) {
   cv::Mat b;
   cv::resize(a(roi), b, cv::Size(), 2.0, 2.0, cv::INTER_CUBIC);
   SiftVoteEstimator estimator(ScaleEstimatorOptions{});
-  const ScaleEstimate ab = estimator.Estimate(a, b);
+  const ScaleEstimate ab = estimator.EstimateImages(a, b);
   EXPECT_NEAR(std::log2(ab.scale), 1.0, 0.15);
   EXPECT_EQ(ab.bin, NearestScaleBin(2.0));
   double sum = 0;
   for (double p : ab.probs) sum += p;
   EXPECT_NEAR(sum, 1.0, 1e-9);
-  const ScaleEstimate ba = estimator.Estimate(b, a);
+  const ScaleEstimate ba = estimator.EstimateImages(b, a);
   EXPECT_NEAR(std::log2(ba.scale), -1.0, 0.15);
 }
 

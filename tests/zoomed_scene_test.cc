@@ -66,8 +66,8 @@ PoseAccuracy Reconstruct(const std::string& tag, bool scale_aware) {
   options.extraction.max_num_features = 2048;
   if (!scale_aware) {  // what stock COLMAP does: one level, no scale, no guided matching
     options.extraction.levels = "1";
-    options.scale.estimator.estimator = "none";
-    options.verification.guided_matching = false;
+    options.matching.scale.estimator.estimator = "none";
+    options.matching.verification.guided_matching = false;
   }
   options.mapper_args = {"--Mapper.min_model_size", "3"};
   const AutomaticReconstructionResult result = RunAutomaticReconstruction(options, ColmapRunner());

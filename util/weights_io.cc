@@ -2,6 +2,7 @@
 
 #include <torch/csrc/jit/serialization/pickle.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -13,6 +14,12 @@
 #include "util/logging.h"
 
 namespace scalesfm {
+
+std::string DefaultWeights(const std::string& file_name) {
+  const char* env = std::getenv("SCALESFM_MODELS");
+  const std::string dir = env && *env ? env : SCALESFM_MODELS_DIR;
+  return (std::filesystem::path(dir) / file_name).string();
+}
 namespace {
 std::string ShapeString(const torch::Tensor& t) {
   std::ostringstream s;

@@ -17,6 +17,10 @@ void SaveWeights(const torch::nn::Module& module, const std::string& path,
 // of `module` is missing from it or has another shape.
 void LoadWeights(torch::nn::Module* module, const std::string& path);
 
+// The shipped weights file `file_name` (e.g. "scalenet_compact.pt"): in $SCALESFM_MODELS when it
+// is set, else in the source tree's models/. Every model's default weights come from here.
+std::string DefaultWeights(const std::string& file_name);
+
 // The sidecar of `weights_path` (`weights_path + ".json"`); throws Error when missing/corrupt.
 nlohmann::json ReadSidecar(const std::string& weights_path);
 

@@ -1,0 +1,119 @@
+#include "feature/descriptor_matching.h"
+
+#include <algorithm>
+#include <cmath>
+#include <unordered_set>
+
+#include "util/logging.h"
+
+namespace scalesfm {
+
+void NnMatchOptions::Check() const {
+  if (max_ratio <= 0 || max_ratio > 1) throw Error("--Matching.max_ratio must be in (0, 1]");
+  if (max_distance <= 0) throw Error("--Matching.max_distance must be positive");
+  if (block_rows <= 0) throw Error("--Matching.block_rows must be positive");
+}
+
+torch::Tensor DescriptorsToTensor(const DescriptorsU8& descriptors, const torch::Device& device) {
+  const int64_t rows = descriptors.rows(), cols = descriptors.cols();
+  if (rows == 0) return torch::zeros({0, cols > 0 ? cols : 128}, torch::kFloat32).to(device);
+  torch::Tensor t =
+      torch::from_blob(const_cast<uint8_t*>(descriptors.data()), {rows, cols}, torch::kUInt8)
+          .to(torch::kFloat32)
+          .div_(512.0f);
+  return t.to(device);
+}
+
+torch::Tensor DescriptorsToTensor(const DescriptorsF32& descriptors, const torch::Device& device) {
+  return torch::from_blob(const_cast<float*>(descriptors.data()),
+                          {descriptors.rows(), descriptors.cols()}, torch::kFloat32)
+      .clone()
+      .to(device);
+}
+
+bool PassesRatioTest(double best, double second, const NnMatchOptions& options) {
+  const double best_angle = std::acos(std::clamp(best, -1.0, 1.0));
+  const double second_angle = std::acos(std::clamp(second, -1.0, 1.0));
+  return best_angle <= options.max_distance && best_angle < options.max_ratio * second_angle;
+}
+
+namespace {
+
+// PassesRatioTest on whole rows: `best`/`second` hold the two largest similarities of each row,
+// `best_idx` the best's column. Returns best_idx where the tests pass, else -1.
+torch::Tensor ApplyRatioTest(const torch::Tensor& best, const torch::Tensor& second,
+                             const torch::Tensor& best_idx, const NnMatchOptions& options) {
+  const torch::Tensor best_angle = torch::acos(best.clamp(-1.0, 1.0));
+  const torch::Tensor second_angle = torch::acos(second.clamp(-1.0, 1.0));
+  const torch::Tensor ok =
+      (best_angle <= options.max_distance) & (best_angle < options.max_ratio * second_angle);
+  return torch::where(ok, best_idx, torch::full_like(best_idx, -1));
+}
+
+// Matches from two [K] int64 index tensors (any device).
+Matches MatchesFromIndices(const torch::Tensor& idx1, const torch::Tensor& idx2) {
+  const torch::Tensor i1 = idx1.to(torch::kCPU, torch::kLong).contiguous();
+  const torch::Tensor i2 = idx2.to(torch::kCPU, torch::kLong).contiguous();
+  Matches matches(i1.size(0));
+  const auto a1 = i1.accessor<int64_t, 1>();
+  const auto a2 = i2.accessor<int64_t, 1>();
+  for (int64_t i = 0; i < i1.size(0); ++i) {
+    matches[i].idx1 = static_cast<point2D_t>(a1[i]);
+    matches[i].idx2 = static_cast<point2D_t>(a2[i]);
+  }
+  return matches;
+}
+
+// Best match of every row of `d1` among the rows of `d2` that passes the ratio test, else -1.
+// Works on blocks of `block_rows` rows, so at most block_rows x |d2| similarities exist at once.
+torch::Tensor MatchOneWay(const torch::Tensor& d1, const torch::Tensor& d2,
+                          const NnMatchOptions& options) {
+  std::vector<torch::Tensor> parts;
+  const torch::Tensor d2t = d2.t();
+  for (int64_t start = 0; start < d1.size(0); start += options.block_rows) {
+    const int64_t end = std::min(d1.size(0), start + options.block_rows);
+    torch::Tensor sim = torch::matmul(d1.slice(0, start, end), d2t);  // [b, n2]
+    auto [best, best_idx] = sim.max(/*dim=*/1, /*keepdim=*/true);
+    sim.scatter_(1, best_idx, -2.0);  // knock out the best to find the second best
+    const torch::Tensor second = std::get<0>(sim.max(1));
+    parts.push_back(ApplyRatioTest(best.squeeze(1), second, best_idx.squeeze(1), options));
+  }
+  return torch::cat(parts);
+}
+
+}  // namespace
+
+Matches MatchNearestNeighbors(const torch::Tensor& d1, const torch::Tensor& d2,
+                              const NnMatchOptions& options) {
+  torch::NoGradGuard no_grad;
+  const int64_t n1 = d1.size(0), n2 = d2.size(0);
+  if (n1 < 2 || n2 < 2) return {};
+  TORCH_CHECK(d1.size(1) == d2.size(1), "descriptor dimensions differ");
+  // The 2 -> 1 direction is a second pass rather than a column-wise top-2 of the same blocks:
+  // a row-wise max over contiguous memory is several times faster than one over columns.
+  const torch::Tensor m12 = MatchOneWay(d1, d2, options).to(torch::kCPU);
+  torch::Tensor keep = m12 >= 0;
+  if (options.cross_check) {
+    const torch::Tensor m21 = MatchOneWay(d2, d1, options).to(torch::kCPU);
+    const torch::Tensor back = m21.index_select(0, m12.clamp_min(0));
+    keep = keep & (back == torch::arange(n1, torch::kLong));
+  }
+  const torch::Tensor idx1 = torch::nonzero(keep).squeeze(1);
+  return MatchesFromIndices(idx1, m12.index_select(0, idx1));
+}
+
+void AppendUnmatched(const Matches& extra, Matches* matches) {
+  std::unordered_set<point2D_t> used1, used2;
+  for (const Match& m : *matches) {
+    used1.insert(m.idx1);
+    used2.insert(m.idx2);
+  }
+  for (const Match& m : extra) {
+    if (used1.count(m.idx1) || used2.count(m.idx2)) continue;
+    used1.insert(m.idx1);
+    used2.insert(m.idx2);
+    matches->push_back(m);
+  }
+}
+
+}  // namespace scalesfm

@@ -1,0 +1,101 @@
+#include "matching/pair_scale_source.h"
+
+#include <filesystem>
+#include <unordered_map>
+
+#include "feature/image_io.h"
+#include "scale/sift_vote.h"
+#include "util/logging.h"
+
+namespace scalesfm {
+namespace {
+
+class TrivialSource : public PairScaleSource {
+ public:
+  ScaleEstimate Estimate(image_t, image_t, const std::function<const Matches&()>&) override {
+    return ScaleEstimate();
+  }
+};
+
+// Votes of the pair's native-level matches with the stored keypoints' scales.
+class KeypointVoteSource : public PairScaleSource {
+ public:
+  KeypointVoteSource(const Database* db, size_t capacity) : db_(db), capacity_(capacity) {}
+
+  ScaleEstimate Estimate(image_t a, image_t b,
+                         const std::function<const Matches&()>& native) override {
+    const Keypoints& ka = StoredKeypoints(a);
+    const Keypoints& kb = StoredKeypoints(b);
+    return ScaleFromMatchedKeypoints(ka, kb, native());
+  }
+
+ private:
+  // Keypoint lists only grow by appending (re-extraction, S2DNet), and native matches index the
+  // detected keypoints only, so a list read earlier stays valid.
+  const Keypoints& StoredKeypoints(image_t id) {
+    auto it = keypoints_.find(id);
+    if (it != keypoints_.end()) return it->second;
+    if (keypoints_.size() >= capacity_) keypoints_.clear();
+    return keypoints_[id] = db_->ReadKeypoints(id);
+  }
+
+  const Database* db_;
+  size_t capacity_;
+  std::unordered_map<image_t, Keypoints> keypoints_;
+};
+
+// The estimator's two stages on the image files; each image's code is computed once.
+class ImageCodeSource : public PairScaleSource {
+ public:
+  ImageCodeSource(const ScaleEstimatorOptions& options, const std::vector<Image>& images,
+                  const std::string& image_path)
+      : estimator_(ScaleEstimator::Create(options)), image_path_(image_path) {
+    for (const Image& image : images) names_[image.image_id] = image.name;
+  }
+
+  ScaleEstimate Estimate(image_t a, image_t b, const std::function<const Matches&()>&) override {
+    const std::shared_ptr<const ImageCode> ca = Code(a);
+    const std::shared_ptr<const ImageCode> cb = Code(b);
+    return estimator_->Estimate(*ca, *cb);
+  }
+
+ private:
+  std::shared_ptr<const ImageCode> Code(image_t id) {
+    auto it = codes_.find(id);
+    if (it != codes_.end()) return it->second;
+    const std::string path = (std::filesystem::path(image_path_) / names_.at(id)).string();
+    std::string error;
+    const cv::Mat image = ReadImageGray(path, &error);
+    if (image.empty()) throw Error("scale estimation: " + path + ": " + error);
+    return codes_[id] = estimator_->Encode(image);
+  }
+
+  std::unique_ptr<ScaleEstimator> estimator_;
+  std::string image_path_;
+  std::unordered_map<image_t, std::string> names_;
+  std::unordered_map<image_t, std::shared_ptr<const ImageCode>> codes_;
+};
+
+}  // namespace
+
+std::unique_ptr<PairScaleSource> MakeScaleSource(const ScaleEstimatorOptions& options,
+                                                 const Database* db,
+                                                 const std::vector<Image>& images,
+                                                 const std::string& image_path,
+                                                 bool keypoints_carry_scale, size_t cache_images) {
+  const ScaleEstimatorTraits& traits = ScaleEstimator::Traits(options.estimator);
+  if (traits.trivial) return std::make_unique<TrivialSource>();
+  if (traits.votes_on_keypoint_scales && keypoints_carry_scale) {
+    return std::make_unique<KeypointVoteSource>(db, cache_images);
+  }
+  if (image_path.empty()) {
+    throw Error("--ScaleMatching.estimator " + options.estimator +
+                (traits.votes_on_keypoint_scales
+                     ? " on features whose keypoints carry no scale (learned features)"
+                     : "") +
+                " reads the images: pass --image_path");
+  }
+  return std::make_unique<ImageCodeSource>(options, images, image_path);
+}
+
+}  // namespace scalesfm
