@@ -12,7 +12,7 @@
 #include "matching/scale_aware_matching.h"
 #include "pipeline/mapper_restarts.h"
 #include "scale/scale_estimator.h"
-#include "util/training.h"
+#include "training/training.h"
 
 namespace scalesfm {
 

@@ -1,4 +1,4 @@
-#include "feature/scfeat_trainer.h"
+#include "training/scfeat_trainer.h"
 
 #include <Eigen/Geometry>
 #include <ctime>
@@ -6,13 +6,13 @@
 
 #include "feature/image_io.h"
 #include "feature/scfeat_keypoints.h"
-#include "feature/scfeat_losses.h"
 #include "feature/scfeat_model.h"
-#include "feature/scfeat_pairs.h"
+#include "training/scfeat_losses.h"
+#include "training/scfeat_pairs.h"
+#include "training/training.h"
 #include "util/device.h"
 #include "util/logging.h"
 #include "util/progress.h"
-#include "util/training.h"
 #include "util/weights_io.h"
 
 namespace scalesfm {

@@ -1,4 +1,4 @@
-#include "scale/scalenet_trainer.h"
+#include "training/scalenet_trainer.h"
 
 #include <chrono>
 #include <ctime>
@@ -6,12 +6,12 @@
 
 #include "scale/scale_distribution.h"
 #include "scale/scale_estimator.h"
-#include "scale/scale_pairs.h"
 #include "scale/scalenet.h"
+#include "training/scale_pairs.h"
+#include "training/training.h"
 #include "util/device.h"
 #include "util/logging.h"
 #include "util/progress.h"
-#include "util/training.h"
 #include "util/weights_io.h"
 
 namespace scalesfm {

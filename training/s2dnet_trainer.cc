@@ -1,17 +1,17 @@
-#include "matching/s2dnet_trainer.h"
+#include "training/s2dnet_trainer.h"
 
 #include <cmath>
 #include <random>
 
 #include "feature/image_io.h"
 #include "feature/network_input.h"
-#include "feature/scfeat_pairs.h"
 #include "matching/s2d_correspondence.h"
 #include "matching/s2dnet_model.h"
+#include "training/scfeat_pairs.h"
+#include "training/training.h"
 #include "util/device.h"
 #include "util/logging.h"
 #include "util/progress.h"
-#include "util/training.h"
 #include "util/weights_io.h"
 
 namespace scalesfm {

@@ -1,4 +1,4 @@
-#include "util/training.h"
+#include "training/training.h"
 
 #include <torch/torch.h>
 
