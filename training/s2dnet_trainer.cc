@@ -8,6 +8,7 @@
 #include "matching/s2d_correspondence.h"
 #include "matching/s2dnet_model.h"
 #include "training/scfeat_pairs.h"
+#include "training/sidecar.h"
 #include "training/training.h"
 #include "util/device.h"
 #include "util/logging.h"
@@ -213,30 +214,23 @@ void TrainS2DNet(const S2DNetTrainOptions& options) {
     }
   }
 
-  nlohmann::json sidecar = {
-      {"architecture", "s2dnet"},
-      {"config", config.name},
-      {"descriptor_dim", config.descriptor_dim},
-      {"command", options.command_line},
-      {"data", options.data_path +
-                   " as synthetic plane pairs with GT homographies (every 10th image held out)"},
-      {"seed", options.seed},
-      {"date", TodayUtc()},
-      {"iterations", options.iterations},
-      {"batch_size", options.batch_size},
-      {"image_size", options.image_size},
-      {"correspondences_per_pair", options.correspondences_per_pair},
-      {"max_log2_zoom", options.max_log2_zoom},
-      {"curriculum_fraction", options.curriculum_fraction},
-      {"learning_rate", options.learning_rate},
-      {"training_seconds_this_run", timer.ElapsedSeconds()},
-      {"final_metrics",
-       {{"validation_pairs", options.validation_pairs},
-        {"loss", last.loss},
-        {"accuracy_1px", last.accuracy_1px},
-        {"accuracy_2px", last.accuracy_2px},
-        {"accuracy_4px", last.accuracy_4px}}}};
-  checkpoint.Finish(*model, sidecar);
+  TrainingSidecar sidecar;
+  sidecar.architecture = "s2dnet";
+  sidecar.config = config.name;
+  sidecar.data_use = " as synthetic plane pairs with GT homographies (every 10th image held out)";
+  sidecar.training_seconds = timer.ElapsedSeconds();
+  sidecar.fields = {{"descriptor_dim", config.descriptor_dim},
+                    {"iterations", options.iterations},
+                    {"image_size", options.image_size},
+                    {"correspondences_per_pair", options.correspondences_per_pair},
+                    {"max_log2_zoom", options.max_log2_zoom},
+                    {"curriculum_fraction", options.curriculum_fraction},
+                    {"learning_rate", options.learning_rate}};
+  sidecar.final_metrics = {{"loss", last.loss},
+                           {"accuracy_1px", last.accuracy_1px},
+                           {"accuracy_2px", last.accuracy_2px},
+                           {"accuracy_4px", last.accuracy_4px}};
+  WriteTrainedWeights(checkpoint, *model, options, sidecar);
   PrintElapsedTime(timer.ElapsedSeconds());
 }
 

@@ -8,6 +8,7 @@
 #include "scale/scale_estimator.h"
 #include "scale/scalenet.h"
 #include "training/scale_pairs.h"
+#include "training/sidecar.h"
 #include "training/training.h"
 #include "util/device.h"
 #include "util/logging.h"
@@ -180,31 +181,25 @@ void TrainScaleNet(const ScaleNetTrainOptions& options) {
     }
   }
 
-  nlohmann::json sidecar = {
-      {"architecture", "scalenet"},
-      {"config", config.name},
-      {"input_size", config.input_size},
-      {"in_channels", config.in_channels},
-      {"num_bins", kNumScaleBins},
-      {"command", options.command_line},
-      {"data", options.data_path + " (every 10th image held out for validation)"},
-      {"seed", options.seed},
-      {"date", TodayUtc()},
-      {"iterations", options.iterations},
-      {"batch_size", options.batch_size},
-      {"learning_rate", options.learning_rate},
-      {"max_zoom_magnification", options.max_zoom_magnification},
-      {"max_corner_jitter", options.max_corner_jitter},
-      {"max_rotation_deg", options.max_rotation_deg},
-      {"training_seconds_this_run", timer.ElapsedSeconds()},
-      {"final_metrics",
-       {{"validation_pairs", options.validation_pairs},
-        {"E_log2", last.mean_log2_error},
-        {"E_log2_abs_ge1", last.mean_log2_error_ge1},
-        {"argmax_within_one_bin", last.argmax_within_one_bin},
-        {"E_log2_by_octave", last.error_by_octave},
-        {"abs_log2_bias_by_octave", last.magnitude_bias_by_octave}}}};
-  checkpoint.Finish(*model, sidecar);
+  TrainingSidecar sidecar;
+  sidecar.architecture = "scalenet";
+  sidecar.config = config.name;
+  sidecar.data_use = " (every 10th image held out for validation)";
+  sidecar.training_seconds = timer.ElapsedSeconds();
+  sidecar.fields = {{"input_size", config.input_size},
+                    {"in_channels", config.in_channels},
+                    {"num_bins", kNumScaleBins},
+                    {"iterations", options.iterations},
+                    {"learning_rate", options.learning_rate},
+                    {"max_zoom_magnification", options.max_zoom_magnification},
+                    {"max_corner_jitter", options.max_corner_jitter},
+                    {"max_rotation_deg", options.max_rotation_deg}};
+  sidecar.final_metrics = {{"E_log2", last.mean_log2_error},
+                           {"E_log2_abs_ge1", last.mean_log2_error_ge1},
+                           {"argmax_within_one_bin", last.argmax_within_one_bin},
+                           {"E_log2_by_octave", last.error_by_octave},
+                           {"abs_log2_bias_by_octave", last.magnitude_bias_by_octave}};
+  WriteTrainedWeights(checkpoint, *model, options, sidecar);
   PrintElapsedTime(timer.ElapsedSeconds());
 }
 

@@ -9,6 +9,7 @@
 #include "feature/scfeat_model.h"
 #include "training/scfeat_losses.h"
 #include "training/scfeat_pairs.h"
+#include "training/sidecar.h"
 #include "training/training.h"
 #include "util/device.h"
 #include "util/logging.h"
@@ -277,29 +278,22 @@ void TrainScfeat(const ScfeatTrainOptions& options) {
     }
   }
 
-  nlohmann::json sidecar = {
-      {"architecture", "scfeat"},
-      {"config", config.name},
-      {"in_channels", config.in_channels},
-      {"descriptor_dim", config.descriptor_dim},
-      {"command", options.command_line},
-      {"data",
-       options.data_path + " as posed plane pairs (every 10th image held out for validation)"},
-      {"seed", options.seed},
-      {"date", TodayUtc()},
-      {"description_iterations", options.description_iterations},
-      {"detection_iterations", options.detection_iterations},
-      {"batch_size", options.batch_size},
-      {"image_size", options.image_size},
-      {"description_learning_rate", options.description_learning_rate},
-      {"detection_learning_rate", options.detection_learning_rate},
-      {"training_seconds_this_run", timer.ElapsedSeconds()},
-      {"final_metrics",
-       {{"validation_pairs", options.validation_pairs},
-        {"nn_accuracy_8px", last.nn_accuracy_8px},
-        {"mean_epipolar_distance_px", last.mean_epipolar_distance},
-        {"keypoint_mma_3px", last.keypoint_mma_3px}}}};
-  checkpoint.Finish(*model, sidecar);
+  TrainingSidecar sidecar;
+  sidecar.architecture = "scfeat";
+  sidecar.config = config.name;
+  sidecar.data_use = " as posed plane pairs (every 10th image held out for validation)";
+  sidecar.training_seconds = timer.ElapsedSeconds();
+  sidecar.fields = {{"in_channels", config.in_channels},
+                    {"descriptor_dim", config.descriptor_dim},
+                    {"description_iterations", options.description_iterations},
+                    {"detection_iterations", options.detection_iterations},
+                    {"image_size", options.image_size},
+                    {"description_learning_rate", options.description_learning_rate},
+                    {"detection_learning_rate", options.detection_learning_rate}};
+  sidecar.final_metrics = {{"nn_accuracy_8px", last.nn_accuracy_8px},
+                           {"mean_epipolar_distance_px", last.mean_epipolar_distance},
+                           {"keypoint_mma_3px", last.keypoint_mma_3px}};
+  WriteTrainedWeights(checkpoint, *model, options, sidecar);
   PrintElapsedTime(timer.ElapsedSeconds());
 }
 

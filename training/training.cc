@@ -2,7 +2,6 @@
 
 #include <torch/torch.h>
 
-#include <ctime>
 #include <filesystem>
 
 #include "util/device.h"
@@ -68,13 +67,6 @@ void TrainingCheckpoint::Finish(const torch::nn::Module& model,
 void SetUpTraining(unsigned seed, int num_threads) {
   SetLibTorchThreads(num_threads);
   torch::manual_seed(seed);
-}
-
-std::string TodayUtc() {
-  const std::time_t now = std::time(nullptr);
-  char date[32];
-  std::strftime(date, sizeof(date), "%Y-%m-%d", std::gmtime(&now));
-  return date;
 }
 
 }  // namespace scalesfm

@@ -1,5 +1,5 @@
-// What every `train_*` command does the same way: seed and LibTorch threads, and the date
-// recorded in weights sidecars.
+// What every `train_*` command does the same way: its common options, seed and LibTorch threads,
+// and resumable checkpoints (the final sidecar is in sidecar.h).
 #pragma once
 
 #include <torch/torch.h>
@@ -56,8 +56,5 @@ class TrainingCheckpoint {
 
 // torch::manual_seed(seed) and LibTorch's intra-op threads (num_threads <= 0: all cores).
 void SetUpTraining(unsigned seed, int num_threads);
-
-// Today's date (UTC) as YYYY-MM-DD.
-std::string TodayUtc();
 
 }  // namespace scalesfm
