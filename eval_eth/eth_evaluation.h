@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "eval_eth/pose_metrics.h"
+#include "eval_eth/eth_results.h"
 #include "pipeline/reconstruction_pipeline.h"
 
 namespace scalesfm {
@@ -59,20 +59,6 @@ struct EthEvaluationOptions {
   int repetitions = 1;
 
   void Check() const;
-};
-
-struct EthResult {
-  std::string dataset;
-  std::string method;
-  int repetition = 0;
-  size_t num_images = 0;
-  size_t num_models = 0;
-  ReconstructionStats stats;
-  bool has_gt = false;
-  PoseAccuracy pose;
-  double extraction_seconds = 0, matching_seconds = 0, mapping_seconds = 0;
-  std::string workspace, image_path, gt_path;  // for reports (thumbnails, GT scale changes)
-  double TotalSeconds() const { return extraction_seconds + matching_seconds + mapping_seconds; }
 };
 
 // Runs every method on every dataset; writes results.json, results.csv and results.md to

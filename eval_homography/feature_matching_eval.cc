@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "eval_scale/scale_evaluation.h"
+#include "eval_common/homography_pairs.h"
 #include "feature/image_io.h"
 #include "feature/scfeat_extractor.h"
 #include "matching/nn_matcher.h"

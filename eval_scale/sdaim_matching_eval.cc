@@ -8,7 +8,7 @@
 #include <opencv2/calib3d.hpp>
 
 #include "colmap_ext/database.h"
-#include "eval_scale/scale_evaluation.h"
+#include "eval_common/homography_pairs.h"
 #include "feature/extraction_pipeline.h"
 #include "matching/scale_aware_matching.h"
 #include "util/logging.h"

@@ -6,7 +6,7 @@
 #include <random>
 
 #include "colmap_ext/database.h"
-#include "eval_eth/pose_metrics.h"
+#include "eval_common/pose_metrics.h"
 #include "pipeline/mapper_restarts.h"
 #include "pipeline/reconstruction_pipeline.h"
 #include "tests/test_util.h"
