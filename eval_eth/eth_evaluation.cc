@@ -9,6 +9,7 @@
 
 #include "colmap_ext/database.h"
 #include "colmap_ext/image_reader.h"
+#include "eval_common/method_presets.h"
 #include "eval_eth/html_report.h"
 #include "matching/s2dnet_matcher.h"
 #include "util/logging.h"
@@ -45,95 +46,37 @@ void EthEvaluationOptions::Check() const {
   }
   for (const std::string& m : methods) {
     if (m == "colmap-default" || m == "colmap-best") continue;
-    ExtractionOptions extraction;
-    ScaleMatchingOptions scale;
-    if (!ConfigureScalesfmMethod(m, &extraction, &scale)) {
+    MethodConfig config;
+    if (!ConfigureScalesfmMethod(m, &config)) {
       throw Error("unknown eval_eth method '" + m + "' (known: " + kEthMethodNames + ")");
     }
   }
   if (repetitions < 1) throw Error("--repetitions must be >= 1");
 }
 
-const char kEthMethodNames[] =
-    "scalesfm, scalesfm-plain, scalesfm-<estimator>, scalesfm-reextract, scalesfm-levels-only, "
-    "scalesfm-scfeat, scalesfm-scfeat-sdaim, scalesfm-s2dnet, scalesfm-s2dnet-scale, "
-    "colmap-default, colmap-best; any scalesfm method + \"-norestart\" (one mapper run, without "
-    "restarts from other initial pairs) and/or + \"-noguided\" (without guided "
-    "matching, which is on by default) or + \"-guided\" (with it: the same as the default)";
+const std::string kEthMethodNames =
+    PresetNames(ScalesfmMethodPresets()) + ", colmap-default, colmap-best; " + kScalesfmSuffixHelp;
 
-bool ConfigureScalesfmMethod(const std::string& name, ExtractionOptions* extraction,
-                             ScaleMatchingOptions* scale, MethodSuffixes* suffixes) {
-  std::string method = name;
-  MethodSuffixes found;
-  const auto strip = [&](const std::string& suffix) {
-    const bool has = method.size() > suffix.size() &&
-                     method.compare(method.size() - suffix.size(), suffix.size(), suffix) == 0;
-    if (has) method.resize(method.size() - suffix.size());
-    return has;
-  };
-  for (;;) {
-    if (strip("-noguided")) {
-      found.guided_matching = false;
-    } else if (strip("-guided")) {
-      found.guided_matching = true;
-    } else if (strip("-norestart")) {
-      found.mapper_restarts = false;
-    } else {
-      break;
-    }
+namespace {
+
+// The matching step of a scalesfm method, on the features `extraction` wrote: S2DNet
+// sparse-to-dense matching or scale-aware descriptor matching, by matching.type.
+void RunMethodMatching(const std::string& db_path, const std::string& image_path,
+                       const ExtractionOptions& extraction, const MatchingOptions& matching,
+                       ScaleMatchingOptions scale, const VerificationOptions& verification,
+                       const ColmapRunner& colmap) {
+  scale.image_path = image_path;
+  scale.extraction = extraction;
+  if (matching.type == "s2dnet") {
+    S2DNetMatchOptions s2dnet;
+    s2dnet.image_path = image_path;
+    RunS2DNetMatching(db_path, matching, s2dnet, scale, verification, colmap);
+  } else {
+    RunScaleAwareMatching(db_path, matching, scale, verification, colmap);
   }
-  if (suffixes) *suffixes = found;
-  if (method == "scalesfm") return true;  // the defaults
-  if (method == "scalesfm-plain") {
-    extraction->levels = "1";
-    scale->estimator.estimator = "none";
-    return true;
-  }
-  if (method == "scalesfm-scfeat") {  // learned features, single level, no scale estimate
-    extraction->type = "scfeat";
-    extraction->levels = "1";
-    scale->estimator.estimator = "none";
-    return true;
-  }
-  if (method == "scalesfm-scfeat-sdaim") {  // SCFeat + SDAIM re-extraction at sift_vote's scale
-    extraction->type = "scfeat";
-    extraction->levels = "1";
-    scale->estimator.estimator = "sift_vote";
-    scale->reextract = true;
-    return true;
-  }
-  if (method == "scalesfm-s2dnet" || method == "scalesfm-s2dnet-scale") {
-    extraction->levels = "1";  // S2DNet's dense maps take the levels' place
-    if (method == "scalesfm-s2dnet") scale->estimator.estimator = "none";
-    return true;
-  }
-  if (method == "scalesfm-reextract") {
-    scale->reextract = true;
-    return true;
-  }
-  if (method == "scalesfm-levels-only") {  // rescaled pairs drop their native matches
-    scale->keep_native = false;
-    return true;
-  }
-  const std::string prefix = "scalesfm-";
-  if (method.rfind(prefix, 0) != 0) return false;
-  const std::string estimator = method.substr(prefix.size());
-  if (estimator == "none") {
-    scale->estimator.estimator = estimator;
-    return true;
-  }
-  for (const std::string& name : ScaleEstimator::Names()) {
-    if (name == estimator) {
-      scale->estimator.estimator = estimator;
-      return true;
-    }
-  }
-  return false;
 }
 
-std::string ScalesfmMatcherType(const std::string& method) {
-  return method.rfind("scalesfm-s2dnet", 0) == 0 ? "s2dnet" : "nn";
-}
+}  // namespace
 
 // Extraction and matching of one method into `workspace`/database.db (created afresh), with GT
 // intrinsics imported when the dataset has gt/.
@@ -162,35 +105,18 @@ MethodDatabase PrepareMethodDatabase(const std::string& dataset, const std::stri
   const bool has_match_list = fs::exists(match_list);
   const std::string threads = std::to_string(num_threads);
   Timer timer;
-  ExtractionOptions extraction;
-  ScaleMatchingOptions scale;
-  MethodSuffixes suffixes;
-  if (ConfigureScalesfmMethod(method, &extraction, &scale, &suffixes)) {
-    if (!suffixes.mapper_restarts) out.restarts.max_init_pairs = 0;
-    extraction.max_num_features = max_num_features;
-    extraction.num_threads = num_threads;
-    RunFeatureExtraction(db_path, image_path, ImageReaderOptions(), extraction);
+  MethodConfig config;  // verification: one thread, reproducible (DESIGN_NOTES)
+  if (ConfigureScalesfmMethod(method, &config)) {
+    if (!config.mapper_restarts) out.restarts.max_init_pairs = 0;
+    config.extraction.max_num_features = max_num_features;
+    config.extraction.num_threads = num_threads;
+    RunFeatureExtraction(db_path, image_path, ImageReaderOptions(), config.extraction);
     out.extraction_seconds = timer.ElapsedSeconds();
     timer.Restart();
-    MatchingOptions matching;
-    matching.num_threads = num_threads;
-    if (has_match_list) matching.pair_list = match_list;
-    if (extraction.IsLearned()) {  // mutual nearest neighbours, as the learned-feature papers
-      matching.nn.max_ratio = 1.0;
-      matching.nn.max_distance = M_PI;
-    }
-    VerificationOptions verification;  // one thread: reproducible (DESIGN_NOTES)
-    verification.guided_matching = suffixes.guided_matching;
-    scale.image_path = image_path;
-    scale.extraction = extraction;
-    if (ScalesfmMatcherType(method) == "s2dnet") {
-      matching.type = "s2dnet";
-      S2DNetMatchOptions s2dnet;
-      s2dnet.image_path = image_path;
-      RunS2DNetMatching(db_path, matching, s2dnet, scale, verification, colmap);
-    } else {
-      RunScaleAwareMatching(db_path, matching, scale, verification, colmap);
-    }
+    config.matching.num_threads = num_threads;
+    if (has_match_list) config.matching.pair_list = match_list;
+    RunMethodMatching(db_path, image_path, config.extraction, config.matching, config.scale,
+                      config.verification, colmap);
     out.matching_seconds = timer.ElapsedSeconds();
   } else {
     out.restarts.max_init_pairs = 0;  // stock COLMAP: one mapper run

@@ -11,28 +11,9 @@
 
 namespace scalesfm {
 
-// Every eval_eth method name, for --methods' help and the unknown-method error.
-extern const char kEthMethodNames[];
-
-// scalesfm method names: "scalesfm" (the defaults: levels auto, sift_vote), "scalesfm-plain"
-// (single level, no scale estimation), "scalesfm-<estimator>", "scalesfm-reextract",
-// "scalesfm-levels-only" (rescaled pairs without their native matches), "scalesfm-scfeat"
-// (SCFeat, single level, no scale estimate), "scalesfm-scfeat-sdaim" (SCFeat with SDAIM
-// re-extraction at sift_vote's scale), "scalesfm-s2dnet" (single-level RootSIFT keypoints,
-// S2DNet sparse-to-dense matching, no scale estimate) and "scalesfm-s2dnet-scale" (the same with
-// sift_vote and SDAIM levels). Suffixes, in any order, set `suffixes`: guided matching after
-// verification is on as by default; "-noguided" turns it off, "-guided" states the default.
-// Mapper restarts (mapper_restarts.h) are on as by default; "-norestart" turns them off.
-// Returns false for other names.
-struct MethodSuffixes {
-  bool guided_matching = VerificationOptions().guided_matching;
-  bool mapper_restarts = MapperRestartOptions().max_init_pairs > 0;
-};
-bool ConfigureScalesfmMethod(const std::string& method, ExtractionOptions* extraction,
-                             ScaleMatchingOptions* scale, MethodSuffixes* suffixes = nullptr);
-
-// The matcher a scalesfm method uses: "s2dnet" for scalesfm-s2dnet*, else "nn".
-std::string ScalesfmMatcherType(const std::string& method);
+// Every eval_eth method name, for --methods' help and the unknown-method error: the scalesfm
+// presets (eval_common/method_presets.h), colmap-default, colmap-best and the suffixes.
+extern const std::string kEthMethodNames;
 
 // One method's database for one dataset folder (images/, optional gt/ and match-list.txt).
 struct MethodDatabase {
