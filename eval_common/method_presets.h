@@ -7,6 +7,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "feature/extractor.h"
@@ -19,6 +20,13 @@ namespace scalesfm {
 // One named method of a table.
 template <typename Config>
 struct Preset {
+  Preset(std::string name, std::string description, std::function<void(Config*)> apply,
+         std::string listed_as = "")
+      : name(std::move(name)),
+        description(std::move(description)),
+        apply(std::move(apply)),
+        listed_as(std::move(listed_as)) {}
+
   std::string name;         // what --methods takes
   std::string description;  // what the method is, for readers of the table
   std::function<void(Config*)> apply;
