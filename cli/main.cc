@@ -8,6 +8,7 @@
 #include "cli/options.h"
 #include "colmap_ext/database.h"
 #include "colmap_ext/database_merge.h"
+#include "eval_common/method_presets.h"
 #include "eval_eth/eth_evaluation.h"
 #include "eval_homography/feature_matching_eval.h"
 #include "eval_imc/imc_evaluation.h"
@@ -15,12 +16,12 @@
 #include "eval_scale/sdaim_matching_eval.h"
 #include "feature/extractor.h"
 #include "feature/image_io.h"
-#include "feature/scfeat_trainer.h"
 #include "matching/matching_controller.h"
-#include "matching/s2dnet_trainer.h"
 #include "pipeline/reconstruction_pipeline.h"
-#include "scale/scalenet_trainer.h"
 #include "synthetic/synthetic_scene.h"
+#include "training/s2dnet_trainer.h"
+#include "training/scalenet_trainer.h"
+#include "training/scfeat_trainer.h"
 #include "util/logging.h"
 #include "util/progress.h"
 
@@ -430,7 +431,7 @@ int EvalFeatures(int argc, char** argv) {
                      "folder with pairs.txt and <pair>/{A.jpg,B.jpg,H.txt}")(
       "output_path", po::value(&o.output_path), "results folder (features.csv, features.md)")(
       "methods", po::value(&methods)->default_value(methods),
-      "comma-separated: scfeat, sift, rootsift, s2dnet, scfeat-at-sift");
+      ("comma-separated: " + PresetNames(FeatureMethodPresets())).c_str());
   AddExtractionOptions(&desc, &o.extraction);
   AddS2DNetMatchOptions(&desc, &o.s2dnet);
   if (!ParseCommandLine(argc, argv,

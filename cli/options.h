@@ -11,7 +11,7 @@
 #include "matching/matching_options.h"
 #include "pipeline/mapper_restarts.h"
 #include "scale/scale_estimator.h"
-#include "util/training.h"
+#include "training/training.h"
 
 namespace scalesfm {
 

@@ -9,6 +9,7 @@
 
 #include "colmap_ext/database.h"
 #include "colmap_ext/image_reader.h"
+#include "eval_common/method_presets.h"
 #include "eval_eth/html_report.h"
 #include "matching/matching_controller.h"
 #include "util/logging.h"
@@ -44,96 +45,36 @@ void EthEvaluationOptions::Check() const {
     }
   }
   for (const std::string& m : methods) {
-    if (m == "colmap-default" || m == "colmap-best") continue;
-    ExtractionOptions extraction;
-    ScaleMatchingOptions scale;
-    if (!ConfigureScalesfmMethod(m, &extraction, &scale)) {
+    if (FindPreset(StockColmapPresets(), m)) continue;
+    MethodConfig config;
+    if (!ConfigureScalesfmMethod(m, &config)) {
       throw Error("unknown eval_eth method '" + m + "' (known: " + kEthMethodNames + ")");
     }
   }
   if (repetitions < 1) throw Error("--repetitions must be >= 1");
 }
 
-const char kEthMethodNames[] =
-    "scalesfm, scalesfm-plain, scalesfm-<estimator>, scalesfm-reextract, scalesfm-levels-only, "
-    "scalesfm-scfeat, scalesfm-scfeat-sdaim, scalesfm-s2dnet, scalesfm-s2dnet-scale, "
-    "colmap-default, colmap-best; any scalesfm method + \"-norestart\" (one mapper run, without "
-    "restarts from other initial pairs) and/or + \"-noguided\" (without guided "
-    "matching, which is on by default) or + \"-guided\" (with it: the same as the default)";
+const std::string kEthMethodNames = PresetNames(ScalesfmMethodPresets()) + ", " +
+                                    PresetNames(StockColmapPresets()) + "; " + kScalesfmSuffixHelp;
 
-bool ConfigureScalesfmMethod(const std::string& name, ExtractionOptions* extraction,
-                             ScaleMatchingOptions* scale, MethodSuffixes* suffixes) {
-  std::string method = name;
-  MethodSuffixes found;
-  const auto strip = [&](const std::string& suffix) {
-    const bool has = method.size() > suffix.size() &&
-                     method.compare(method.size() - suffix.size(), suffix.size(), suffix) == 0;
-    if (has) method.resize(method.size() - suffix.size());
-    return has;
-  };
-  for (;;) {
-    if (strip("-noguided")) {
-      found.guided_matching = false;
-    } else if (strip("-guided")) {
-      found.guided_matching = true;
-    } else if (strip("-norestart")) {
-      found.mapper_restarts = false;
-    } else {
-      break;
-    }
-  }
-  if (suffixes) *suffixes = found;
-  if (method == "scalesfm") return true;  // the defaults
-  if (method == "scalesfm-plain") {
-    extraction->levels = "1";
-    scale->estimator.estimator = "none";
-    return true;
-  }
-  if (method == "scalesfm-scfeat") {  // learned features, single level, no scale estimate
-    extraction->type = "scfeat";
-    extraction->levels = "1";
-    scale->estimator.estimator = "none";
-    return true;
-  }
-  if (method == "scalesfm-scfeat-sdaim") {  // SCFeat + SDAIM re-extraction at sift_vote's scale
-    extraction->type = "scfeat";
-    extraction->levels = "1";
-    scale->estimator.estimator = "sift_vote";
-    scale->reextract = true;
-    return true;
-  }
-  if (method == "scalesfm-s2dnet" || method == "scalesfm-s2dnet-scale") {
-    extraction->levels = "1";  // S2DNet's dense maps take the levels' place
-    if (method == "scalesfm-s2dnet") scale->estimator.estimator = "none";
-    return true;
-  }
-  if (method == "scalesfm-reextract") {
-    scale->reextract = true;
-    return true;
-  }
-  if (method == "scalesfm-levels-only") {  // rescaled pairs drop their native matches
-    scale->keep_native = false;
-    return true;
-  }
-  const std::string prefix = "scalesfm-";
-  if (method.rfind(prefix, 0) != 0) return false;
-  const std::string estimator = method.substr(prefix.size());
-  if (estimator == "none") {
-    scale->estimator.estimator = estimator;
-    return true;
-  }
-  for (const std::string& name : ScaleEstimator::Names()) {
-    if (name == estimator) {
-      scale->estimator.estimator = estimator;
-      return true;
-    }
-  }
-  return false;
+namespace {
+
+// The matching step of a scalesfm method, on the features its extraction wrote: the matching
+// controller with the method's sections (its matcher by matching.type).
+void RunMethodMatching(const std::string& db_path, const std::string& image_path,
+                       const MethodConfig& method, const std::string& pair_list,
+                       const ColmapRunner& colmap) {
+  MatchingConfig config;
+  config.image_path = image_path;
+  config.extraction = method.extraction;
+  config.matching = method.matching;
+  config.scale = method.scale;
+  config.verification = method.verification;
+  config.pairing.pair_list = pair_list;
+  RunMatching(db_path, config, colmap);
 }
 
-std::string ScalesfmMatcherType(const std::string& method) {
-  return method.rfind("scalesfm-s2dnet", 0) == 0 ? "s2dnet" : "nn";
-}
+}  // namespace
 
 // Extraction and matching of one method into `workspace`/database.db (created afresh), with GT
 // intrinsics imported when the dataset has gt/.
@@ -162,33 +103,25 @@ MethodDatabase PrepareMethodDatabase(const std::string& dataset, const std::stri
   const bool has_match_list = fs::exists(match_list);
   const std::string threads = std::to_string(num_threads);
   Timer timer;
-  ExtractionOptions extraction;
-  ScaleMatchingOptions scale;
-  MethodSuffixes suffixes;
-  if (ConfigureScalesfmMethod(method, &extraction, &scale, &suffixes)) {
-    if (!suffixes.mapper_restarts) out.restarts.max_init_pairs = 0;
-    extraction.max_num_features = max_num_features;
-    extraction.num_threads = num_threads;
-    RunFeatureExtraction(db_path, image_path, ImageReaderOptions(), extraction);
+  MethodConfig config;  // verification: one thread, reproducible (DESIGN_NOTES)
+  if (ConfigureScalesfmMethod(method, &config)) {
+    if (!config.mapper_restarts) out.restarts.max_init_pairs = 0;
+    config.extraction.max_num_features = max_num_features;
+    config.extraction.num_threads = num_threads;
+    RunFeatureExtraction(db_path, image_path, ImageReaderOptions(), config.extraction);
     out.extraction_seconds = timer.ElapsedSeconds();
     timer.Restart();
-    MatchingConfig matching;
-    matching.image_path = image_path;
-    matching.extraction = extraction;
-    matching.scale = scale;
-    matching.matching.type = ScalesfmMatcherType(method);
-    matching.matching.num_threads = num_threads;
-    if (has_match_list) matching.pairing.pair_list = match_list;
-    // The feature type's matcher flags (SCFeat: mutual nearest neighbours, as the learned-feature
-    // papers); the method chose the estimator.
-    matching.ApplyFeatureTypeDefaults(extraction.type, {"ScaleMatching.estimator"});
-    // One verification thread: reproducible (DESIGN_NOTES).
-    matching.verification.guided_matching = suffixes.guided_matching;
-    RunMatching(db_path, matching, colmap);
+    config.matching.num_threads = num_threads;
+    RunMethodMatching(db_path, image_path, config, has_match_list ? match_list : "", colmap);
     out.matching_seconds = timer.ElapsedSeconds();
   } else {
     out.restarts.max_init_pairs = 0;  // stock COLMAP: one mapper run
-    const bool best = method == "colmap-best";
+    const StockColmapPreset* preset = FindPreset(StockColmapPresets(), method);
+    if (!preset) {
+      throw Error("unknown eval_eth method '" + method + "' (known: " + kEthMethodNames + ")");
+    }
+    StockColmapConfig stock;
+    preset->apply(&stock);
     std::vector<std::string> extract = {"--database_path",
                                         db_path,
                                         "--image_path",
@@ -199,10 +132,7 @@ MethodDatabase PrepareMethodDatabase(const std::string& dataset, const std::stri
                                         threads,
                                         "--SiftExtraction.max_num_features",
                                         std::to_string(max_num_features)};
-    if (best) {
-      extract.insert(extract.end(), {"--SiftExtraction.domain_size_pooling", "1",
-                                     "--SiftExtraction.estimate_affine_shape", "1"});
-    }
+    extract.insert(extract.end(), stock.extraction_args.begin(), stock.extraction_args.end());
     PrintHeading1("Stock COLMAP feature extraction (" + method + ")");
     colmap.Run("feature_extractor", extract, log_path);
     out.extraction_seconds = timer.ElapsedSeconds();
@@ -213,7 +143,7 @@ MethodDatabase PrepareMethodDatabase(const std::string& dataset, const std::stri
                                       "0",
                                       "--SiftMatching.num_threads",
                                       threads};
-    if (best) match.insert(match.end(), {"--SiftMatching.guided_matching", "1"});
+    match.insert(match.end(), stock.matching_args.begin(), stock.matching_args.end());
     PrintHeading1("Stock COLMAP matching (" + method + ")");
     if (has_match_list) {
       match.insert(match.end(), {"--match_list_path", match_list, "--match_type", "pairs"});

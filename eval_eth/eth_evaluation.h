@@ -6,33 +6,14 @@
 #include <string>
 #include <vector>
 
-#include "eval_eth/pose_metrics.h"
+#include "eval_eth/eth_results.h"
 #include "pipeline/reconstruction_pipeline.h"
 
 namespace scalesfm {
 
-// Every eval_eth method name, for --methods' help and the unknown-method error.
-extern const char kEthMethodNames[];
-
-// scalesfm method names: "scalesfm" (the defaults: levels auto, sift_vote), "scalesfm-plain"
-// (single level, no scale estimation), "scalesfm-<estimator>", "scalesfm-reextract",
-// "scalesfm-levels-only" (rescaled pairs without their native matches), "scalesfm-scfeat"
-// (SCFeat, single level, no scale estimate), "scalesfm-scfeat-sdaim" (SCFeat with SDAIM
-// re-extraction at sift_vote's scale), "scalesfm-s2dnet" (single-level RootSIFT keypoints,
-// S2DNet sparse-to-dense matching, no scale estimate) and "scalesfm-s2dnet-scale" (the same with
-// sift_vote and SDAIM levels). Suffixes, in any order, set `suffixes`: guided matching after
-// verification is on as by default; "-noguided" turns it off, "-guided" states the default.
-// Mapper restarts (mapper_restarts.h) are on as by default; "-norestart" turns them off.
-// Returns false for other names.
-struct MethodSuffixes {
-  bool guided_matching = VerificationOptions().guided_matching;
-  bool mapper_restarts = MapperRestartOptions().max_init_pairs > 0;
-};
-bool ConfigureScalesfmMethod(const std::string& method, ExtractionOptions* extraction,
-                             ScaleMatchingOptions* scale, MethodSuffixes* suffixes = nullptr);
-
-// The matcher a scalesfm method uses: "s2dnet" for scalesfm-s2dnet*, else "nn".
-std::string ScalesfmMatcherType(const std::string& method);
+// Every eval_eth method name, for --methods' help and the unknown-method error: the scalesfm
+// presets (eval_common/method_presets.h), colmap-default, colmap-best and the suffixes.
+extern const std::string kEthMethodNames;
 
 // One method's database for one dataset folder (images/, optional gt/ and match-list.txt).
 struct MethodDatabase {
@@ -59,20 +40,6 @@ struct EthEvaluationOptions {
   int repetitions = 1;
 
   void Check() const;
-};
-
-struct EthResult {
-  std::string dataset;
-  std::string method;
-  int repetition = 0;
-  size_t num_images = 0;
-  size_t num_models = 0;
-  ReconstructionStats stats;
-  bool has_gt = false;
-  PoseAccuracy pose;
-  double extraction_seconds = 0, matching_seconds = 0, mapping_seconds = 0;
-  std::string workspace, image_path, gt_path;  // for reports (thumbnails, GT scale changes)
-  double TotalSeconds() const { return extraction_seconds + matching_seconds + mapping_seconds; }
 };
 
 // Runs every method on every dataset; writes results.json, results.csv and results.md to

@@ -10,7 +10,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "colmap_ext/database.h"
-#include "eval_eth/eth_evaluation.h"
+#include "eval_eth/eth_results.h"
 #include "util/logging.h"
 
 namespace fs = std::filesystem;

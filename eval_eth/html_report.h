@@ -7,10 +7,9 @@
 #include <vector>
 
 #include "colmap_ext/reconstruction.h"
+#include "eval_eth/eth_results.h"
 
 namespace scalesfm {
-
-struct EthResult;
 
 struct CurveSeries {
   std::string label;

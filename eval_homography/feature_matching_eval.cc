@@ -5,10 +5,12 @@
 #include <filesystem>
 #include <fstream>
 
-#include "eval_scale/scale_evaluation.h"
+#include "eval_common/homography_pairs.h"
+#include "eval_common/method_presets.h"
 #include "feature/descriptor_matching.h"
 #include "feature/image_io.h"
 #include "feature/scfeat_extractor.h"
+#include "matching/pair_matcher.h"
 #include "util/device.h"
 #include "util/logging.h"
 #include "util/progress.h"
@@ -20,12 +22,7 @@ namespace scalesfm {
 void FeatureMatchingOptions::Check() const {
   if (homography_path.empty()) throw Error("eval_features needs --homography_path");
   if (output_path.empty()) throw Error("eval_features needs --output_path");
-  for (const std::string& m : methods) {
-    if (m != "scfeat" && m != "sift" && m != "rootsift" && m != "s2dnet" && m != "scfeat-at-sift") {
-      throw Error("unknown eval_features method '" + m +
-                  "' (known: scfeat, sift, rootsift, s2dnet, scfeat-at-sift)");
-    }
-  }
+  for (const std::string& m : methods) ConfigureFeatureMethod(m, extraction);  // throws if unknown
   extraction.Check();
 }
 
@@ -81,13 +78,6 @@ ScaledDenseMaps DenseMapsAtMaxSize(S2DNet& model, const std::string& path,
   return ComputeDenseMaps(model, image, factor, device);
 }
 
-ExtractionOptions MethodOptions(const std::string& method, ExtractionOptions o) {
-  o.levels = "1";
-  o.type = method == "scfeat" ? "scfeat" : "sift";
-  o.sift_normalization = method == "sift" ? "l2" : "l1_root";
-  return o;
-}
-
 }  // namespace
 
 std::vector<FeatureMatchingSummary> Summarize(const std::vector<FeatureMatchingPairRow>& rows) {
@@ -123,27 +113,23 @@ std::vector<FeatureMatchingSummary> RunFeatureMatchingEvaluation(
   PrintHeading1("Feature matching accuracy on homography pairs");
   fs::create_directories(options.output_path);
   const std::vector<ScalePairGt> pairs = ReadHomographyPairs(options.homography_path);
-  NnMatchOptions mnn;  // mutual nearest neighbours only, as in the paper's protocol
-  mnn.max_ratio = 1.0;
-  mnn.max_distance = M_PI;
   std::vector<FeatureMatchingPairRow> rows;
   Progress progress("run", pairs.size() * options.methods.size());
   for (const std::string& method : options.methods) {
-    const bool sift_keypoints = method == "s2dnet" || method == "scfeat-at-sift";
-    std::unique_ptr<FeatureExtractor> extractor = FeatureExtractor::Create(
-        MethodOptions(sift_keypoints ? "rootsift" : method, options.extraction));
+    const FeatureMethodConfig config = ConfigureFeatureMethod(method, options.extraction);
+    // A matcher without descriptors finds A's keypoints in B (S2DNet); B is not extracted.
+    const bool sparse_to_dense = !FindPairMatcher(config.matching.type).traits.needs_descriptors;
+    std::unique_ptr<FeatureExtractor> extractor = FeatureExtractor::Create(config.extraction);
     std::unique_ptr<ScfeatExtractor> describer;
-    if (method == "scfeat-at-sift") {
-      describer = std::make_unique<ScfeatExtractor>(MethodOptions("scfeat", options.extraction));
-    }
+    if (config.describer) describer = std::make_unique<ScfeatExtractor>(*config.describer);
     S2DNet s2dnet{nullptr};
     const torch::Device device = ParseDevice(options.extraction.device);
-    if (method == "s2dnet") {
+    if (sparse_to_dense) {
       s2dnet = LoadS2DNet(S2DNetWeightsPath(options.s2dnet));
       s2dnet->to(device);
     }
     const S2DNetMatchOptions s2d_options =
-        method == "s2dnet" ? ResolveConfidence(options.s2dnet) : options.s2dnet;
+        sparse_to_dense ? ResolveConfidence(options.s2dnet) : options.s2dnet;
     for (const ScalePairGt& pair : pairs) {
       FeatureMatchingPairRow row;
       row.pair = fs::path(pair.name1).parent_path().filename().string();
@@ -153,7 +139,7 @@ std::vector<FeatureMatchingSummary> RunFeatureMatchingEvaluation(
           Extract(extractor.get(), pair.name1, options.extraction.max_image_size, describer.get());
       ImageFeatures b;
       Matches matches;
-      if (method == "s2dnet") {
+      if (sparse_to_dense) {
         // Points found in B become B's keypoints, one per match.
         const ScaledDenseMaps ma = DenseMapsAtMaxSize(s2dnet, pair.name1, options, device);
         const ScaledDenseMaps mb = DenseMapsAtMaxSize(s2dnet, pair.name2, options, device);
@@ -171,7 +157,7 @@ std::vector<FeatureMatchingSummary> RunFeatureMatchingEvaluation(
                     describer.get());
         row.extraction_seconds = timer.ElapsedSeconds();
         row.features_b = b.keypoints.size();
-        matches = MatchNearestNeighbors(a.descriptors, b.descriptors, mnn);
+        matches = MatchNearestNeighbors(a.descriptors, b.descriptors, config.matching.nn);
       }
       row.features_a = a.keypoints.size();
       row.matches = matches.size();

@@ -20,9 +20,10 @@ namespace scalesfm {
 struct FeatureMatchingOptions {
   std::string homography_path;  // pairs.txt + <pair>/{A.jpg,B.jpg,H.txt}
   std::string output_path;
-  // scfeat (learned), sift (OpenCV SIFT, L2-normalised), rootsift (scalesfm's default SIFT),
-  // s2dnet (RootSIFT keypoints in A, sparse-to-dense into B), scfeat-at-sift (SCFeat
-  // descriptors at RootSIFT keypoints: the descriptor without SCFeat's detector).
+  // Presets of eval_common/method_presets.h: scfeat (learned), sift (OpenCV SIFT,
+  // L2-normalised), rootsift (scalesfm's default SIFT), s2dnet (RootSIFT keypoints in A,
+  // sparse-to-dense into B), scfeat-at-sift (SCFeat descriptors at RootSIFT keypoints: the
+  // descriptor without SCFeat's detector).
   std::vector<std::string> methods = {"scfeat", "sift", "rootsift"};
   ExtractionOptions extraction;  // max_num_features, max_image_size, scfeat_*, device
   S2DNetMatchOptions s2dnet;     // weights, confidence, cyclic radius (image_path unused)

@@ -11,7 +11,7 @@
 
 #include "colmap_ext/colmap_runner.h"
 #include "colmap_ext/reconstruction.h"
-#include "eval_eth/pose_metrics.h"
+#include "eval_common/pose_metrics.h"
 
 namespace scalesfm {
 

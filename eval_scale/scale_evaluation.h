@@ -14,21 +14,9 @@
 
 #include "colmap_ext/colmap_runner.h"
 #include "colmap_ext/reconstruction.h"
+#include "eval_common/homography_pairs.h"
 
 namespace scalesfm {
-
-struct ScalePairGt {
-  std::string dataset;
-  std::string name1, name2;  // paths of A and B
-  double scale = 1;          // s(A->B)
-  size_t support = 0;        // covisible points behind the GT (0 for homography pairs)
-};
-
-// Reads ../homography/pairs.txt style folders.
-std::vector<ScalePairGt> ReadHomographyPairs(const std::string& homography_path);
-
-// A 3x3 H.txt (A -> B, pixel-centre coordinates in OpenCV's convention); throws Error.
-Eigen::Matrix3d ReadHomography(const std::string& path);
 
 // Eqs. 4-5: exp(mean ln(|kB_i - kB_j| / |kA_i - kA_j|)) over `num_samples` random pairs of
 // corresponding points (fixed seed). Pairs closer than 5 px in A are not drawn.

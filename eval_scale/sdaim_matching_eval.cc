@@ -8,7 +8,8 @@
 #include <opencv2/calib3d.hpp>
 
 #include "colmap_ext/database.h"
-#include "eval_scale/scale_evaluation.h"
+#include "eval_common/homography_pairs.h"
+#include "eval_common/method_presets.h"
 #include "feature/extraction_pipeline.h"
 #include "matching/matching_controller.h"
 #include "util/logging.h"
@@ -22,9 +23,9 @@ void SdaimMatchingOptions::Check() const {
   if (homography_path.empty()) throw Error("eval_sdaim needs --homography_path");
   if (output_path.empty()) throw Error("eval_sdaim needs --output_path");
   for (const std::string& m : methods) {
-    if (m != "native" && m != "sdaim" && m != "sdaim-gt" && m != "sdaim-reextract") {
+    if (!FindPreset(SdaimMethodPresets(), m)) {
       throw Error("unknown eval_sdaim method '" + m +
-                  "' (known: native, sdaim, sdaim-gt, sdaim-reextract)");
+                  "' (known: " + PresetNames(SdaimMethodPresets()) + ")");
     }
   }
   if (max_num_features <= 0) throw Error("--max_num_features must be positive");
@@ -43,19 +44,17 @@ SdaimMatchingRow RunPair(const ScalePairGt& pair, const std::string& method,
   fs::copy_file(pair.name2, images + "/B.jpg");
   const std::string db_path = scratch + "/database.db";
 
-  ExtractionOptions extraction;
-  extraction.max_num_features = options.max_num_features;
-  extraction.num_threads = 1;  // A is image 1, B image 2
-  extraction.levels = method == "native" || method == "sdaim-reextract" ? "1" : "auto";
-  RunFeatureExtraction(db_path, images, ImageReaderOptions(), extraction);
+  SdaimMethodConfig preset;
+  preset.extraction.max_num_features = options.max_num_features;
+  preset.extraction.num_threads = 1;  // A is image 1, B image 2
+  FindPreset(SdaimMethodPresets(), method)->apply(&preset);
+  RunFeatureExtraction(db_path, images, ImageReaderOptions(), preset.extraction);
 
   MatchingConfig config;
-  ScaleMatchingOptions& scale = config.scale;
+  const ScaleMatchingOptions& scale = config.scale = preset.scale;
   config.image_path = images;
-  config.extraction = extraction;
-  if (method == "native") scale.estimator.estimator = "none";
-  if (method == "sdaim-reextract") scale.reextract = true;
-  if (method == "sdaim-gt") {
+  config.extraction = preset.extraction;
+  if (preset.gt_scale) {
     Database db(db_path);
     db.WritePairScale(1, 2, PairScale{scale.estimator.estimator, pair.scale, 0});
   }

@@ -1,6 +1,5 @@
 #include "feature/scfeat_keypoints.h"
 
-#include "feature/scfeat_losses.h"
 #include "util/logging.h"
 
 namespace scalesfm {
@@ -32,7 +31,8 @@ ScfeatKeypoints SelectKeypoints(const torch::Tensor& score_in, int width, int he
   const torch::Tensor idx = flat.index({std::get<1>(top)});
   ScfeatKeypoints out;
   out.scores = std::get<0>(top);
-  torch::Tensor x = (idx % width).to(torch::kFloat32), y = torch::div(idx, width, "floor").to(torch::kFloat32);
+  torch::Tensor x = (idx % width).to(torch::kFloat32),
+                y = torch::div(idx, width, "floor").to(torch::kFloat32);
   if (o.subpixel && k > 0) {
     // Quadratic fit along x and y through the 3x3 neighbourhood; offsets clamped to +-0.5.
     const auto s = score.accessor<float, 2>();
@@ -53,6 +53,22 @@ ScfeatKeypoints SelectKeypoints(const torch::Tensor& score_in, int width, int he
   }
   out.points = torch::stack({x, y}, 1);
   return out;
+}
+
+torch::Tensor SampleMap(const torch::Tensor& map, const torch::Tensor& points, int width,
+                        int height) {
+  const auto shape = points.sizes().vec();
+  const torch::Tensor p = points.reshape({1, 1, -1, 2});
+  const torch::Tensor grid =
+      torch::stack(
+          {(p.select(-1, 0) + 0.5) / width * 2 - 1, (p.select(-1, 1) + 0.5) / height * 2 - 1}, -1)
+          .to(map.dtype());
+  const torch::Tensor s = F::grid_sample(
+      map, grid, F::GridSampleFuncOptions().mode(torch::kBilinear).align_corners(false));
+  // [1, C, 1, P] -> [P, C] -> [..., C]
+  std::vector<int64_t> out(shape.begin(), shape.end() - 1);
+  out.push_back(map.size(1));
+  return s.squeeze(0).squeeze(1).t().reshape(out);
 }
 
 torch::Tensor SampleDescriptors(const torch::Tensor& desc, const torch::Tensor& points, int width,

@@ -25,6 +25,12 @@ struct ScfeatKeypoints {
 ScfeatKeypoints SelectKeypoints(const torch::Tensor& score, int width, int height,
                                 const ScfeatKeypointOptions& options);
 
+// Bilinear samples of map [1, C, h, w] covering a width x height image at pixel positions
+// [..., 2] (OpenCV convention): [..., C]. The training losses (training/scfeat_losses.h) sample
+// their maps the same way.
+torch::Tensor SampleMap(const torch::Tensor& map, const torch::Tensor& points, int width,
+                        int height);
+
 // Eq. 23: L2-normalised bilinear samples of D_desc [1, C, h, w] (covering a width x height
 // image, padding included) at `points` [K, 2]: [K, C] on the CPU.
 torch::Tensor SampleDescriptors(const torch::Tensor& desc, const torch::Tensor& points, int width,

@@ -4,7 +4,7 @@
 #include <filesystem>
 
 #include "scale/scale_distribution.h"
-#include "scale/scale_pairs.h"
+#include "scale/scalenet_input.h"
 #include "util/device.h"
 #include "util/logging.h"
 #include "util/weights_io.h"

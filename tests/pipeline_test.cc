@@ -8,7 +8,7 @@
 #include <random>
 
 #include "colmap_ext/database.h"
-#include "eval_eth/pose_metrics.h"
+#include "eval_common/pose_metrics.h"
 #include "feature/extraction_pipeline.h"
 #include "pipeline/mapper_restarts.h"
 #include "pipeline/reconstruction_pipeline.h"

@@ -1,4 +1,4 @@
-#include "eval_eth/pose_metrics.h"
+#include "eval_common/pose_metrics.h"
 
 #include <gtest/gtest.h>
 

@@ -9,10 +9,10 @@
 #include <opencv2/imgproc.hpp>
 
 #include "scale/scale_distribution.h"
-#include "scale/scale_pairs.h"
 #include "scale/scalenet_estimator.h"
-#include "scale/scalenet_trainer.h"
 #include "tests/test_util.h"
+#include "training/scale_pairs.h"
+#include "training/scalenet_trainer.h"
 #include "util/logging.h"
 #include "util/weights_io.h"
 

@@ -14,10 +14,10 @@
 #include "feature/image_io.h"
 #include "feature/scfeat_extractor.h"
 #include "feature/scfeat_keypoints.h"
-#include "feature/scfeat_losses.h"
 #include "feature/scfeat_model.h"
-#include "feature/scfeat_pairs.h"
 #include "tests/test_util.h"
+#include "training/scfeat_losses.h"
+#include "training/scfeat_pairs.h"
 #include "util/logging.h"
 #include "util/weights_io.h"
 

@@ -1,4 +1,4 @@
-#include "util/training.h"
+#include "training/training.h"
 
 #include <gtest/gtest.h>
 
@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "tests/test_util.h"
+#include "training/sidecar.h"
 #include "util/logging.h"
 #include "util/weights_io.h"
 
@@ -67,6 +68,51 @@ TEST(TrainingRunOptions, CreateTheOutputFolderOrFailClearly) {
               std::string::npos)
         << e.what();
   }
+}
+
+// Every trainer's sidecar has the keys of models/*.pt.json that all runs share, with the run's
+// values; the trainer's own fields and metrics join them, and a field repeating a common key is
+// an error rather than a silently dropped value.
+TEST(TrainingSidecar, CommonKeysAndTheTrainersOwnFields) {
+  const std::string dir = test::MakeTempDir("training_sidecar");
+  TrainingRunOptions run;
+  run.data_path = "data/train";
+  run.batch_size = 16;
+  run.validation_pairs = 256;
+  run.seed = 3;
+  run.command_line = "scalesfm train_tiny --seed 3";
+  TrainingSidecar sidecar;
+  sidecar.architecture = "tiny";
+  sidecar.config = "compact";
+  sidecar.data_use = " (every 10th image held out for validation)";
+  sidecar.training_seconds = 1.5;
+  sidecar.fields = {{"iterations", 10}};
+  sidecar.final_metrics = {{"loss", 0.25}};
+
+  Tiny model;
+  torch::optim::SGD optimizer(model->parameters(), 0.1);
+  const TrainingCheckpoint checkpoint(dir + "/tiny.pt");
+  checkpoint.Save(*model, optimizer, 5);
+  WriteTrainedWeights(checkpoint, *model, run, sidecar);
+  const nlohmann::json json = ReadSidecar(dir + "/tiny.pt");
+  EXPECT_FALSE(std::filesystem::exists(dir + "/tiny.pt.ckpt"));
+  std::vector<std::string> keys;
+  for (const auto& item : json.items()) keys.push_back(item.key());
+  EXPECT_EQ(keys, (std::vector<std::string>{"architecture", "batch_size", "command", "config",
+                                            "data", "date", "final_metrics", "iterations", "seed",
+                                            "training_seconds_this_run"}));
+  EXPECT_EQ(json.at("architecture"), "tiny");
+  EXPECT_EQ(json.at("batch_size"), 16);
+  EXPECT_EQ(json.at("command"), "scalesfm train_tiny --seed 3");
+  EXPECT_EQ(json.at("data"), "data/train (every 10th image held out for validation)");
+  EXPECT_EQ(json.at("date"), TodayUtc());
+  EXPECT_EQ(json.at("seed"), 3);
+  EXPECT_EQ(json.at("iterations"), 10);
+  EXPECT_DOUBLE_EQ(json.at("training_seconds_this_run").get<double>(), 1.5);
+  EXPECT_EQ(json.at("final_metrics"), (nlohmann::json{{"loss", 0.25}, {"validation_pairs", 256}}));
+
+  sidecar.fields["seed"] = 4;
+  EXPECT_THROW(sidecar.ToJson(run), Error);
 }
 
 }  // namespace

@@ -10,7 +10,7 @@
 #include <algorithm>
 #include <set>
 
-#include "eval_eth/pose_metrics.h"
+#include "eval_common/pose_metrics.h"
 #include "pipeline/reconstruction_pipeline.h"
 #include "synthetic/synthetic_scene.h"
 #include "tests/test_util.h"

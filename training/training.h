@@ -1,11 +1,12 @@
-// What every `train_*` command does the same way: seed and LibTorch threads, and the date
-// recorded in weights sidecars.
+// What every `train_*` command does the same way: its common options, seed and LibTorch threads,
+// and resumable checkpoints (the final sidecar is in sidecar.h).
 #pragma once
 
 #include <torch/torch.h>
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 namespace scalesfm {
 
@@ -57,7 +58,12 @@ class TrainingCheckpoint {
 // torch::manual_seed(seed) and LibTorch's intra-op threads (num_threads <= 0: all cores).
 void SetUpTraining(unsigned seed, int num_threads);
 
-// Today's date (UTC) as YYYY-MM-DD.
-std::string TodayUtc();
+// What every trainer does first: prints `heading`, resolves the device, seeds and sets threads
+// (SetUpTraining), and splits the training images into training and validation paths.
+struct TrainingStart {
+  torch::Device device = torch::kCPU;
+  std::vector<std::string> train_paths, val_paths;
+};
+TrainingStart StartTraining(const TrainingRunOptions& run, const std::string& heading);
 
 }  // namespace scalesfm

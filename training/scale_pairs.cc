@@ -1,4 +1,4 @@
-#include "scale/scale_pairs.h"
+#include "training/scale_pairs.h"
 
 #include <algorithm>
 #include <cmath>
@@ -7,18 +7,12 @@
 #include <opencv2/imgproc.hpp>
 
 #include "feature/image_io.h"
+#include "scale/scalenet_input.h"
 #include "util/logging.h"
 #include "util/random.h"
 
 namespace scalesfm {
 namespace {
-
-// Normalise [0, 255] intensities to about [-1, 1].
-cv::Mat Normalise(const cv::Mat& image_0_255) {
-  cv::Mat out;
-  image_0_255.convertTo(out, CV_32F, 1.0 / 127.5, -1.0);
-  return out;
-}
 
 // The homography taking canvas pixels to source-image pixels for a view whose canvas spans
 // `extent` source pixels (longest side), centred at `center`, rotated by `angle`, with corner
@@ -181,30 +175,17 @@ ScalePair ScalePairGenerator::Sample(std::mt19937* rng) const {
   const double log_scale_wz = count > 0 ? log_sum / count : std::log(zoom);
   // A is the wide view when log2_s >= 0, else the zoomed one.
   if (log2_s >= 0) {
-    pair.a = Normalise(wide);
-    pair.b = Normalise(zoomed);
+    pair.a = NormaliseForScaleNet(wide);
+    pair.b = NormaliseForScaleNet(zoomed);
     pair.scale = std::exp(log_scale_wz);
     pair.nominal_scale = zoom;
   } else {
-    pair.a = Normalise(zoomed);
-    pair.b = Normalise(wide);
+    pair.a = NormaliseForScaleNet(zoomed);
+    pair.b = NormaliseForScaleNet(wide);
     pair.scale = std::exp(-log_scale_wz);
     pair.nominal_scale = 1.0 / zoom;
   }
   return pair;
-}
-
-cv::Mat LetterboxForScaleNet(const cv::Mat& gray, int size, double* factor) {
-  *factor = static_cast<double>(size) / std::max(gray.cols, gray.rows);
-  const int w = std::max(1, int(std::lround(gray.cols * *factor)));
-  const int h = std::max(1, int(std::lround(gray.rows * *factor)));
-  cv::Mat resized;
-  cv::resize(gray, resized, cv::Size(w, h), 0, 0, cv::INTER_AREA);
-  cv::Mat f;
-  resized.convertTo(f, CV_32F);
-  cv::Mat canvas(size, size, CV_32F, cv::Scalar(127.5));
-  f.copyTo(canvas(cv::Rect((size - w) / 2, (size - h) / 2, w, h)));
-  return Normalise(canvas);
 }
 
 }  // namespace scalesfm

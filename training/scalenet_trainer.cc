@@ -1,4 +1,4 @@
-#include "scale/scalenet_trainer.h"
+#include "training/scalenet_trainer.h"
 
 #include <chrono>
 #include <ctime>
@@ -6,12 +6,13 @@
 
 #include "scale/scale_distribution.h"
 #include "scale/scale_estimator.h"
-#include "scale/scale_pairs.h"
 #include "scale/scalenet.h"
+#include "training/scale_pairs.h"
+#include "training/sidecar.h"
+#include "training/training.h"
 #include "util/device.h"
 #include "util/logging.h"
 #include "util/progress.h"
-#include "util/training.h"
 #include "util/weights_io.h"
 
 namespace scalesfm {
@@ -98,13 +99,11 @@ ScaleNetValidation Validate(ScaleNet& model, const std::vector<Batch>& batches,
 
 void TrainScaleNet(const ScaleNetTrainOptions& options) {
   options.Check();
-  PrintHeading1("ScaleNet training (" + options.config + ")");
-  const torch::Device device = ParseDevice(options.device);
-  SetUpTraining(options.seed, options.num_threads);
+  const TrainingStart setup = StartTraining(options, "ScaleNet training (" + options.config + ")");
+  const torch::Device device = setup.device;
+  const std::vector<std::string>& train_paths = setup.train_paths;
+  const std::vector<std::string>& val_paths = setup.val_paths;
   const ScaleNetConfig config = ScaleNetConfig::FromName(options.config);
-
-  std::vector<std::string> train_paths, val_paths;
-  SplitTrainingImages(options.data_path, &train_paths, &val_paths);
   ScalePairOptions pair_options;
   pair_options.canvas_size = config.input_size;
   pair_options.max_zoom_magnification = options.max_zoom_magnification;
@@ -180,31 +179,25 @@ void TrainScaleNet(const ScaleNetTrainOptions& options) {
     }
   }
 
-  nlohmann::json sidecar = {
-      {"architecture", "scalenet"},
-      {"config", config.name},
-      {"input_size", config.input_size},
-      {"in_channels", config.in_channels},
-      {"num_bins", kNumScaleBins},
-      {"command", options.command_line},
-      {"data", options.data_path + " (every 10th image held out for validation)"},
-      {"seed", options.seed},
-      {"date", TodayUtc()},
-      {"iterations", options.iterations},
-      {"batch_size", options.batch_size},
-      {"learning_rate", options.learning_rate},
-      {"max_zoom_magnification", options.max_zoom_magnification},
-      {"max_corner_jitter", options.max_corner_jitter},
-      {"max_rotation_deg", options.max_rotation_deg},
-      {"training_seconds_this_run", timer.ElapsedSeconds()},
-      {"final_metrics",
-       {{"validation_pairs", options.validation_pairs},
-        {"E_log2", last.mean_log2_error},
-        {"E_log2_abs_ge1", last.mean_log2_error_ge1},
-        {"argmax_within_one_bin", last.argmax_within_one_bin},
-        {"E_log2_by_octave", last.error_by_octave},
-        {"abs_log2_bias_by_octave", last.magnitude_bias_by_octave}}}};
-  checkpoint.Finish(*model, sidecar);
+  TrainingSidecar sidecar;
+  sidecar.architecture = "scalenet";
+  sidecar.config = config.name;
+  sidecar.data_use = " (every 10th image held out for validation)";
+  sidecar.training_seconds = timer.ElapsedSeconds();
+  sidecar.fields = {{"input_size", config.input_size},
+                    {"in_channels", config.in_channels},
+                    {"num_bins", kNumScaleBins},
+                    {"iterations", options.iterations},
+                    {"learning_rate", options.learning_rate},
+                    {"max_zoom_magnification", options.max_zoom_magnification},
+                    {"max_corner_jitter", options.max_corner_jitter},
+                    {"max_rotation_deg", options.max_rotation_deg}};
+  sidecar.final_metrics = {{"E_log2", last.mean_log2_error},
+                           {"E_log2_abs_ge1", last.mean_log2_error_ge1},
+                           {"argmax_within_one_bin", last.argmax_within_one_bin},
+                           {"E_log2_by_octave", last.error_by_octave},
+                           {"abs_log2_bias_by_octave", last.magnitude_bias_by_octave}};
+  WriteTrainedWeights(checkpoint, *model, options, sidecar);
   PrintElapsedTime(timer.ElapsedSeconds());
 }
 

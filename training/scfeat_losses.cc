@@ -1,9 +1,11 @@
-#include "feature/scfeat_losses.h"
+#include "training/scfeat_losses.h"
 
 #include <algorithm>
 #include <cmath>
 #include <opencv2/calib3d.hpp>
 #include <opencv2/core/eigen.hpp>
+
+#include "feature/scfeat_keypoints.h"
 
 namespace scalesfm {
 namespace F = torch::nn::functional;
@@ -21,22 +23,6 @@ torch::Tensor EpipolarLines(const Eigen::Matrix3d& Fm, const torch::Tensor& poin
   const torch::Tensor h = torch::cat(
       {points.to(torch::kFloat64), torch::ones({points.size(0), 1}, torch::kFloat64)}, 1);
   return torch::matmul(h, f.view({3, 3}).t()).to(torch::kFloat32);
-}
-
-torch::Tensor SampleMap(const torch::Tensor& map, const torch::Tensor& points, int width,
-                        int height) {
-  const auto shape = points.sizes().vec();
-  const torch::Tensor p = points.reshape({1, 1, -1, 2});
-  const torch::Tensor grid =
-      torch::stack(
-          {(p.select(-1, 0) + 0.5) / width * 2 - 1, (p.select(-1, 1) + 0.5) / height * 2 - 1}, -1)
-          .to(map.dtype());
-  const torch::Tensor s = F::grid_sample(
-      map, grid, F::GridSampleFuncOptions().mode(torch::kBilinear).align_corners(false));
-  // [1, C, 1, P] -> [P, C] -> [..., C]
-  std::vector<int64_t> out(shape.begin(), shape.end() - 1);
-  out.push_back(map.size(1));
-  return s.squeeze(0).squeeze(1).t().reshape(out);
 }
 
 namespace {
@@ -184,8 +170,8 @@ SampledKeypoints SampleKeypoints(const torch::Tensor& score, int g, std::mt19937
   }
   out.log_prob = CellLogProb(cells, out.cell_ids, out.cell_positions);
   const torch::Tensor x = (out.cell_ids % w) * g + out.cell_positions % g;
-  const torch::Tensor y = torch::div(out.cell_ids, w, "floor") * g +
-                          torch::div(out.cell_positions, g, "floor");
+  const torch::Tensor y =
+      torch::div(out.cell_ids, w, "floor") * g + torch::div(out.cell_positions, g, "floor");
   out.points = torch::stack({x, y}, 1).to(torch::kFloat32).to(score.device());
   return out;
 }

@@ -1,4 +1,4 @@
-#include "feature/scfeat_trainer.h"
+#include "training/scfeat_trainer.h"
 
 #include <Eigen/Geometry>
 #include <ctime>
@@ -6,13 +6,14 @@
 
 #include "feature/image_io.h"
 #include "feature/scfeat_keypoints.h"
-#include "feature/scfeat_losses.h"
 #include "feature/scfeat_model.h"
-#include "feature/scfeat_pairs.h"
+#include "training/scfeat_losses.h"
+#include "training/scfeat_pairs.h"
+#include "training/sidecar.h"
+#include "training/training.h"
 #include "util/device.h"
 #include "util/logging.h"
 #include "util/progress.h"
-#include "util/training.h"
 #include "util/weights_io.h"
 
 namespace scalesfm {
@@ -151,13 +152,11 @@ void SetLearningRate(torch::optim::Adam& optimizer, double lr) {
 
 void TrainScfeat(const ScfeatTrainOptions& options) {
   options.Check();
-  PrintHeading1("SCFeat training (" + options.config + ")");
-  const torch::Device device = ParseDevice(options.device);
-  SetUpTraining(options.seed, options.num_threads);
+  const TrainingStart setup = StartTraining(options, "SCFeat training (" + options.config + ")");
+  const torch::Device device = setup.device;
+  const std::vector<std::string>& train_paths = setup.train_paths;
+  const std::vector<std::string>& val_paths = setup.val_paths;
   const ScfeatConfig config = ScfeatConfig::FromName(options.config);
-
-  std::vector<std::string> train_paths, val_paths;
-  SplitTrainingImages(options.data_path, &train_paths, &val_paths);
   PosedPlanePairOptions pair_options;
   pair_options.size = options.image_size;
   const PosedPlanePairGenerator train_data(train_paths, pair_options);
@@ -277,29 +276,22 @@ void TrainScfeat(const ScfeatTrainOptions& options) {
     }
   }
 
-  nlohmann::json sidecar = {
-      {"architecture", "scfeat"},
-      {"config", config.name},
-      {"in_channels", config.in_channels},
-      {"descriptor_dim", config.descriptor_dim},
-      {"command", options.command_line},
-      {"data",
-       options.data_path + " as posed plane pairs (every 10th image held out for validation)"},
-      {"seed", options.seed},
-      {"date", TodayUtc()},
-      {"description_iterations", options.description_iterations},
-      {"detection_iterations", options.detection_iterations},
-      {"batch_size", options.batch_size},
-      {"image_size", options.image_size},
-      {"description_learning_rate", options.description_learning_rate},
-      {"detection_learning_rate", options.detection_learning_rate},
-      {"training_seconds_this_run", timer.ElapsedSeconds()},
-      {"final_metrics",
-       {{"validation_pairs", options.validation_pairs},
-        {"nn_accuracy_8px", last.nn_accuracy_8px},
-        {"mean_epipolar_distance_px", last.mean_epipolar_distance},
-        {"keypoint_mma_3px", last.keypoint_mma_3px}}}};
-  checkpoint.Finish(*model, sidecar);
+  TrainingSidecar sidecar;
+  sidecar.architecture = "scfeat";
+  sidecar.config = config.name;
+  sidecar.data_use = " as posed plane pairs (every 10th image held out for validation)";
+  sidecar.training_seconds = timer.ElapsedSeconds();
+  sidecar.fields = {{"in_channels", config.in_channels},
+                    {"descriptor_dim", config.descriptor_dim},
+                    {"description_iterations", options.description_iterations},
+                    {"detection_iterations", options.detection_iterations},
+                    {"image_size", options.image_size},
+                    {"description_learning_rate", options.description_learning_rate},
+                    {"detection_learning_rate", options.detection_learning_rate}};
+  sidecar.final_metrics = {{"nn_accuracy_8px", last.nn_accuracy_8px},
+                           {"mean_epipolar_distance_px", last.mean_epipolar_distance},
+                           {"keypoint_mma_3px", last.keypoint_mma_3px}};
+  WriteTrainedWeights(checkpoint, *model, options, sidecar);
   PrintElapsedTime(timer.ElapsedSeconds());
 }
 

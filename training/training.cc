@@ -1,10 +1,10 @@
-#include "util/training.h"
+#include "training/training.h"
 
 #include <torch/torch.h>
 
-#include <ctime>
 #include <filesystem>
 
+#include "feature/image_io.h"
 #include "util/device.h"
 #include "util/logging.h"
 #include "util/weights_io.h"
@@ -70,11 +70,13 @@ void SetUpTraining(unsigned seed, int num_threads) {
   torch::manual_seed(seed);
 }
 
-std::string TodayUtc() {
-  const std::time_t now = std::time(nullptr);
-  char date[32];
-  std::strftime(date, sizeof(date), "%Y-%m-%d", std::gmtime(&now));
-  return date;
+TrainingStart StartTraining(const TrainingRunOptions& run, const std::string& heading) {
+  PrintHeading1(heading);
+  TrainingStart start;
+  start.device = ParseDevice(run.device);
+  SetUpTraining(run.seed, run.num_threads);
+  SplitTrainingImages(run.data_path, &start.train_paths, &start.val_paths);
+  return start;
 }
 
 }  // namespace scalesfm

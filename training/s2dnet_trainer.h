@@ -1,7 +1,7 @@
 // `scalesfm train_s2dnet`: S2DNet's supervised classification training (§3.3): the
 // cross-entropy of the softmaxed full-resolution correspondence map (eq. 1) at the GT pixel, for
 // at most 128 correspondences per pair (§4.1). We have no MegaDepth, so pairs are synthetic
-// views of planes textured with ../shared/data/train images (feature/scfeat_pairs.h) with
+// views of planes textured with ../shared/data/train images (training/scfeat_pairs.h) with
 // dense GT by their homography: perspective, scale changes up to 4x (|log2 zoom| <= 2),
 // distractor backgrounds and photometric jitter; the first half of the iterations limits the
 // zoom to 2x (a curriculum). Adam at 1e-3 with the paper's decay of e^-0.1
@@ -11,7 +11,7 @@
 
 #include <string>
 
-#include "util/training.h"
+#include "training/training.h"
 
 namespace scalesfm {
 

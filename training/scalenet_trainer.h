@@ -6,8 +6,8 @@
 #include <array>
 #include <string>
 
-#include "scale/scale_pairs.h"
-#include "util/training.h"
+#include "training/scale_pairs.h"
+#include "training/training.h"
 
 namespace scalesfm {
 

@@ -9,7 +9,7 @@
 
 #include <string>
 
-#include "util/training.h"
+#include "training/training.h"
 
 namespace scalesfm {
 

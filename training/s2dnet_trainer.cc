@@ -1,17 +1,18 @@
-#include "matching/s2dnet_trainer.h"
+#include "training/s2dnet_trainer.h"
 
 #include <cmath>
 #include <random>
 
 #include "feature/image_io.h"
 #include "feature/network_input.h"
-#include "feature/scfeat_pairs.h"
 #include "matching/s2d_correspondence.h"
 #include "matching/s2dnet_model.h"
+#include "training/scfeat_pairs.h"
+#include "training/sidecar.h"
+#include "training/training.h"
 #include "util/device.h"
 #include "util/logging.h"
 #include "util/progress.h"
-#include "util/training.h"
 #include "util/weights_io.h"
 
 namespace scalesfm {
@@ -129,13 +130,11 @@ S2DNetValidation Validate(S2DNet& model, const std::vector<std::vector<TrainPair
 
 void TrainS2DNet(const S2DNetTrainOptions& options) {
   options.Check();
-  PrintHeading1("S2DNet training");
-  const torch::Device device = ParseDevice(options.device);
-  SetUpTraining(options.seed, options.num_threads);
+  const TrainingStart setup = StartTraining(options, "S2DNet training");
+  const torch::Device device = setup.device;
+  const std::vector<std::string>& train_paths = setup.train_paths;
+  const std::vector<std::string>& val_paths = setup.val_paths;
   const S2DNetConfig config = S2DNetConfig::FromName(options.config);
-
-  std::vector<std::string> train_paths, val_paths;
-  SplitTrainingImages(options.data_path, &train_paths, &val_paths);
   PosedPlanePairOptions pair_options;
   pair_options.size = options.image_size;
   pair_options.max_log2_zoom = options.max_log2_zoom;
@@ -213,30 +212,23 @@ void TrainS2DNet(const S2DNetTrainOptions& options) {
     }
   }
 
-  nlohmann::json sidecar = {
-      {"architecture", "s2dnet"},
-      {"config", config.name},
-      {"descriptor_dim", config.descriptor_dim},
-      {"command", options.command_line},
-      {"data", options.data_path +
-                   " as synthetic plane pairs with GT homographies (every 10th image held out)"},
-      {"seed", options.seed},
-      {"date", TodayUtc()},
-      {"iterations", options.iterations},
-      {"batch_size", options.batch_size},
-      {"image_size", options.image_size},
-      {"correspondences_per_pair", options.correspondences_per_pair},
-      {"max_log2_zoom", options.max_log2_zoom},
-      {"curriculum_fraction", options.curriculum_fraction},
-      {"learning_rate", options.learning_rate},
-      {"training_seconds_this_run", timer.ElapsedSeconds()},
-      {"final_metrics",
-       {{"validation_pairs", options.validation_pairs},
-        {"loss", last.loss},
-        {"accuracy_1px", last.accuracy_1px},
-        {"accuracy_2px", last.accuracy_2px},
-        {"accuracy_4px", last.accuracy_4px}}}};
-  checkpoint.Finish(*model, sidecar);
+  TrainingSidecar sidecar;
+  sidecar.architecture = "s2dnet";
+  sidecar.config = config.name;
+  sidecar.data_use = " as synthetic plane pairs with GT homographies (every 10th image held out)";
+  sidecar.training_seconds = timer.ElapsedSeconds();
+  sidecar.fields = {{"descriptor_dim", config.descriptor_dim},
+                    {"iterations", options.iterations},
+                    {"image_size", options.image_size},
+                    {"correspondences_per_pair", options.correspondences_per_pair},
+                    {"max_log2_zoom", options.max_log2_zoom},
+                    {"curriculum_fraction", options.curriculum_fraction},
+                    {"learning_rate", options.learning_rate}};
+  sidecar.final_metrics = {{"loss", last.loss},
+                           {"accuracy_1px", last.accuracy_1px},
+                           {"accuracy_2px", last.accuracy_2px},
+                           {"accuracy_4px", last.accuracy_4px}};
+  WriteTrainedWeights(checkpoint, *model, options, sidecar);
   PrintElapsedTime(timer.ElapsedSeconds());
 }
 

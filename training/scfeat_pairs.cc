@@ -1,4 +1,4 @@
-#include "feature/scfeat_pairs.h"
+#include "training/scfeat_pairs.h"
 
 #include <Eigen/Geometry>
 #include <algorithm>

@@ -25,11 +25,6 @@ torch::Tensor PointLineDistance(const torch::Tensor& points, const torch::Tensor
 // Epipolar lines F x in B of points [N, 2] of A: [N, 3].
 torch::Tensor EpipolarLines(const Eigen::Matrix3d& F, const torch::Tensor& points);
 
-// Bilinear samples of map [1, C, h, w] covering a width x height image at pixel positions
-// [..., 2] (OpenCV convention): [..., C].
-torch::Tensor SampleMap(const torch::Tensor& map, const torch::Tensor& points, int width,
-                        int height);
-
 struct EpipolarLossOptions {
   double temperature = 60;       // similarities are multiplied by this before the softmax
   int line_samples = 64;         // positions sampled along e(x) inside B

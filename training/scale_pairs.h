@@ -48,9 +48,4 @@ class ScalePairGenerator {
   size_t largest_ = 0;  // the image with the longest short side
 };
 
-// Letterboxes an 8-bit grey image into a size^2 float canvas: longest side resized to `size`,
-// centred, padding 0, values normalised to roughly zero mean and unit range. Returns the resize
-// factor (canvas pixels per image pixel).
-cv::Mat LetterboxForScaleNet(const cv::Mat& gray, int size, double* factor);
-
 }  // namespace scalesfm

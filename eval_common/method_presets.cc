@@ -1,0 +1,197 @@
+#include "eval_common/method_presets.h"
+
+#include <cmath>
+
+#include "scale/scale_estimator.h"
+#include "util/logging.h"
+
+namespace scalesfm {
+namespace {
+
+// Mutual nearest neighbours without ratio or distance test, as the learned-feature papers match.
+void UseMutualNearestNeighbours(MatchingOptions* matching) {
+  matching->nn.max_ratio = 1.0;
+  matching->nn.max_distance = M_PI;
+}
+
+// One level of `type` features; `sift_normalization` is SIFT's descriptor normalisation.
+void SingleLevel(const std::string& type, const std::string& sift_normalization,
+                 ExtractionOptions* extraction) {
+  extraction->type = type;
+  extraction->levels = "1";
+  extraction->sift_normalization = sift_normalization;
+}
+
+std::vector<MethodPreset> MakeScalesfmMethodPresets() {
+  std::vector<MethodPreset> presets = {
+      {"scalesfm", "the defaults: SIFT at levels auto, sift_vote scale estimates",
+       [](MethodConfig*) {}},
+      {"scalesfm-plain", "single level, no scale estimation",
+       [](MethodConfig* c) {
+         c->extraction.levels = "1";
+         c->scale.estimator.estimator = "none";
+       }},
+  };
+  std::vector<std::string> estimators = ScaleEstimator::Names();
+  estimators.push_back("none");
+  for (const std::string& estimator : estimators) {
+    presets.push_back({"scalesfm-" + estimator, "the defaults with scale estimator " + estimator,
+                       [estimator](MethodConfig* c) { c->scale.estimator.estimator = estimator; },
+                       "scalesfm-<estimator>"});
+  }
+  const std::vector<MethodPreset> more = {
+      {"scalesfm-reextract", "rescaled pairs extract again at exactly s^+-0.5 (ScaleNet's way)",
+       [](MethodConfig* c) { c->scale.reextract = true; }},
+      {"scalesfm-levels-only", "rescaled pairs drop their native matches",
+       [](MethodConfig* c) { c->scale.keep_native = false; }},
+      {"scalesfm-scfeat", "learned SCFeat features, single level, no scale estimate",
+       [](MethodConfig* c) {
+         c->extraction.type = "scfeat";
+         c->extraction.levels = "1";
+         c->scale.estimator.estimator = "none";
+         UseMutualNearestNeighbours(&c->matching);
+       }},
+      {"scalesfm-scfeat-sdaim", "SCFeat with SDAIM re-extraction at sift_vote's scale",
+       [](MethodConfig* c) {
+         c->extraction.type = "scfeat";
+         c->extraction.levels = "1";
+         c->scale.estimator.estimator = "sift_vote";
+         c->scale.reextract = true;
+         UseMutualNearestNeighbours(&c->matching);
+       }},
+      // S2DNet's dense maps take the levels' place.
+      {"scalesfm-s2dnet",
+       "single-level RootSIFT keypoints, S2DNet sparse-to-dense matching, no scale estimate",
+       [](MethodConfig* c) {
+         c->extraction.levels = "1";
+         c->scale.estimator.estimator = "none";
+         c->matching.type = "s2dnet";
+       }},
+      {"scalesfm-s2dnet-scale", "scalesfm-s2dnet with sift_vote and SDAIM levels",
+       [](MethodConfig* c) {
+         c->extraction.levels = "1";
+         c->matching.type = "s2dnet";
+       }},
+  };
+  presets.insert(presets.end(), more.begin(), more.end());
+  return presets;
+}
+
+std::vector<FeatureMethodPreset> MakeFeatureMethodPresets() {
+  const auto rootsift = [](ExtractionOptions* e) { SingleLevel("sift", "l1_root", e); };
+  return {
+      {"scfeat", "learned SCFeat keypoints and descriptors",
+       [](FeatureMethodConfig* c) { SingleLevel("scfeat", "l1_root", &c->extraction); }},
+      {"sift", "OpenCV SIFT, L2-normalised descriptors",
+       [](FeatureMethodConfig* c) { SingleLevel("sift", "l2", &c->extraction); }},
+      {"rootsift", "RootSIFT, scalesfm's default SIFT",
+       [rootsift](FeatureMethodConfig* c) { rootsift(&c->extraction); }},
+      {"s2dnet", "RootSIFT keypoints in A found sparse-to-dense in B by S2DNet",
+       [rootsift](FeatureMethodConfig* c) {
+         rootsift(&c->extraction);
+         c->matching.type = "s2dnet";
+       }},
+      {"scfeat-at-sift", "SCFeat descriptors at RootSIFT keypoints (without SCFeat's detector)",
+       [rootsift](FeatureMethodConfig* c) {
+         c->describer = c->extraction;
+         SingleLevel("scfeat", "l1_root", &*c->describer);
+         rootsift(&c->extraction);
+       }},
+  };
+}
+
+}  // namespace
+
+const std::vector<MethodPreset>& ScalesfmMethodPresets() {
+  static const std::vector<MethodPreset> presets = MakeScalesfmMethodPresets();
+  return presets;
+}
+
+const char kScalesfmSuffixHelp[] =
+    "any scalesfm method + \"-norestart\" (one mapper run, without restarts from other initial "
+    "pairs) and/or + \"-noguided\" (without guided matching, which is on by default) or + "
+    "\"-guided\" (with it: the same as the default)";
+
+bool ConfigureScalesfmMethod(const std::string& name, MethodConfig* config) {
+  std::string method = name;
+  const auto strip = [&](const std::string& suffix) {
+    const bool has = method.size() > suffix.size() &&
+                     method.compare(method.size() - suffix.size(), suffix.size(), suffix) == 0;
+    if (has) method.resize(method.size() - suffix.size());
+    return has;
+  };
+  std::optional<bool> guided, restarts;  // set by a suffix
+  for (;;) {
+    if (strip("-noguided")) {
+      guided = false;
+    } else if (strip("-guided")) {
+      guided = true;
+    } else if (strip("-norestart")) {
+      restarts = false;
+    } else {
+      break;
+    }
+  }
+  const MethodPreset* preset = FindPreset(ScalesfmMethodPresets(), method);
+  if (preset == nullptr) return false;
+  preset->apply(config);
+  if (guided) config->verification.guided_matching = *guided;
+  if (restarts) config->mapper_restarts = *restarts;
+  return true;
+}
+
+const std::vector<StockColmapPreset>& StockColmapPresets() {
+  static const std::vector<StockColmapPreset> presets = {
+      {"colmap-default", "stock COLMAP with its defaults", [](StockColmapConfig*) {}},
+      {"colmap-best", "stock COLMAP with DSP-SIFT, affine shapes and guided matching",
+       [](StockColmapConfig* c) {
+         c->extraction_args = {"--SiftExtraction.domain_size_pooling", "1",
+                               "--SiftExtraction.estimate_affine_shape", "1"};
+         c->matching_args = {"--SiftMatching.guided_matching", "1"};
+       }},
+  };
+  return presets;
+}
+
+const std::vector<SdaimMethodPreset>& SdaimMethodPresets() {
+  static const std::vector<SdaimMethodPreset> presets = {
+      {"native", "single level, no scale estimate",
+       [](SdaimMethodConfig* c) {
+         c->extraction.levels = "1";
+         c->scale.estimator.estimator = "none";
+       }},
+      {"sdaim", "scale levels, SDAIM at sift_vote's estimate",
+       [](SdaimMethodConfig* c) { c->extraction.levels = "auto"; }},
+      {"sdaim-gt", "scale levels, SDAIM at the GT scale",
+       [](SdaimMethodConfig* c) {
+         c->extraction.levels = "auto";
+         c->gt_scale = true;
+       }},
+      {"sdaim-reextract", "single level, both images resized by the estimate and extracted again",
+       [](SdaimMethodConfig* c) {
+         c->extraction.levels = "1";
+         c->scale.reextract = true;
+       }},
+  };
+  return presets;
+}
+
+const std::vector<FeatureMethodPreset>& FeatureMethodPresets() {
+  static const std::vector<FeatureMethodPreset> presets = MakeFeatureMethodPresets();
+  return presets;
+}
+
+FeatureMethodConfig ConfigureFeatureMethod(const std::string& name, const ExtractionOptions& base) {
+  const FeatureMethodPreset* preset = FindPreset(FeatureMethodPresets(), name);
+  if (preset == nullptr) {
+    throw Error("unknown eval_features method '" + name +
+                "' (known: " + PresetNames(FeatureMethodPresets()) + ")");
+  }
+  FeatureMethodConfig config;
+  config.extraction = base;
+  UseMutualNearestNeighbours(&config.matching);  // the protocol, for every method
+  preset->apply(&config);
+  return config;
+}
+
+}  // namespace scalesfm
