@@ -245,10 +245,14 @@ bool ParseCommandLine(int argc, char** argv, const std::string& usage,
                       std::vector<std::string>* passthrough) {
   po::options_description all(desc);
   all.add_options()("help,h", "print this help");
-  po::parsed_options parsed = po::command_line_parser(WithStageDevices(argc, argv, desc))
-                                  .options(all)
-                                  .allow_unregistered()
-                                  .run();
+  // No abbreviated flags (Boost's default allows them): every flag is spelt out, so that
+  // ExplicitFlags sees what the user set.
+  po::parsed_options parsed =
+      po::command_line_parser(WithStageDevices(argc, argv, desc))
+          .options(all)
+          .style(po::command_line_style::default_style & ~po::command_line_style::allow_guessing)
+          .allow_unregistered()
+          .run();
   std::vector<po::option>& options = parsed.options;
   for (size_t i = 0; i < options.size(); ++i) {
     const po::option& opt = options[i];

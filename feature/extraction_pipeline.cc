@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <exception>
 #include <filesystem>
 #include <mutex>
 #include <opencv2/core/utility.hpp>
@@ -73,6 +74,9 @@ ExtractionSummary RunFeatureExtraction(const std::string& database_path,
     size_t* turn;
     std::condition_variable* changed;
     ~Turn() {
+      // An image whose write failed keeps its turn: the others stop (fatal) instead of taking
+      // its id.
+      if (std::uncaught_exceptions() > 0) return;
       ++*turn;
       lock.unlock();
       changed->notify_all();

@@ -42,8 +42,9 @@ const LevelDescriptors& LevelMatcher::Descriptors(image_t id, int index) {
 }
 
 Matches LevelMatcher::Match(image_t a, int la, image_t b, int lb) {
-  const LevelDescriptors& da = Descriptors(a, la);
-  const LevelDescriptors& db = Descriptors(b, lb);
+  // Copies (tensor handles and the index): fetching b may evict a's cache entry.
+  const LevelDescriptors da = Descriptors(a, la);
+  const LevelDescriptors db = Descriptors(b, lb);
   return ToMergedIndices(MatchNearestNeighbors(da.descriptors, db.descriptors, nn_), da, db);
 }
 

@@ -112,7 +112,12 @@ MatchingSummary RunRawMatching(const std::string& database_path, const ImagePair
       task.a = a;
       task.b = b;
       task.native = [&, a = a, b = b]() -> const Matches& {
-        if (!native) native = levels.MatchNative(a, b);
+        if (!native) {
+          // Without descriptors on both sides (a keypoints-only matcher), there is nothing to
+          // match natively: no votes, s = 1.
+          native = levels.HasDescriptors(a) && levels.HasDescriptors(b) ? levels.MatchNative(a, b)
+                                                                        : Matches();
+        }
         return *native;
       };
       // 1. s(A->B): cached, or estimated now ("none": 1, never cached).

@@ -62,6 +62,7 @@ class Reextractor {
       db->WriteKeypoints(id, image.keypoints);
       image.dirty = false;
     }
+    images_.clear();  // written: read from the database again when next needed
   }
 
  private:

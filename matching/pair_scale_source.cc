@@ -1,5 +1,6 @@
 #include "matching/pair_scale_source.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <unordered_map>
 
@@ -24,17 +25,24 @@ class KeypointVoteSource : public PairScaleSource {
 
   ScaleEstimate Estimate(image_t a, image_t b,
                          const std::function<const Matches&()>& native) override {
-    const Keypoints& ka = StoredKeypoints(a);
-    const Keypoints& kb = StoredKeypoints(b);
-    return ScaleFromMatchedKeypoints(ka, kb, native());
+    const Matches& matches = native();
+    point2D_t max_a = 0, max_b = 0;
+    for (const scalesfm::Match& m : matches) {
+      max_a = std::max(max_a, m.idx1);
+      max_b = std::max(max_b, m.idx2);
+    }
+    const Keypoints& ka = StoredKeypoints(a, matches.empty() ? 0 : max_a + 1);
+    const Keypoints& kb = StoredKeypoints(b, matches.empty() ? 0 : max_b + 1);
+    return ScaleFromMatchedKeypoints(ka, kb, matches);
   }
 
  private:
-  // Keypoint lists only grow by appending (re-extraction, S2DNet), and native matches index the
-  // detected keypoints only, so a list read earlier stays valid.
-  const Keypoints& StoredKeypoints(image_t id) {
+  // Keypoint lists only grow by appending (re-extraction, S2DNet), so a list read earlier is a
+  // prefix of today's; it is read again when a match indexes past it (`min_size`).
+  const Keypoints& StoredKeypoints(image_t id, size_t min_size) {
     auto it = keypoints_.find(id);
-    if (it != keypoints_.end()) return it->second;
+    if (it != keypoints_.end() && it->second.size() >= min_size) return it->second;
+    if (it != keypoints_.end()) return it->second = db_->ReadKeypoints(id);
     if (keypoints_.size() >= capacity_) keypoints_.clear();
     return keypoints_[id] = db_->ReadKeypoints(id);
   }

@@ -110,6 +110,11 @@ TEST(Cli, DeviceFlagSetsEveryStageUnlessTheStageFlagIsGiven) {
   EXPECT_EQ(extraction.device, "cpu");
   EXPECT_EQ(config.scale.estimator.device, "cpu");
   EXPECT_EQ(config.matching.device, "auto");
+  // Abbreviations are refused: a feature type's defaults must see every flag the user set.
+  std::vector<std::string> short_args = {"cmd", "--Matching.max_r", "0.9"};
+  std::vector<char*> short_argv;
+  for (std::string& a : short_args) short_argv.push_back(a.data());
+  EXPECT_ANY_THROW(ParseCommandLine(int(short_argv.size()), short_argv.data(), "", desc));
 }
 
 // A feature type's matcher defaults apply unless the flag is set.
