@@ -32,9 +32,8 @@ std::vector<MethodPreset> MakeScalesfmMethodPresets() {
          c->scale.estimator.estimator = "none";
        }},
   };
-  std::vector<std::string> estimators = ScaleEstimator::Names();
-  estimators.push_back("none");
-  for (const std::string& estimator : estimators) {
+  // Every registered estimator, "none" included.
+  for (const std::string& estimator : ScaleEstimator::Names()) {
     presets.push_back({"scalesfm-" + estimator, "the defaults with scale estimator " + estimator,
                        [estimator](MethodConfig* c) { c->scale.estimator.estimator = estimator; },
                        "scalesfm-<estimator>"});

@@ -202,13 +202,12 @@ void PrintReconstructionStats(const ReconstructionStats& s) {
 AutomaticReconstructionResult RunAutomaticReconstruction(
     const AutomaticReconstructionOptions& options, const ColmapRunner& colmap) {
   colmap.ResolveBinary();
-  {  // every option, before any work
-    MatchingConfig matching = options.matching;
-    matching.image_path = options.image_path;
-    matching.extraction = options.extraction;
-    options.extraction.Check();
-    matching.Check();
-  }
+  // The matching sections take the image folder and extraction settings of the run.
+  MatchingConfig matching = options.matching;
+  matching.image_path = options.image_path;
+  matching.extraction = options.extraction;
+  options.extraction.Check();  // every option, before any work
+  matching.Check();
   fs::create_directories(options.workspace_path);
   const std::string database_path = (fs::path(options.workspace_path) / "database.db").string();
   const std::string log_path = (fs::path(options.workspace_path) / "scalesfm_colmap.log").string();
@@ -224,9 +223,6 @@ AutomaticReconstructionResult RunAutomaticReconstruction(
   AutomaticReconstructionResult result;
   result.extraction =
       RunFeatureExtraction(database_path, options.image_path, options.reader, options.extraction);
-  MatchingConfig matching = options.matching;
-  matching.image_path = options.image_path;
-  matching.extraction = options.extraction;
   result.matching = RunMatching(database_path, matching, colmap);
   const std::string sparse = (fs::path(options.workspace_path) / "sparse").string();
   fs::remove_all(sparse);  // the mapper is not incremental across runs; start it afresh
