@@ -217,10 +217,21 @@ int EvaluateModel(int argc, char** argv) {
   }
   Require(model_path, "model_path");
   Require(gt_path, "gt_path");
+  // A path that does not exist is a typo, not a failed reconstruction; a mapper output folder
+  // without a model is the latter, and is scored as an empty model.
+  if (!fs::is_directory(model_path)) {
+    throw Error("--model_path " + model_path + " does not exist or is not a folder");
+  }
+  if (!fs::is_directory(gt_path)) {
+    throw Error("--gt_path " + gt_path + " does not exist or is not a folder");
+  }
   std::string path = model_path;
   if (!fs::exists(fs::path(path) / "cameras.bin") && !fs::exists(fs::path(path) / "cameras.txt")) {
     const auto models = ListModels(path);
     path = models.empty() ? "" : models.front();
+    if (path.empty()) {
+      LogWarning("no COLMAP model in " + model_path + ": scored as an empty reconstruction");
+    }
   }
   const Reconstruction estimate = path.empty() ? Reconstruction() : Reconstruction::Read(path);
   const Reconstruction gt = Reconstruction::Read(gt_path);
@@ -241,7 +252,10 @@ int EvalEth(int argc, char** argv) {
       (std::string("comma-separated: ") + kEthMethodNames).c_str())(
       "max_num_features", po::value(&o.max_num_features)->default_value(o.max_num_features), "")(
       "num_threads", po::value(&o.num_threads)->default_value(o.num_threads), "")(
-      "repetitions", po::value(&o.repetitions)->default_value(o.repetitions), "");
+      "repetitions", po::value(&o.repetitions)->default_value(o.repetitions), "")(
+      "device", po::value(&o.device)->default_value(o.device),
+      "auto | cpu | cuda: scalesfm's extraction, matching and scale estimation (stock COLMAP "
+      "runs on the CPU)");
   if (!ParseCommandLine(argc, argv,
                         "scalesfm eval_eth --dataset_path DIR [--dataset_path DIR ...] "
                         "--output_path DIR",
@@ -283,7 +297,10 @@ int EvalImc(int argc, char** argv) {
       "seed", po::value(&o.seed)->default_value(o.seed), "bag sampling seed")(
       "stereo", po::value(&o.stereo)->default_value(o.stereo), "run the stereo task")(
       "stereo_threshold_px",
-      po::value(&o.stereo_threshold_px)->default_value(o.stereo_threshold_px), "");
+      po::value(&o.stereo_threshold_px)->default_value(o.stereo_threshold_px),
+      "")("device", po::value(&o.device)->default_value(o.device),
+          "auto | cpu | cuda: scalesfm's extraction, matching and scale estimation (stock COLMAP "
+          "runs on the CPU)");
   if (!ParseCommandLine(argc, argv,
                         "scalesfm eval_imc --dataset_path DIR [--dataset_path DIR ...] "
                         "--output_path DIR",
@@ -363,6 +380,7 @@ int EstimateScale(int argc, char** argv) {
   }
   Require(image1, "image1");
   Require(image2, "image2");
+  if (json) SetQuiet(true);  // the output is one JSON object; errors still go to stderr
   std::string error;
   const cv::Mat a = ReadImageGray(image1, &error);
   if (a.empty()) throw Error("cannot read " + image1 + ": " + error);

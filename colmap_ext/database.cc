@@ -1,8 +1,10 @@
 #include "colmap_ext/database.h"
 
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <Eigen/LU>
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
 
@@ -88,6 +90,21 @@ Database::Database(const std::string& path, int busy_timeout_ms) : path_(path) {
     throw Error("database " + path + " cannot be opened: " + message);
   }
   sqlite3_busy_timeout(db_, busy_timeout_ms);
+  // SQLite opens a file it cannot write (a read-only mount, a read-only file) read-only without
+  // an error, and its journal needs the folder to be writable: both would only fail at the
+  // first write, after the work. Refuse here instead.
+  std::string not_writable;
+  if (sqlite3_db_readonly(db_, "main") == 1) {
+    not_writable = "the file or its file system is read-only";
+  } else if (access(parent.c_str(), W_OK) != 0) {
+    not_writable = "its folder " + parent.string() + " is not writable (" + std::strerror(errno) +
+                   "), and SQLite writes its journal there";
+  }
+  if (!not_writable.empty()) {
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw Error("database " + path + " is not writable: " + not_writable);
+  }
   try {
     Execute("PRAGMA foreign_keys = ON;");
     CreateTables();

@@ -3,6 +3,7 @@
 #include <libexif/exif-data.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <filesystem>
 
 #include "util/logging.h"
@@ -23,25 +24,78 @@ void ImageReaderOptions::Check() const {
   }
 }
 
-std::vector<std::string> ListImages(const std::string& image_path) {
+namespace {
+
+bool HasImageExtension(const std::filesystem::path& path) {
+  std::string ext = path.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
+  for (const char* known :
+       {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".ppm", ".pgm", ".webp", ".jp2"}) {
+    if (ext == known) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+ImageListing ListImageFolder(const std::string& image_path) {
   namespace fs = std::filesystem;
   if (!fs::is_directory(image_path)) {
     throw Error("image folder " + image_path + " does not exist or is not a folder");
   }
-  std::vector<std::string> names;
+  ImageListing listing;
   fs::path base = fs::path(image_path).lexically_normal();
   if (base.filename().empty()) base = base.parent_path();  // "images/" -> "images"
-  for (const auto& entry : fs::recursive_directory_iterator(base)) {
-    if (!entry.is_regular_file()) continue;
+  std::error_code ec;
+  fs::recursive_directory_iterator it(base, fs::directory_options::skip_permission_denied, ec);
+  if (ec) throw Error("cannot list image folder " + image_path + ": " + ec.message());
+  for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (ec) throw Error("cannot list image folder " + image_path + ": " + ec.message());
+    const fs::directory_entry& entry = *it;
     // Lexical, so symlinked images keep their name in the folder (fs::relative would resolve
     // the link and name the target).
     const std::string rel = entry.path().lexically_relative(base).generic_string();
-    if (rel.empty() || rel[0] == '.' || rel.find("/.") != std::string::npos) continue;
-    names.push_back(rel);
+    if (rel.empty() || rel[0] == '.' || rel.find("/.") != std::string::npos) {
+      if (entry.is_directory(ec) && !entry.is_symlink(ec)) it.disable_recursion_pending();
+      continue;
+    }
+    // Every status query takes an error_code: a symbolic-link loop must not stop the listing.
+    std::error_code status_error;
+    const fs::file_status status = fs::status(entry.path(), status_error);
+    const bool is_link = entry.is_symlink(ec);
+    if (status_error || !fs::exists(status)) {
+      if (!is_link) continue;  // removed while listing
+      const bool loop = status_error.value() == ELOOP;
+      std::error_code read_error;
+      const fs::path target = fs::read_symlink(entry.path(), read_error);
+      listing.skipped.emplace_back(
+          rel, loop ? "symbolic link loop" : "dangling symbolic link to " + target.string());
+      continue;
+    }
+    if (fs::is_regular_file(status)) {
+      listing.names.push_back(rel);
+    } else if (fs::is_directory(status)) {
+      if (is_link) {
+        listing.skipped.emplace_back(rel, "symbolic link to a folder (not followed)");
+      } else if (HasImageExtension(entry.path())) {
+        listing.skipped.emplace_back(rel, "a folder, not an image file");
+      }
+    } else if (HasImageExtension(entry.path())) {
+      listing.skipped.emplace_back(rel, "not a regular file");
+    }
   }
-  std::sort(names.begin(), names.end());
-  if (names.empty()) throw Error("image folder " + image_path + " contains no files");
-  return names;
+  std::sort(listing.names.begin(), listing.names.end());
+  std::sort(listing.skipped.begin(), listing.skipped.end());
+  if (listing.names.empty()) throw Error("image folder " + image_path + " contains no files");
+  return listing;
+}
+
+std::vector<std::string> ListImages(const std::string& image_path) {
+  ImageListing listing = ListImageFolder(image_path);
+  for (const auto& [name, reason] : listing.skipped) {
+    LogWarning("skipping " + name + " in " + image_path + ": " + reason);
+  }
+  return std::move(listing.names);
 }
 
 namespace {

@@ -22,8 +22,18 @@ struct ImageReaderOptions {
   void Check() const;  // throws Error on invalid values
 };
 
-// Relative paths (with '/') of the regular, non-hidden files below `image_path`, sorted, as
-// COLMAP lists them. Throws Error if the folder does not exist or holds no files.
+// The non-hidden entries below `image_path`, as relative paths with '/', sorted as COLMAP lists
+// them: `names` are the regular files (symlinks to files included); `skipped` are the entries
+// that look like images but cannot be read as files, each with the reason: dangling symbolic
+// links, symbolic-link loops, links to folders (not followed, as COLMAP does not) and folders
+// named like image files. Throws Error if the folder does not exist or holds no files.
+struct ImageListing {
+  std::vector<std::string> names;
+  std::vector<std::pair<std::string, std::string>> skipped;
+};
+ImageListing ListImageFolder(const std::string& image_path);
+
+// ListImageFolder's names; each skipped entry is logged as a warning.
 std::vector<std::string> ListImages(const std::string& image_path);
 
 // Focal length in pixels from the image's EXIF, if it has enough information: the 35 mm

@@ -12,6 +12,7 @@
 #include "eval_common/method_presets.h"
 #include "eval_eth/html_report.h"
 #include "matching/matching_controller.h"
+#include "util/device.h"
 #include "util/logging.h"
 #include "util/progress.h"
 
@@ -52,6 +53,7 @@ void EthEvaluationOptions::Check() const {
     }
   }
   if (repetitions < 1) throw Error("--repetitions must be >= 1");
+  ParseDevice(device);
 }
 
 const std::string kEthMethodNames = PresetNames(ScalesfmMethodPresets()) + ", " +
@@ -80,7 +82,8 @@ void RunMethodMatching(const std::string& db_path, const std::string& image_path
 // intrinsics imported when the dataset has gt/.
 MethodDatabase PrepareMethodDatabase(const std::string& dataset, const std::string& method,
                                      int max_num_features, int num_threads,
-                                     const std::string& workspace, const ColmapRunner& colmap) {
+                                     const std::string& workspace, const ColmapRunner& colmap,
+                                     const std::string& device) {
   MethodDatabase out;
   fs::remove_all(workspace);
   fs::create_directories(workspace);
@@ -108,6 +111,7 @@ MethodDatabase PrepareMethodDatabase(const std::string& dataset, const std::stri
     if (!config.mapper_restarts) out.restarts.max_init_pairs = 0;
     config.extraction.max_num_features = max_num_features;
     config.extraction.num_threads = num_threads;
+    config.extraction.device = config.matching.device = config.scale.estimator.device = device;
     RunFeatureExtraction(db_path, image_path, ImageReaderOptions(), config.extraction);
     out.extraction_seconds = timer.ElapsedSeconds();
     timer.Restart();
@@ -166,8 +170,9 @@ EthResult RunMethod(const std::string& dataset, const std::string& method,
   result.dataset = fs::path(dataset).filename().string();
   result.method = method;
   result.num_images = ListImages((fs::path(dataset) / "images").string()).size();
-  const MethodDatabase prepared = PrepareMethodDatabase(dataset, method, options.max_num_features,
-                                                        options.num_threads, workspace, colmap);
+  const MethodDatabase prepared =
+      PrepareMethodDatabase(dataset, method, options.max_num_features, options.num_threads,
+                            workspace, colmap, options.device);
   result.has_gt = prepared.has_gt;
   result.workspace = workspace;
   result.image_path = prepared.image_path;

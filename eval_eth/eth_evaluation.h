@@ -26,9 +26,12 @@ struct MethodDatabase {
 
 // Runs extraction and matching of `method` (scalesfm* or colmap-default/colmap-best) into
 // `workspace`/database.db, created afresh; GT intrinsics are imported first when gt/ exists.
+// `device` (--device) runs scalesfm's extraction, matching and scale estimation; stock COLMAP
+// always extracts and matches on the CPU (Debian's colmap has no CUDA).
 MethodDatabase PrepareMethodDatabase(const std::string& dataset, const std::string& method,
                                      int max_num_features, int num_threads,
-                                     const std::string& workspace, const ColmapRunner& colmap);
+                                     const std::string& workspace, const ColmapRunner& colmap,
+                                     const std::string& device = "auto");
 
 struct EthEvaluationOptions {
   std::vector<std::string> dataset_paths;
@@ -38,6 +41,7 @@ struct EthEvaluationOptions {
   int max_num_features = 8192;
   int num_threads = -1;
   int repetitions = 1;
+  std::string device = "auto";  // --device: scalesfm's stages (auto | cpu | cuda)
 
   void Check() const;
 };

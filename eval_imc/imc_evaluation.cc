@@ -37,6 +37,7 @@ void ImcEvaluationOptions::Check() const {
   eth.dataset_paths = dataset_paths;
   eth.output_path = output_path;
   eth.methods = methods;
+  eth.device = device;
   eth.Check();  // the same method names as eval_eth
   for (int k : bag_sizes) {
     if (k < 2) throw Error("--bag_sizes must be >= 2");
@@ -317,8 +318,9 @@ std::vector<ImcResult> RunImcEvaluation(const ImcEvaluationOptions& options,
       PrintHeading1("IMC protocol: " + fs::path(dataset).filename().string() + " / " + method);
       const std::string work =
           (fs::path(options.output_path) / fs::path(dataset).filename() / method).string();
-      const MethodDatabase prepared = PrepareMethodDatabase(
-          dataset, method, options.max_num_features, options.num_threads, work, colmap);
+      const MethodDatabase prepared =
+          PrepareMethodDatabase(dataset, method, options.max_num_features, options.num_threads,
+                                work, colmap, options.device);
       if (options.stereo) {
         results.push_back(
             RunStereo(dataset, method, prepared.database_path, gt, options.stereo_threshold_px));

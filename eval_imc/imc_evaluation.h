@@ -28,6 +28,7 @@ struct ImcEvaluationOptions {
   unsigned seed = 0;
   bool stereo = true;
   double stereo_threshold_px = 1.0;  // MAGSAC threshold in pixels (IMC's stereo default range)
+  std::string device = "auto";       // --device: scalesfm's stages (auto | cpu | cuda)
 
   void Check() const;
 };

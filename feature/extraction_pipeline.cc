@@ -26,10 +26,19 @@ ExtractionSummary RunFeatureExtraction(const std::string& database_path,
   reader_options.Check();
   extraction_options.Check();
   PrintHeading1("Feature extraction");
+  if (!extraction_options.IsLearned() && ParseDevice(extraction_options.device).is_cuda()) {
+    LogInfo("--Extraction.type " + extraction_options.type +
+            " runs on the CPU; the CUDA device is used by learned extractors");
+  }
   Timer timer;
   ExtractionSummary summary;
-  const std::vector<std::string> names = ListImages(image_path);
-  summary.num_images = names.size();
+  const ImageListing listing = ListImageFolder(image_path);
+  const std::vector<std::string>& names = listing.names;
+  summary.num_images = names.size() + listing.skipped.size();
+  // Extractors are created here, not in the workers: a missing or corrupt weights file or an
+  // unusable device is reported as an error before the database is created or touched.
+  std::vector<std::unique_ptr<FeatureExtractor>> extractors;
+  extractors.push_back(FeatureExtractor::Create(extraction_options));
   Database db(database_path);
 
   // Which images still need work? (Resume: those with keypoints and descriptors are done.)
@@ -57,6 +66,9 @@ ExtractionSummary RunFeatureExtraction(const std::string& database_path,
                               : std::min<int>(extraction_options.EffectiveNumThreads(),
                                               std::max<size_t>(1, todo.size()));
   // Parallelism is across images; OpenCV's own threads would oversubscribe the cores.
+  while (static_cast<int>(extractors.size()) < num_threads) {
+    extractors.push_back(FeatureExtractor::Create(extraction_options));
+  }
   const int previous_cv_threads = cv::getNumThreads();
   cv::setNumThreads(1);
   std::mutex db_mutex;
@@ -93,11 +105,13 @@ ExtractionSummary RunFeatureExtraction(const std::string& database_path,
     LogWarning("skipping image " + path + ": " + reason);
     summary.failed.emplace_back(name, reason);
   };
+  for (const auto& [name, reason] : listing.skipped) {
+    skip(name, (std::filesystem::path(image_path) / name).string(), reason);
+  }
 
   const std::vector<double> level_factors = extraction_options.LevelFactors();
   const KeypointMergeOptions merge = extraction_options.MergeOptions();
-  auto worker = [&]() {
-    std::unique_ptr<FeatureExtractor> extractor = FeatureExtractor::Create(extraction_options);
+  auto worker = [&](FeatureExtractor* extractor) {
     for (size_t i = next++; i < todo.size(); i = next++) {
       const std::string& name = todo[i];
       const std::string path = (std::filesystem::path(image_path) / name).string();
@@ -111,7 +125,7 @@ ExtractionSummary RunFeatureExtraction(const std::string& database_path,
         }
         const std::vector<double> factors = LevelsForImage(level_factors, image.cols, image.rows,
                                                            extraction_options.max_image_size);
-        MultiLevelFeatures features = ExtractLevels(extractor.get(), image, factors, merge);
+        MultiLevelFeatures features = ExtractLevels(extractor, image, factors, merge);
 
         const Turn my_turn = wait_for_turn(i);
         if (fatal) return;  // another image failed: stop without writing
@@ -174,7 +188,7 @@ ExtractionSummary RunFeatureExtraction(const std::string& database_path,
     }
   };
   std::vector<std::thread> threads;
-  for (int t = 0; t < num_threads; ++t) threads.emplace_back(worker);
+  for (int t = 0; t < num_threads; ++t) threads.emplace_back(worker, extractors[t].get());
   for (auto& t : threads) t.join();
   cv::setNumThreads(previous_cv_threads);
   if (fatal) std::rethrow_exception(fatal);

@@ -9,6 +9,7 @@
 #include "feature/scale_levels.h"
 #include "feature/scfeat_extractor.h"
 #include "feature/sift_extractor.h"
+#include "util/device.h"
 #include "util/logging.h"
 #include "util/registry.h"
 
@@ -66,6 +67,7 @@ void ExtractionOptions::Check() const {
                 type + " yet; use 1 (auto means 1 for learned features)");
   }
   MergeOptions().Check();
+  ParseDevice(device);  // one rule for every stage: cuda without a GPU is an error
 }
 
 bool ExtractionOptions::IsLearned() const {

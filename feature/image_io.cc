@@ -8,6 +8,7 @@
 #include <opencv2/imgproc.hpp>
 #include <vector>
 
+#include "feature/jpeg_check.h"
 #include "util/logging.h"
 
 namespace scalesfm {
@@ -37,6 +38,12 @@ cv::Mat ReadImageGray(const std::string& path, std::string* error) {
     }
     if (!has_eoi) {
       *error = "truncated or corrupt JPEG (no end-of-image marker)";
+      return {};
+    }
+  }
+  if (LooksLikeJpeg(bytes)) {
+    if (auto corruption = JpegCorruption(bytes)) {
+      *error = "corrupt JPEG (libjpeg: " + *corruption + ")";
       return {};
     }
   }

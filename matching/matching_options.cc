@@ -1,5 +1,6 @@
 #include "matching/matching_options.h"
 
+#include <cmath>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -46,8 +47,31 @@ void ScaleMatchingOptions::Check() const {
 }
 
 void VerificationOptions::Check() const {
-  if (!(max_error > 0)) {
+  // Every value COLMAP 3.8 checks (SiftMatchingOptions::Check, RANSACOptions::Check) is checked
+  // here, before any matching: colmap would only refuse it after the raw matches are written.
+  if (!(max_error > 0) || !std::isfinite(max_error)) {
     throw Error(StringPrintf("--SiftMatching.max_error must be positive, got %g", max_error));
+  }
+  if (!(confidence > 0 && confidence <= 1)) {
+    throw Error(StringPrintf("--SiftMatching.confidence must be in (0, 1], got %g", confidence));
+  }
+  if (max_num_trials <= 0) {
+    throw Error(
+        StringPrintf("--SiftMatching.max_num_trials must be positive, got %d", max_num_trials));
+  }
+  if (!(min_inlier_ratio >= 0 && min_inlier_ratio <= 1)) {
+    throw Error(StringPrintf("--SiftMatching.min_inlier_ratio must be in [0, 1], got %g",
+                             min_inlier_ratio));
+  }
+  if (min_num_inliers < 0) {
+    throw Error(
+        StringPrintf("--SiftMatching.min_num_inliers must be >= 0, got %d", min_num_inliers));
+  }
+  if (num_threads == 0 || num_threads < -1) {
+    throw Error(StringPrintf("--SiftMatching.num_threads must be -1 or >= 1, got %d", num_threads));
+  }
+  if (std::isnan(guided_max_error) || std::isinf(guided_max_error)) {
+    throw Error("--SiftMatching.guided_max_error must be a finite number of pixels");
   }
   if (num_processes == 0 || num_processes < -1) {
     throw Error(

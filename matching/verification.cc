@@ -9,6 +9,7 @@
 
 #include "util/logging.h"
 #include "util/progress.h"
+#include "util/scratch_dir.h"
 
 namespace scalesfm {
 
@@ -28,13 +29,14 @@ void RunMatchesImporter(const std::string& database_path, const ImagePairs& pair
   std::filesystem::remove(list_path);
 }
 
-// Contiguous slices of `pairs` verified in parallel, each on its own copy of the database; the
-// copies' two-view geometries are then added to `database_path`, one transaction per slice. The
-// copies are removed whether or not a step failed.
+// Contiguous slices of `pairs` verified in parallel, each on its own copy of the database in the
+// run's private `scratch` folder; the copies' two-view geometries are then added to
+// `database_path`, one transaction per slice. The copies are removed whether or not a step
+// failed.
 void RunParallelMatchesImporter(const std::string& database_path, const ImagePairs& pairs,
                                 const std::vector<Image>& images,
                                 const VerificationOptions& options, const ColmapRunner& colmap,
-                                const std::string& work_dir, const std::string& log_path,
+                                const ScratchDir& scratch, const std::string& log_path,
                                 int num_processes) {
   namespace fs = std::filesystem;
   std::vector<std::string> copies, logs;
@@ -43,7 +45,7 @@ void RunParallelMatchesImporter(const std::string& database_path, const ImagePai
     const size_t begin = pairs.size() * k / num_processes;
     const size_t end = pairs.size() * (k + 1) / num_processes;
     slices.emplace_back(pairs.begin() + begin, pairs.begin() + end);
-    const std::string stem = (fs::path(work_dir) / StringPrintf("scalesfm_verify_%d", k)).string();
+    const std::string stem = scratch.File(StringPrintf("verify_%d", k));
     copies.push_back(stem + ".db");
     logs.push_back(stem + ".log");
     fs::copy_file(database_path, copies.back(), fs::copy_options::overwrite_existing);
@@ -124,15 +126,17 @@ void RunGeometricVerification(const std::string& database_path, const ImagePairs
   LogInfo(StringPrintf("Verifying %zu pairs in %d process%s", todo.size(), num_processes,
                        num_processes == 1 ? "" : "es"));
   const std::string log_path = (std::filesystem::path(work_dir) / "scalesfm_colmap.log").string();
-  if (todo.empty()) {
-    // nothing to do
-  } else if (num_processes == 1) {
-    RunMatchesImporter(
-        database_path, todo, images, options, colmap,
-        (std::filesystem::path(work_dir) / "scalesfm_verification_pairs.txt").string(), log_path);
-  } else {
-    RunParallelMatchesImporter(database_path, todo, images, options, colmap, work_dir, log_path,
-                               num_processes);
+  // Temporary files are private to this run: shards of copies of one database may be verified at
+  // the same time in one folder. Creating the folder also removes those of killed runs.
+  const ScratchDir scratch(database_path);
+  if (!todo.empty()) {
+    if (num_processes == 1) {
+      RunMatchesImporter(database_path, todo, images, options, colmap,
+                         scratch.File("verification_pairs.txt"), log_path);
+    } else {
+      RunParallelMatchesImporter(database_path, todo, images, options, colmap, scratch, log_path,
+                                 num_processes);
+    }
   }
   Database db(database_path);
   size_t verified = 0;

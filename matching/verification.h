@@ -13,8 +13,10 @@
 
 namespace scalesfm {
 
-// Verifies the pairs of `pairs` that have raw matches but no two-view geometry; temporary files
-// go to `work_dir`. Fills summary->num_verified and verification_seconds.
+// Verifies the pairs of `pairs` that have raw matches but no two-view geometry. Temporary files
+// (pair lists, the parallel processes' database copies) go to a folder private to this run next
+// to the database (util/scratch_dir.h); COLMAP's log is appended to
+// `work_dir`/scalesfm_colmap.log. Fills summary->num_verified and verification_seconds.
 void RunGeometricVerification(const std::string& database_path, const ImagePairs& pairs,
                               const VerificationOptions& options, const ColmapRunner& colmap,
                               const std::string& work_dir, MatchingSummary* summary);

@@ -7,6 +7,7 @@
 
 #include "scale/scalenet_estimator.h"
 #include "scale/sift_vote.h"
+#include "util/device.h"
 #include "util/logging.h"
 #include "util/registry.h"
 
@@ -80,7 +81,9 @@ int NearestScaleBin(double scale) {
 }
 
 std::unique_ptr<ScaleEstimator> ScaleEstimator::Create(const ScaleEstimatorOptions& options) {
-  return Find(options.estimator).create(options);
+  const Entry& entry = Find(options.estimator);
+  ParseDevice(options.device);  // the same rule for estimators that run on the CPU anyway
+  return entry.create(options);
 }
 
 const ScaleEstimatorTraits& ScaleEstimator::Traits(const std::string& name) {

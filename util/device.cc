@@ -1,6 +1,7 @@
 #include "util/device.h"
 
 #include <algorithm>
+#include <mutex>
 #include <thread>
 
 #include "util/logging.h"
@@ -18,7 +19,13 @@ torch::Device ParseDevice(const std::string& name) {
     }
     return torch::kCUDA;
   }
-  if (name == "auto") return cuda ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+  if (name == "auto") {
+    if (cuda) return torch::kCUDA;
+    static std::once_flag logged;
+    std::call_once(
+        logged, [] { LogInfo("--device auto: LibTorch sees no CUDA device; running on the CPU"); });
+    return torch::kCPU;
+  }
   throw Error("unknown --device '" + name + "' (expected auto, cpu or cuda)");
 }
 

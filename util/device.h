@@ -7,8 +7,9 @@
 
 namespace scalesfm {
 
-// "auto" picks CUDA when LibTorch was built with it and a GPU is visible, else CPU. "cuda"
-// without a usable GPU is an error, not a silent fallback.
+// "auto" picks CUDA when LibTorch was built with it and a GPU is visible, else CPU (logged once
+// per process). "cuda" without a usable GPU is an error, not a silent fallback, in every command
+// and for every method, including those that run on the CPU anyway (SIFT).
 torch::Device ParseDevice(const std::string& name);
 
 // LibTorch's intra-op threads: `requested` when > 0, else every logical core. LibTorch's own
