@@ -7,6 +7,7 @@
 
 #include "cli/options.h"
 #include "colmap_ext/database.h"
+#include "colmap_ext/database_check.h"
 #include "colmap_ext/database_merge.h"
 #include "eval_common/method_presets.h"
 #include "eval_eth/eth_evaluation.h"
@@ -138,6 +139,10 @@ int Mapper(int argc, char** argv) {
   Require(image_path, "image_path");
   Require(output_path, "output_path");
   if (!fs::exists(database_path)) throw Error("database " + database_path + " does not exist");
+  {
+    Database db(database_path);
+    CheckDatabaseConsistency(&db);  // colmap mapper would crash or misread a damaged database
+  }
   const MapperResult result =
       RunMapper(database_path, image_path, output_path, forwarded, restarts, ColmapRunner(),
                 (fs::path(output_path) / "scalesfm_colmap.log").string());

@@ -4,7 +4,9 @@
 #include <unistd.h>
 
 #include <Eigen/LU>
+#include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 
@@ -262,6 +264,24 @@ Camera CameraFromRow(const StatementT& s) {
   c.height = static_cast<int>(s.Int(3));
   c.params = s.template Blob<double>(4);
   c.has_prior_focal_length = s.Int(5) != 0;
+  std::string problem;
+  try {
+    if (c.params.size() != CameraModelNumParams(c.model_id)) {
+      problem = StringPrintf("%zu parameters for model %s", c.params.size(),
+                             CameraModelIdToName(c.model_id).c_str());
+    }
+  } catch (const Error&) {
+    problem = StringPrintf("unknown camera model %d", c.model_id);
+  }
+  for (double p : c.params) {
+    if (problem.empty() && !std::isfinite(p)) problem = "a non-finite parameter";
+  }
+  if (problem.empty() && (c.width <= 0 || c.height <= 0)) {
+    problem = StringPrintf("size %dx%d", c.width, c.height);
+  }
+  if (!problem.empty()) {
+    throw Error(StringPrintf("cameras row of camera %u: %s", c.camera_id, problem.c_str()));
+  }
   return c;
 }
 }  // namespace
@@ -342,10 +362,23 @@ Keypoints Database::ReadKeypoints(image_t image_id) const {
   s.Bind(1, static_cast<int64_t>(image_id));
   if (!s.Step()) return {};
   const int64_t rows = s.Int(0), cols = s.Int(1);
+  if (cols != 2 && cols != 4 && cols != 6) {
+    throw Error(StringPrintf("database %s: keypoints of image %u: cols must be 2, 4 or 6, not %ld",
+                             path_.c_str(), image_id, static_cast<long>(cols)));
+  }
   const std::vector<float> data = s.Blob<float>(2);
-  if (static_cast<int64_t>(data.size()) != rows * cols) {
-    throw Error(
-        StringPrintf("database %s: keypoint blob of image %u is corrupt", path_.c_str(), image_id));
+  if (rows < 0 || static_cast<int64_t>(data.size()) != rows * cols) {
+    throw Error(StringPrintf(
+        "database %s: keypoint blob of image %u is corrupt (%ld x %ld values, %zu in the blob)",
+        path_.c_str(), image_id, static_cast<long>(rows), static_cast<long>(cols), data.size()));
+  }
+  for (size_t i = 0; i < data.size(); ++i) {
+    if (!std::isfinite(data[i])) {
+      throw Error(
+          StringPrintf("database %s: keypoints of image %u: keypoint %zu has a non-finite "
+                       "value (%g)",
+                       path_.c_str(), image_id, i / cols, data[i]));
+    }
   }
   Keypoints keypoints(rows);
   for (int64_t i = 0; i < rows; ++i) {
@@ -381,9 +414,10 @@ DescriptorsU8 Database::ReadDescriptors(image_t image_id) const {
   if (!s.Step()) return {};
   const int64_t rows = s.Int(0), cols = s.Int(1);
   const std::vector<uint8_t> data = s.Blob<uint8_t>(2);
-  if (static_cast<int64_t>(data.size()) != rows * cols) {
-    throw Error(StringPrintf("database %s: descriptor blob of image %u is corrupt", path_.c_str(),
-                             image_id));
+  if (rows < 0 || cols < 0 || static_cast<int64_t>(data.size()) != rows * cols) {
+    throw Error(StringPrintf(
+        "database %s: descriptor blob of image %u is corrupt (%ld x %ld bytes, %zu in the blob)",
+        path_.c_str(), image_id, static_cast<long>(rows), static_cast<long>(cols), data.size()));
   }
   DescriptorsU8 d(rows, cols);
   if (!data.empty()) std::memcpy(d.data(), data.data(), data.size());
@@ -441,9 +475,17 @@ DescriptorsF32 Database::ReadFloatDescriptors(image_t image_id) const {
   if (!s.Step()) return {};
   const int64_t rows = s.Int(0), cols = s.Int(1);
   const std::vector<float> data = s.Blob<float>(2);
-  if (static_cast<int64_t>(data.size()) != rows * cols) {
-    throw Error(StringPrintf("database %s: float descriptor blob of image %u is corrupt",
-                             path_.c_str(), image_id));
+  if (rows < 0 || cols < 0 || static_cast<int64_t>(data.size()) != rows * cols) {
+    throw Error(StringPrintf(
+        "database %s: float descriptor blob of image %u is corrupt (%ld x %ld "
+        "values, %zu in the blob)",
+        path_.c_str(), image_id, static_cast<long>(rows), static_cast<long>(cols), data.size()));
+  }
+  for (float v : data) {
+    if (!std::isfinite(v)) {
+      throw Error(StringPrintf("database %s: float descriptors of image %u hold a non-finite value",
+                               path_.c_str(), image_id));
+    }
   }
   DescriptorsF32 d(rows, cols);
   if (!data.empty()) std::memcpy(d.data(), data.data(), data.size() * sizeof(float));
@@ -485,11 +527,38 @@ void Database::WriteMatches(image_t id1, image_t id2, const Matches& matches) {
   s.Step();
 }
 
+size_t Database::NumKeypoints(image_t image_id) const {
+  Statement s(this, "SELECT rows FROM keypoints WHERE image_id = ?;");
+  s.Bind(1, static_cast<int64_t>(image_id));
+  return s.Step() ? static_cast<size_t>(std::max<int64_t>(0, s.Int(0))) : 0;
+}
+
+void Database::CheckMatchIndices(const char* table, image_t id1, image_t id2,
+                                 const Matches& matches) const {
+  if (matches.empty()) return;
+  const size_t n1 = NumKeypoints(id1), n2 = NumKeypoints(id2);
+  for (size_t i = 0; i < matches.size(); ++i) {
+    if (matches[i].idx1 >= n1 || matches[i].idx2 >= n2) {
+      throw Error(StringPrintf(
+          "database %s: %s of pair (%u, %u): match %zu (%u, %u) indexes past the images' %zu and "
+          "%zu keypoints",
+          path_.c_str(), table, id1, id2, i, matches[i].idx1, matches[i].idx2, n1, n2));
+    }
+  }
+}
+
 Matches Database::ReadMatches(image_t id1, image_t id2) const {
   Statement s(this, "SELECT data FROM matches WHERE pair_id = ?;");
   s.Bind(1, static_cast<int64_t>(ImagePairToPairId(id1, id2)));
   if (!s.Step()) return {};
-  return UnpackMatches(s.Blob<uint32_t>(0), id1 > id2);
+  const std::vector<uint32_t> data = s.Blob<uint32_t>(0);
+  if (data.size() % 2 != 0) {
+    throw Error(StringPrintf("database %s: matches of pair (%u, %u): odd number of indices",
+                             path_.c_str(), id1, id2));
+  }
+  Matches matches = UnpackMatches(data, id1 > id2);
+  CheckMatchIndices("matches", id1, id2, matches);
+  return matches;
 }
 
 std::vector<image_pair_t> Database::ReadMatchedPairIds() const {
@@ -548,10 +617,24 @@ TwoViewGeometry Database::ReadTwoViewGeometry(image_t id1, image_t id2) const {
   s.Bind(1, static_cast<int64_t>(ImagePairToPairId(id1, id2)));
   TwoViewGeometry tvg;
   if (!s.Step()) return tvg;
-  tvg.inlier_matches = UnpackMatches(s.Blob<uint32_t>(0), id1 > id2);
+  const std::vector<uint32_t> data = s.Blob<uint32_t>(0);
+  if (data.size() % 2 != 0) {
+    throw Error(
+        StringPrintf("database %s: two_view_geometries of pair (%u, %u): odd number of "
+                     "indices",
+                     path_.c_str(), id1, id2));
+  }
+  tvg.inlier_matches = UnpackMatches(data, id1 > id2);
+  CheckMatchIndices("two_view_geometries", id1, id2, tvg.inlier_matches);
   tvg.config = static_cast<int>(s.Int(1));
   tvg.F = Matrix3dFromBlob(s.Blob<double>(2));
   tvg.H = Matrix3dFromBlob(s.Blob<double>(3));
+  if (!tvg.F.allFinite() || !tvg.H.allFinite() || tvg.config < 0 || tvg.config > 8) {
+    throw Error(
+        StringPrintf("database %s: two_view_geometries of pair (%u, %u): config %d, or a "
+                     "non-finite F or H",
+                     path_.c_str(), id1, id2, tvg.config));
+  }
   if (id1 > id2) ReverseTwoViewDirection(&tvg.F, &tvg.H);
   return tvg;
 }
@@ -639,13 +722,23 @@ FeatureLevel Database::ReadFeatureLevel(image_t image_id, int level) const {
   const int64_t rows = s.Int(1), cols = s.Int(2);
   const std::vector<uint8_t> data = s.Blob<uint8_t>(3);
   out.keypoint_index = s.Blob<point2D_t>(4);
-  if (static_cast<int64_t>(data.size()) != rows * cols ||
-      static_cast<int64_t>(out.keypoint_index.size()) != rows) {
+  if (rows < 0 || cols < 0 || static_cast<int64_t>(data.size()) != rows * cols ||
+      static_cast<int64_t>(out.keypoint_index.size()) != rows || !(out.factor > 0)) {
     throw Error(
         StringPrintf("feature level %d of image %u is corrupt (%ld x %ld descriptors, "
                      "%zu bytes, %zu indices)",
                      level, image_id, static_cast<long>(rows), static_cast<long>(cols), data.size(),
                      out.keypoint_index.size()));
+  }
+  // Level keypoints index the image's merged list; an index past it would be read out of bounds.
+  const size_t num_keypoints = NumKeypoints(image_id);
+  for (size_t i = 0; i < out.keypoint_index.size(); ++i) {
+    if (out.keypoint_index[i] >= num_keypoints) {
+      throw Error(StringPrintf(
+          "database %s: scalesfm_feature_levels of image %u, level %d: keypoint_index[%zu] = %u, "
+          "but the image has %zu keypoints",
+          path_.c_str(), image_id, level, i, out.keypoint_index[i], num_keypoints));
+    }
   }
   out.descriptors.resize(rows, cols);
   if (!data.empty()) std::memcpy(out.descriptors.data(), data.data(), data.size());
@@ -673,7 +766,14 @@ std::optional<PairScale> Database::ReadPairScale(image_t image_id1, image_t imag
   if (!s.Step()) return std::nullopt;
   PairScale out;
   out.estimator = estimator;
-  out.scale = image_id1 < image_id2 ? s.Double(0) : 1.0 / s.Double(0);
+  const double stored = s.Double(0);
+  if (!(stored > 0) || !std::isfinite(stored) || s.Int(1) < 0) {
+    throw Error(
+        StringPrintf("database %s: scalesfm_pair_scales of pair (%u, %u), estimator %s: "
+                     "scale %g is not a positive number",
+                     path_.c_str(), image_id1, image_id2, estimator.c_str(), stored));
+  }
+  out.scale = image_id1 < image_id2 ? stored : 1.0 / stored;
   out.support = static_cast<size_t>(s.Int(1));
   return out;
 }

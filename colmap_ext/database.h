@@ -63,6 +63,11 @@ struct PairScale {
   size_t support = 0;
 };
 
+// Readers validate what they return: a blob whose size disagrees with its rows and cols, a
+// non-finite keypoint, float descriptor, F, H or scale, a match or level keypoint index past the
+// image's keypoints give an Error naming the table, the image or pair and the field. The whole
+// database's structure is checked before work by CheckDatabaseConsistency
+// (colmap_ext/database_check.h).
 class Database {
  public:
   // Opens `path`, creating it with COLMAP's tables if needed. Throws Error with a clear message
@@ -106,6 +111,8 @@ class Database {
   Keypoints ReadKeypoints(image_t image_id) const;
   void WriteDescriptors(image_t image_id, const DescriptorsU8& descriptors);
   DescriptorsU8 ReadDescriptors(image_t image_id) const;
+  // keypoints.rows of the image (0 without a row), without reading the blob.
+  size_t NumKeypoints(image_t image_id) const;
   size_t NumKeypointRows() const;
   // scalesfm_float_descriptors: learned extractors' float descriptors, one row per keypoint of
   // COLMAP's keypoints table (whose descriptors row then has 0 columns). Empty when absent.
@@ -168,6 +175,8 @@ class Database {
   bool RowExists(const char* table, const char* key, int64_t value) const;
   size_t CountRows(const char* table) const;
   [[noreturn]] void Fail(const std::string& what, int rc) const;
+  // Throws Error when a match of (id1, id2) indexes past either image's keypoints.
+  void CheckMatchIndices(const char* table, image_t id1, image_t id2, const Matches& matches) const;
 
   std::string path_;
   sqlite3* db_ = nullptr;

@@ -6,6 +6,7 @@
 #include <map>
 
 #include "colmap_ext/database.h"
+#include "colmap_ext/database_check.h"
 #include "util/logging.h"
 
 namespace fs = std::filesystem;
@@ -40,6 +41,8 @@ MergeKind ClassifyMerge(const std::string& database_path1, const std::string& da
   RequireFile(database_path1);
   RequireFile(database_path2);
   Database db1(database_path1), db2(database_path2);
+  CheckDatabaseConsistency(&db1);  // a merge would copy damaged rows into the merged database
+  CheckDatabaseConsistency(&db2);
   const auto ids1 = ImageIdsByName(db1), ids2 = ImageIdsByName(db2);
   size_t shared = 0;
   for (const auto& [name, id] : ids1) shared += ids2.count(name);

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <optional>
 
+#include "colmap_ext/database_check.h"
 #include "feature/extractor.h"
 #include "matching/guided_matching.h"
 #include "matching/level_matcher.h"
@@ -175,6 +176,7 @@ MatchingSummary RunMatching(const std::string& database_path, const MatchingConf
   ImagePairs pairs;
   {
     Database db(database_path);
+    CheckDatabaseConsistency(&db);  // damage found now, not after matches are written
     pairs = SelectPairs(db, config.pairing);
   }
   MatchingSummary summary = RunRawMatching(database_path, pairs, config);

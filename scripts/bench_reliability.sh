@@ -143,19 +143,30 @@ if unshare -rm true 2> /dev/null; then
 fi
 
 # 6. Malformed blobs and side-table rows (each on a fresh copy; the copy must stay as it was).
-blob_case() {
-  local name=$1 sql=$2
+blob_case() {  # blob_case NAME PYTHON: PYTHON edits the sqlite3 connection `c` of a fresh copy
+  local name=$1 edit=$2
   fresh blob.db
-  sqlite3 blob.db "$sql"
+  python3 -c "
+import math, sqlite3, struct
+c = sqlite3.connect('blob.db')
+def blob(table, column, where):
+    return bytearray(c.execute(f'select {column} from {table} where {where}').fetchone()[0])
+$edit
+c.commit()" || { rows+=("| $name | | (the edit itself failed) | | | FAIL |"); return; }
   case_row "$name" fail blob.db "$S" exhaustive_matcher --database_path blob.db
 }
-blob_case "keypoints.cols = 0" "update keypoints set cols = 0 where image_id = 2"
-blob_case "keypoints.rows = -5" "update keypoints set rows = -5 where image_id = 2"
-blob_case "keypoints.rows = 2^40" "update keypoints set rows = 1099511627776 where image_id = 2"
-blob_case "NaN keypoint coordinate" "update keypoints set data = x'0000c07f' || substr(data, 5) where image_id = 2"
-blob_case "descriptor rows != keypoint rows" "update descriptors set rows = rows - 1, data = substr(data, 129) where image_id = 3"
-blob_case "feature level keypoint_index out of range" "update scalesfm_feature_levels set keypoint_index = x'ffffff7f' || substr(keypoint_index, 5) where image_id = 2 and level = (select min(level) from scalesfm_feature_levels where image_id = 2)"
-blob_case "descriptor blob truncated" "update descriptors set data = substr(data, 1, 100) where image_id = 4"
+blob_case "keypoints.cols = 0, blob emptied" "c.execute('update keypoints set cols = 0, data = x\'\' where image_id = 2')"
+blob_case "keypoints.rows = -5" "c.execute('update keypoints set rows = -5 where image_id = 2')"
+blob_case "keypoints.rows = 2^40" "c.execute('update keypoints set rows = 1099511627776 where image_id = 2')"
+blob_case "NaN keypoint coordinate" "b = blob('keypoints', 'data', 'image_id = 2'); b[0:4] = struct.pack('f', math.nan); c.execute('update keypoints set data = ? where image_id = 2', (bytes(b),))"
+blob_case "descriptor rows != keypoint rows" "b = blob('descriptors', 'data', 'image_id = 3'); c.execute('update descriptors set rows = rows - 1, data = ? where image_id = 3', (bytes(b[128:]),))"
+blob_case "feature level keypoint_index out of range" "b = blob('scalesfm_feature_levels', 'keypoint_index', 'image_id = 2 and level = 1'); b[0:4] = struct.pack('I', 2**31); c.execute('update scalesfm_feature_levels set keypoint_index = ? where image_id = 2 and level = 1', (bytes(b),))"
+blob_case "descriptor blob truncated" "b = blob('descriptors', 'data', 'image_id = 4'); c.execute('update descriptors set data = ? where image_id = 4', (bytes(b[:100]),))"
+blob_case "camera params blob of 2 doubles" "c.execute('update cameras set params = ? where camera_id = 1', (struct.pack('2d', 1, 2),))"
+blob_case "matches.cols = 3" "c.execute('insert or replace into matches values (2147483649, 1, 3, ?)', (struct.pack('3I', 0, 1, 2),))"
+blob_case "match index past the keypoints" "c.execute('insert or replace into matches values (2147483649, 1, 2, ?)', (struct.pack('2I', 0, 10**9),)); c.execute('insert or replace into two_view_geometries(pair_id, rows, cols, data, config) values (2147483649, 1, 2, ?, 2)', (struct.pack('2I', 0, 10**9),))"
+blob_case "two_view_geometries.config = 42" "c.execute('insert or replace into two_view_geometries(pair_id, rows, cols, data, config) values (2147483649, 0, 2, NULL, 42)')"
+blob_case "negative pair scale" "c.execute('insert or replace into scalesfm_pair_scales values (2147483649, \\'sift_vote\\', -2.0, 5)')"
 
 {
   echo "| case | exit code | first ERROR line (or outcome) | crashed | data lost | verdict |"

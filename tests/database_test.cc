@@ -36,6 +36,8 @@ TEST(Database, RoundTripsEveryTable) {
     DescriptorsU8 desc(2, 128);
     for (int i = 0; i < desc.size(); ++i) desc.data()[i] = static_cast<uint8_t>(i % 251);
     db.WriteDescriptors(id1, desc);
+    // Matches index keypoints that exist (the readers check): id2 gets 7.
+    db.WriteKeypoints(id2, Keypoints(7, Keypoint::FromScaleOrientation(1.f, 1.f, 1.f, 0.f)));
     // Written as (id2, id1): stored swapped, read back in the caller's order.
     db.WriteMatches(id2, id1, {{5, 1}, {6, 0}});
   }
@@ -59,7 +61,7 @@ TEST(Database, RoundTripsEveryTable) {
   ASSERT_EQ(desc.rows(), 2);
   EXPECT_EQ(desc(1, 3), (128 + 3) % 251);
   EXPECT_TRUE(db.ExistsKeypoints(id1));
-  EXPECT_FALSE(db.ExistsKeypoints(id2));
+  EXPECT_FALSE(db.ExistsKeypoints(id2 + 1));
 
   const Matches m21 = db.ReadMatches(id2, id1);
   ASSERT_EQ(m21.size(), 2u);

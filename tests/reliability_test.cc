@@ -15,10 +15,12 @@
 #include <set>
 
 #include "colmap_ext/database.h"
+#include "colmap_ext/database_check.h"
 #include "colmap_ext/image_reader.h"
 #include "feature/extraction_pipeline.h"
 #include "feature/image_io.h"
 #include "tests/test_util.h"
+#include "util/logging.h"
 #include "util/scratch_dir.h"
 
 namespace scalesfm {
@@ -327,6 +329,85 @@ TEST(Reliability, ReadOnlyMountIsFoundBeforeAnyWork) {
       << output;
   EXPECT_EQ(output.find("Matching "), std::string::npos) << "work started: " << output;
 }
+
+}  // namespace
+}  // namespace scalesfm
+
+namespace scalesfm {
+namespace {
+
+// Each edit damages one field of a fresh copy of an extracted database; the reader that used to
+// crash (cols = 0, keypoint_index), accept it (NaN) or throw std::bad_alloc (huge rows) must now
+// throw Error naming the field, and the up-front check must find it before any work.
+struct BlobEdit {
+  const char* name;
+  const char* sql;
+  const char* message;       // expected in both errors
+  bool reader_finds = true;  // false: only the whole-database check can tell
+};
+
+class MalformedBlobs : public ::testing::TestWithParam<BlobEdit> {};
+
+TEST_P(MalformedBlobs, GiveAClearErrorBeforeAnyWork) {
+  const BlobEdit& edit = GetParam();
+  const std::string dir = test::MakeTempDir("blob");
+  const std::string path = ExtractedDatabase(dir, "database.db");
+  {
+    Database db(path);
+    db.Execute(edit.sql);
+  }
+  Database db(path);
+  try {
+    CheckDatabaseConsistency(&db);
+    ADD_FAILURE() << edit.name << ": the consistency check passed";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(edit.message), std::string::npos) << e.what();
+  }
+  // The readers find it too, whoever calls them without the check.
+  if (edit.reader_finds) try {
+      db.ReadKeypoints(2);
+      db.ReadDescriptors(2);
+      for (const auto& [level, factor] : db.ReadLevelFactors(2)) db.ReadFeatureLevel(2, level);
+      db.ReadMatches(1, 2);
+      db.ReadTwoViewGeometry(1, 2);
+      ADD_FAILURE() << edit.name << ": every reader accepted it";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(edit.message), std::string::npos) << e.what();
+    }
+  std::string output;
+  EXPECT_EQ(test::RunCommand(test::ScalesfmBinary() + " exhaustive_matcher --database_path " + path,
+                             &output),
+            1)
+      << output;
+  EXPECT_NE(output.find("ERROR: database "), std::string::npos) << output;
+  EXPECT_EQ(Database(path).NumTwoViewGeometries(), 0u) << edit.name << ": work was done first";
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Edits, MalformedBlobs,
+    ::testing::Values(
+        BlobEdit{"cols0", "UPDATE keypoints SET cols = 0, data = x'' WHERE image_id = 2;",
+                 "keypoints of image 2: cols must be 2, 4 or 6, not 0"},
+        BlobEdit{"huge_rows", "UPDATE keypoints SET rows = 1099511627776 WHERE image_id = 2;",
+                 "keypoint"},
+        BlobEdit{"negative_rows", "UPDATE descriptors SET rows = -3 WHERE image_id = 2;",
+                 "descriptor"},
+        BlobEdit{"nan_keypoint",
+                 "UPDATE keypoints SET data = CAST(x'0000c07f' || substr(data, 5) AS BLOB) WHERE "
+                 "image_id = 2;",
+                 "keypoint"},
+        BlobEdit{"level_index",
+                 "UPDATE scalesfm_feature_levels SET keypoint_index = CAST(x'ffffff7f' || "
+                 "substr(keypoint_index, 5) AS BLOB) WHERE image_id = 2;",
+                 "keypoint_index"},
+        BlobEdit{"descriptor_rows",
+                 "UPDATE descriptors SET rows = rows - 1, data = substr(data, 129) WHERE image_id "
+                 "= 2;",
+                 "descriptors of image 2", false},
+        BlobEdit{"match_index",
+                 "INSERT INTO matches VALUES (2147483649, 1, 2, x'00000000ffffff0f');",
+                 "indexes past the images'"}),
+    [](const ::testing::TestParamInfo<BlobEdit>& info) { return std::string(info.param.name); });
 
 }  // namespace
 }  // namespace scalesfm
