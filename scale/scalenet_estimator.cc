@@ -15,6 +15,7 @@ ScaleNetEstimator::ScaleNetEstimator(const ScaleEstimatorOptions& options, bool 
     : discrete_(discrete), device_(ParseDevice(options.device)) {
   const std::string weights =
       options.weights.empty() ? DefaultWeights("scalenet_compact.pt") : options.weights;
+  weights_ = weights;
   const nlohmann::json sidecar = ReadArchitectureSidecar(
       weights, "scalenet", "ScaleNet",
       "train one with `scalesfm train_scalenet` or pass --ScaleMatching.weights");
@@ -80,6 +81,13 @@ ScaleEstimate ScaleNetEstimator::Estimate(const ImageCode& code_a, const ImageCo
   p_ab = p_ab.contiguous();
   e.probs.assign(p_ab.data_ptr<float>(), p_ab.data_ptr<float>() + kNumScaleBins);
   e.scale = std::exp(log_scale + to_original);
+  // Finite weights can still overflow on a pathological input; never hand on a NaN scale.
+  bool finite = std::isfinite(e.scale) && e.scale > 0;
+  for (double p : e.probs) finite = finite && std::isfinite(p);
+  if (!finite) {
+    throw Error("ScaleNet gave a non-finite scale distribution (weights " + weights_ +
+                "); the weights or the input are broken");
+  }
   e.bin = NearestScaleBin(e.scale);
   e.support = 1;
   return e;

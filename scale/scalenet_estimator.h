@@ -25,6 +25,7 @@ class ScaleNetEstimator : public ScaleEstimator {
  private:
   bool discrete_;
   torch::Device device_;
+  std::string weights_;
   ScaleNet model_{nullptr};
 };
 

@@ -22,6 +22,7 @@ module lands.
 import os
 import argparse
 import datetime
+import hashlib
 import json
 import sys
 
@@ -186,6 +187,8 @@ def main(argv=None):
         "date": datetime.date.today().isoformat(),
         "converted_tensors": len(converted),
         "ignored_official_tensors": unmapped,
+        # Checked by every load: a changed or damaged file is an error, not wrong outputs.
+        "sha256": hashlib.sha256(open(args.output, "rb").read()).hexdigest(),
     }
     with open(args.output + ".json", "w") as f:
         json.dump(sidecar, f, indent=2)

@@ -7,7 +7,7 @@ packages=(
   colmap
   libtorch-dev
   libopencv-dev libceres-dev libeigen3-dev libsqlite3-dev sqlite3
-  libboost-program-options-dev libexif-dev libjpeg-dev nlohmann-json3-dev
+  libboost-program-options-dev libexif-dev libjpeg-dev libssl-dev nlohmann-json3-dev
   googletest libgtest-dev
   # LibTorch and COLMAP link the generic libblas.so.3; OpenBLAS makes it multi-threaded and
   # several times faster than the reference/ATLAS implementations (see docs/DESIGN_NOTES.md).

@@ -19,9 +19,11 @@
 #include "colmap_ext/image_reader.h"
 #include "feature/extraction_pipeline.h"
 #include "feature/image_io.h"
+#include "scale/scalenet.h"
 #include "tests/test_util.h"
 #include "util/logging.h"
 #include "util/scratch_dir.h"
+#include "util/weights_io.h"
 
 namespace scalesfm {
 namespace {
@@ -188,6 +190,62 @@ TEST(Reliability, ExtractorErrorsAreClearAndCreateNoDatabase) {
     EXPECT_EQ(output.find("terminate called"), std::string::npos) << output;
     EXPECT_FALSE(fs::exists(dir + "/database.db")) << flags;
   }
+}
+
+// Copies a shipped weights file and its sidecar into `dir` and flips one byte near its end:
+// same size, so only the sha256 in the sidecar can tell.
+std::string FlippedWeights(const std::string& dir, const std::string& file_name) {
+  const std::string path = dir + "/" + file_name;
+  fs::copy_file(DefaultWeights(file_name), path);
+  fs::copy_file(DefaultWeights(file_name) + ".json", path + ".json");
+  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+  const auto at = static_cast<std::streamoff>(fs::file_size(path) - 1000);
+  char c = 0;
+  f.seekg(at);
+  f.read(&c, 1);
+  c = static_cast<char>(c ^ 0x01);
+  f.seekp(at);
+  f.write(&c, 1);
+  return path;
+}
+
+TEST(Reliability, CorruptOrNonFiniteWeightsAreErrorsInTheCommands) {
+  const std::string dir = test::MakeTempDir("weights_cli");
+  const std::string scene = test::SyntheticSceneDir();
+  const std::string pair =
+      " --image1 " + scene + "/images/0000.png --image2 " + scene + "/images/0001.png";
+  struct Case {
+    std::string command, expected;
+  };
+  // NaN weights with a correct checksum, as a diverged training run would write them.
+  const std::string nan_path = dir + "/diverged.pt";
+  {
+    ScaleNet model(ScaleNetConfig::Compact());
+    torch::NoGradGuard no_grad;
+    model->named_parameters()["reduce_ab.0.weight"].fill_(NAN);
+    SaveWeights(*model, nan_path, ReadSidecar(DefaultWeights("scalenet_compact.pt")));
+  }
+  const std::vector<Case> cases = {
+      {"estimate_scale --json --ScaleMatching.estimator scalenet --ScaleMatching.weights " +
+           FlippedWeights(dir, "scalenet_compact.pt") + pair,
+       "does not match the sha256"},
+      {"estimate_scale --json --ScaleMatching.estimator scalenet --ScaleMatching.weights " +
+           nan_path + pair,
+       "holds NaN or infinite values"},
+      {"feature_extractor --database_path " + dir + "/scfeat.db --image_path " + scene +
+           "/images --Extraction.type scfeat --Extraction.scfeat_weights " +
+           FlippedWeights(dir, "scfeat_compact.pt"),
+       "does not match the sha256"},
+  };
+  for (const Case& c : cases) {
+    std::string output;
+    const int rc = test::RunCommand(test::ScalesfmBinary() + " " + c.command, &output);
+    EXPECT_EQ(rc, 1) << c.command << ": " << output;
+    EXPECT_NE(output.find("ERROR: "), std::string::npos) << output;
+    EXPECT_NE(output.find(c.expected), std::string::npos) << output;
+    EXPECT_EQ(output.find(": nan"), std::string::npos) << output;
+  }
+  EXPECT_FALSE(fs::exists(dir + "/scfeat.db"));
 }
 
 TEST(Reliability, DeviceCudaWithoutAGpuIsAnErrorInEveryCommand) {

@@ -159,16 +159,68 @@ TEST(ScaleNet, BadWeightsGiveClearErrors) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("not found"), std::string::npos) << e.what();
   }
-  // Truncated file.
+  // Truncated file, sidecar copied with it: the sha256 check refuses it before the zip reader.
   const std::string good = SaveRandomWeights(TinyConfig(), "good");
   const auto size = std::filesystem::file_size(good);
-  std::filesystem::copy_file(good, dir + "/truncated.pt");
-  std::filesystem::resize_file(dir + "/truncated.pt", size / 2);
+  std::filesystem::copy_file(good, dir + "/half.pt");
+  std::filesystem::copy_file(good + ".json", dir + "/half.pt.json");
+  std::filesystem::resize_file(dir + "/half.pt", size / 2);
   try {
-    LoadWeights(model.get(), dir + "/truncated.pt");
+    LoadWeights(model.get(), dir + "/half.pt");
     FAIL();
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("truncated"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("does not match the sha256"), std::string::npos)
+        << e.what();
+  }
+  // The same truncated file with its sidecar's sha256 updated: the archive reader's error.
+  nlohmann::json sidecar = ReadSidecar(dir + "/half.pt");
+  sidecar["sha256"] = Sha256OfFile(dir + "/half.pt");
+  std::ofstream(dir + "/half.pt.json") << sidecar.dump();
+  EXPECT_THROW(LoadWeights(model.get(), dir + "/half.pt"), Error);
+  // One flipped byte, same size: found by the sha256, not loaded as slightly wrong weights.
+  std::filesystem::copy_file(good, dir + "/flipped.pt");
+  std::filesystem::copy_file(good + ".json", dir + "/flipped.pt.json");
+  {
+    std::fstream f(dir + "/flipped.pt", std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(static_cast<std::streamoff>(size - 4096));
+    char c = 0;
+    f.read(&c, 1);
+    c = static_cast<char>(c ^ 0x10);
+    f.seekp(static_cast<std::streamoff>(size - 4096));
+    f.write(&c, 1);
+  }
+  try {
+    LoadWeights(model.get(), dir + "/flipped.pt");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("does not match the sha256"), std::string::npos)
+        << e.what();
+  }
+  // A sidecar without a sha256: refused, and the message gives the hash to add.
+  std::filesystem::copy_file(good, dir + "/nosum.pt");
+  nlohmann::json no_sum = ReadSidecar(good);
+  no_sum.erase("sha256");
+  std::ofstream(dir + "/nosum.pt.json") << no_sum.dump();
+  try {
+    LoadWeights(model.get(), dir + "/nosum.pt");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(Sha256OfFile(good)), std::string::npos) << e.what();
+  }
+  // NaN weights with a valid checksum (written by SaveWeights): the error names the tensor.
+  {
+    torch::manual_seed(1);
+    ScaleNet nan_model(TinyConfig());
+    torch::NoGradGuard no_grad;
+    nan_model->named_parameters()["reduce_ab.0.weight"].fill_(NAN);
+    SaveWeights(*nan_model, dir + "/nan.pt", {{"architecture", "scalenet"}, {"config", "tiny"}});
+  }
+  try {
+    LoadWeights(model.get(), dir + "/nan.pt");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("'reduce_ab.0.weight' holds NaN"), std::string::npos)
+        << e.what();
   }
   // Wrong architecture: compact weights (input 128 -> 256 correlation channels) into the
   // 96-input model (144 correlation channels): the error names the mis-shaped tensor.

@@ -100,7 +100,7 @@ TEST(TrainingSidecar, CommonKeysAndTheTrainersOwnFields) {
   for (const auto& item : json.items()) keys.push_back(item.key());
   EXPECT_EQ(keys, (std::vector<std::string>{"architecture", "batch_size", "command", "config",
                                             "data", "date", "final_metrics", "iterations", "seed",
-                                            "training_seconds_this_run"}));
+                                            "sha256", "training_seconds_this_run"}));
   EXPECT_EQ(json.at("architecture"), "tiny");
   EXPECT_EQ(json.at("batch_size"), 16);
   EXPECT_EQ(json.at("command"), "scalesfm train_tiny --seed 3");

@@ -1,5 +1,6 @@
 #include "util/weights_io.h"
 
+#include <openssl/evp.h>
 #include <torch/csrc/jit/serialization/pickle.h>
 
 #include <cstdlib>
@@ -28,16 +29,46 @@ std::string ShapeString(const torch::Tensor& t) {
 }
 }  // namespace
 
+std::string Sha256OfFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error("cannot read " + path + " to compute its sha256");
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(EVP_MD_CTX_new(),
+                                                                  EVP_MD_CTX_free);
+  if (!context || EVP_DigestInit_ex(context.get(), EVP_sha256(), nullptr) != 1) {
+    throw Error("OpenSSL cannot compute sha256");
+  }
+  std::vector<char> buffer(1 << 20);
+  while (in) {
+    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+    if (in.gcount() > 0) EVP_DigestUpdate(context.get(), buffer.data(), in.gcount());
+  }
+  if (in.bad()) throw Error("cannot read " + path + " to compute its sha256");
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_DigestFinal_ex(context.get(), digest, &length);
+  std::string hex;
+  for (unsigned int i = 0; i < length; ++i) hex += StringPrintf("%02x", digest[i]);
+  return hex;
+}
+
 void SaveWeights(const torch::nn::Module& module, const std::string& path,
                  const nlohmann::json& sidecar) {
   torch::serialize::OutputArchive archive;
   for (const auto& p : module.named_parameters()) archive.write(p.key(), p.value().detach().cpu());
   for (const auto& b : module.named_buffers()) archive.write(b.key(), b.value().cpu(), true);
-  // Write to a temporary file and rename, so a crash never leaves half a weights file.
+  // Write both files to temporary names and rename, so a crash never leaves half a file; the
+  // sidecar carries the weights' sha256, checked by every load.
   const std::string tmp = path + ".tmp";
   archive.save_to(tmp);
+  nlohmann::json with_checksum = sidecar;
+  with_checksum["sha256"] = Sha256OfFile(tmp);
+  {
+    std::ofstream out(path + ".json.tmp");
+    out << with_checksum.dump(2) << "\n";
+    if (!out.flush()) throw Error("cannot write the weights sidecar " + path + ".json");
+  }
   std::filesystem::rename(tmp, path);
-  std::ofstream(path + ".json") << sidecar.dump(2) << "\n";
+  std::filesystem::rename(path + ".json.tmp", path + ".json");
 }
 
 namespace {
@@ -82,8 +113,26 @@ TensorLookup OpenWeights(const std::string& path) {
 
 }  // namespace
 
+void CheckWeightsChecksum(const std::string& path) {
+  const nlohmann::json sidecar = ReadSidecar(path);
+  const std::string actual = Sha256OfFile(path);
+  if (!sidecar.contains("sha256") || !sidecar["sha256"].is_string()) {
+    throw Error("weights sidecar " + path + ".json has no \"sha256\"; once you trust " + path +
+                ", add \"sha256\": \"" + actual +
+                "\" to it (scalesfm writes it for every weights "
+                "file it trains or converts)");
+  }
+  const std::string expected = sidecar["sha256"].get<std::string>();
+  if (expected != actual) {
+    throw Error("weights file " + path + " does not match the sha256 in its sidecar (expected " +
+                expected + ", got " + actual +
+                "): it is corrupt, truncated or was changed after it was written");
+  }
+}
+
 void LoadWeights(torch::nn::Module* module, const std::string& path) {
   if (!std::filesystem::is_regular_file(path)) throw Error("weights file " + path + " not found");
+  CheckWeightsChecksum(path);
   const TensorLookup lookup = OpenWeights(path);
   torch::NoGradGuard no_grad;
   auto load = [&](const std::string& name, torch::Tensor& target, bool is_buffer) {
@@ -96,6 +145,9 @@ void LoadWeights(torch::nn::Module* module, const std::string& path) {
       throw Error("weights file " + path + ": tensor '" + name + "' has shape " +
                   ShapeString(value) + ", the model expects " + ShapeString(target) +
                   ": wrong architecture or config?");
+    }
+    if (value.is_floating_point() && !torch::isfinite(value).all().item<bool>()) {
+      throw Error("weights file " + path + ": tensor '" + name + "' holds NaN or infinite values");
     }
     target.copy_(value);
   };

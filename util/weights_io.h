@@ -1,6 +1,7 @@
 // Weights are LibTorch archives of our own modules plus a JSON sidecar (`<file>.json`) with the
-// architecture config, training command, data, seed, date and final metrics. Loading checks
-// every parameter and buffer by name and shape and fails with a message naming the tensor.
+// architecture config, training command, data, seed, date, final metrics and the file's sha256.
+// Loading checks every parameter and buffer by name and shape and fails with a message naming the
+// tensor.
 #pragma once
 
 #include <torch/torch.h>
@@ -13,9 +14,15 @@ namespace scalesfm {
 void SaveWeights(const torch::nn::Module& module, const std::string& path,
                  const nlohmann::json& sidecar);
 
-// Throws Error when the file is missing, truncated or not a LibTorch archive, or when a tensor
-// of `module` is missing from it or has another shape.
+// Throws Error when the file is missing, its sidecar is missing or has no "sha256", the file does
+// not match that sha256 (corrupt, truncated, changed), it is not a LibTorch archive, a tensor of
+// `module` is missing from it or has another shape, or a tensor holds NaN or infinite values.
 void LoadWeights(torch::nn::Module* module, const std::string& path);
+
+// The sha256 of a file, as lowercase hex (OpenSSL).
+std::string Sha256OfFile(const std::string& path);
+// Throws Error unless `path` matches the "sha256" of its sidecar.
+void CheckWeightsChecksum(const std::string& path);
 
 // The shipped weights file `file_name` (e.g. "scalenet_compact.pt"): in $SCALESFM_MODELS when it
 // is set, else in the source tree's models/. Every model's default weights come from here.
