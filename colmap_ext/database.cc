@@ -9,10 +9,22 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 
+#include "colmap_ext/sqlite_blob.h"
 #include "util/logging.h"
 
 namespace scalesfm {
+namespace {
+// Whether a blob of `count` elements is rows x cols (both non-negative), without overflowing.
+bool HoldsShape(size_t count, int64_t rows, int64_t cols) {
+  if (rows < 0 || cols < 0) return false;
+  if (cols == 0 || rows == 0) return count == 0;
+  if (rows > std::numeric_limits<int64_t>::max() / cols) return false;
+  return static_cast<uint64_t>(rows * cols) == count;
+}
+}  // namespace
+
 
 // A prepared statement that finalizes itself and turns SQLite errors into Error.
 class Database::Statement {
@@ -49,10 +61,7 @@ class Database::Statement {
   }
   template <typename T>
   std::vector<T> Blob(int col) const {
-    const int bytes = sqlite3_column_bytes(stmt_, col);
-    std::vector<T> out(bytes / sizeof(T));
-    if (bytes > 0) std::memcpy(out.data(), sqlite3_column_blob(stmt_, col), out.size() * sizeof(T));
-    return out;
+    return ColumnBlob<T>(stmt_, col);
   }
 
  private:
@@ -367,7 +376,7 @@ Keypoints Database::ReadKeypoints(image_t image_id) const {
                              path_.c_str(), image_id, static_cast<long>(cols)));
   }
   const std::vector<float> data = s.Blob<float>(2);
-  if (rows < 0 || static_cast<int64_t>(data.size()) != rows * cols) {
+  if (rows < 0 || !HoldsShape(data.size(), rows, cols)) {
     throw Error(StringPrintf(
         "database %s: keypoint blob of image %u is corrupt (%ld x %ld values, %zu in the blob)",
         path_.c_str(), image_id, static_cast<long>(rows), static_cast<long>(cols), data.size()));
@@ -414,7 +423,7 @@ DescriptorsU8 Database::ReadDescriptors(image_t image_id) const {
   if (!s.Step()) return {};
   const int64_t rows = s.Int(0), cols = s.Int(1);
   const std::vector<uint8_t> data = s.Blob<uint8_t>(2);
-  if (rows < 0 || cols < 0 || static_cast<int64_t>(data.size()) != rows * cols) {
+  if (rows < 0 || cols < 0 || !HoldsShape(data.size(), rows, cols)) {
     throw Error(StringPrintf(
         "database %s: descriptor blob of image %u is corrupt (%ld x %ld bytes, %zu in the blob)",
         path_.c_str(), image_id, static_cast<long>(rows), static_cast<long>(cols), data.size()));
@@ -475,7 +484,7 @@ DescriptorsF32 Database::ReadFloatDescriptors(image_t image_id) const {
   if (!s.Step()) return {};
   const int64_t rows = s.Int(0), cols = s.Int(1);
   const std::vector<float> data = s.Blob<float>(2);
-  if (rows < 0 || cols < 0 || static_cast<int64_t>(data.size()) != rows * cols) {
+  if (rows < 0 || cols < 0 || !HoldsShape(data.size(), rows, cols)) {
     throw Error(StringPrintf(
         "database %s: float descriptor blob of image %u is corrupt (%ld x %ld "
         "values, %zu in the blob)",
@@ -722,7 +731,7 @@ FeatureLevel Database::ReadFeatureLevel(image_t image_id, int level) const {
   const int64_t rows = s.Int(1), cols = s.Int(2);
   const std::vector<uint8_t> data = s.Blob<uint8_t>(3);
   out.keypoint_index = s.Blob<point2D_t>(4);
-  if (rows < 0 || cols < 0 || static_cast<int64_t>(data.size()) != rows * cols ||
+  if (rows < 0 || cols < 0 || !HoldsShape(data.size(), rows, cols) ||
       static_cast<int64_t>(out.keypoint_index.size()) != rows || !(out.factor > 0)) {
     throw Error(
         StringPrintf("feature level %d of image %u is corrupt (%ld x %ld descriptors, "
@@ -767,7 +776,8 @@ std::optional<PairScale> Database::ReadPairScale(image_t image_id1, image_t imag
   PairScale out;
   out.estimator = estimator;
   const double stored = s.Double(0);
-  if (!(stored > 0) || !std::isfinite(stored) || s.Int(1) < 0) {
+  // Read in either orientation, so 1 / scale must be finite too (a denormal's is not).
+  if (!(stored > 0) || !std::isfinite(stored) || !std::isfinite(1.0 / stored) || s.Int(1) < 0) {
     throw Error(
         StringPrintf("database %s: scalesfm_pair_scales of pair (%u, %u), estimator %s: "
                      "scale %g is not a positive number",

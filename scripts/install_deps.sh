@@ -7,13 +7,15 @@ packages=(
   colmap
   libtorch-dev
   libopencv-dev libceres-dev libeigen3-dev libsqlite3-dev sqlite3
-  libboost-program-options-dev libexif-dev libjpeg-dev libssl-dev nlohmann-json3-dev
+  libboost-program-options-dev libexif-dev libjpeg-dev libssl-dev libzip-dev nlohmann-json3-dev
   googletest libgtest-dev
   # LibTorch and COLMAP link the generic libblas.so.3; OpenBLAS makes it multi-threaded and
   # several times faster than the reference/ATLAS implementations (see docs/DESIGN_NOTES.md).
   libopenblas0-pthread
   # scripts/convert_official_weights.py (official PyTorch checkpoints -> scalesfm weights)
   python3 python3-torch
+  # scripts/fuzz.sh: libFuzzer and the sanitizers (the CI's seeded fuzz test needs only GCC)
+  clang libclang-rt-14-dev
   # tests/html_report_test.cc renders the evaluation report in headless Chromium
   chromium
 )

@@ -47,6 +47,16 @@ void PrintElapsedTime(double seconds) {
   LogInfo(StringPrintf("Elapsed time: %.3f [minutes]", seconds / 60.0));
 }
 
+std::string Printable(const std::string& text, size_t max_length) {
+  std::string out;
+  for (const char c : text) {
+    if (out.size() >= max_length) return out + "...";
+    const auto byte = static_cast<unsigned char>(c);
+    out += byte >= 0x20 && byte < 0x7F ? std::string(1, c) : StringPrintf("\\x%02x", byte);
+  }
+  return out;
+}
+
 std::string StringPrintf(const char* format, ...) {
   va_list args;
   va_start(args, format);

@@ -21,6 +21,9 @@ void PrintElapsedTime(double seconds);
 
 // printf-style formatting into a std::string.
 std::string StringPrintf(const char* format, ...) __attribute__((format(printf, 1, 2)));
+// `text` from a file (a database value, a sidecar field) made safe for a one-line message:
+// control and non-ASCII bytes as \xNN, at most `max_length` characters, then "...".
+std::string Printable(const std::string& text, size_t max_length = 120);
 
 // Silences LogInfo/PrintHeading (warnings still go to stderr). Used by tests and --quiet.
 void SetQuiet(bool quiet);

@@ -2,6 +2,7 @@
 
 #include <openssl/evp.h>
 #include <torch/csrc/jit/serialization/pickle.h>
+#include <zip.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -125,14 +126,65 @@ void CheckWeightsChecksum(const std::string& path) {
   const std::string expected = sidecar["sha256"].get<std::string>();
   if (expected != actual) {
     throw Error("weights file " + path + " does not match the sha256 in its sidecar (expected " +
-                expected + ", got " + actual +
+                Printable(expected) + ", got " + actual +
                 "): it is corrupt, truncated or was changed after it was written");
+  }
+}
+
+void CheckWeightsArchive(const std::string& path) {
+  int code = 0;
+  zip_t* opened = zip_open(path.c_str(), ZIP_RDONLY | ZIP_CHECKCONS, &code);
+  const std::string prefix = "weights file " + path;
+  if (!opened) {
+    zip_error_t error;
+    zip_error_init_with_code(&error, code);
+    const std::string message = zip_error_strerror(&error);
+    zip_error_fini(&error);
+    throw Error(prefix + " is not a consistent zip archive (" + message +
+                "), which LibTorch and torch.save() both write: truncated or corrupt");
+  }
+  std::unique_ptr<zip_t, decltype(&zip_discard)> zip(opened, zip_discard);
+  const auto file_size = static_cast<zip_uint64_t>(std::filesystem::file_size(path));
+  const zip_int64_t num_entries = zip_get_num_entries(zip.get(), 0);
+  if (num_entries <= 0) throw Error(prefix + " is an empty zip archive");
+  std::vector<char> buffer(1 << 20);
+  for (zip_int64_t i = 0; i < num_entries; ++i) {
+    zip_stat_t stat;
+    zip_stat_init(&stat);
+    const zip_uint64_t needed = ZIP_STAT_SIZE | ZIP_STAT_COMP_SIZE | ZIP_STAT_COMP_METHOD;
+    if (zip_stat_index(zip.get(), i, 0, &stat) != 0 || (stat.valid & needed) != needed) {
+      throw Error(prefix + ": cannot read zip entry " + std::to_string(i));
+    }
+    const std::string name = Printable(stat.name ? stat.name : "?");
+    // Sizes a damaged directory claims are what readers allocate: bound them by the file (deflate
+    // expands at most 1032x).
+    const bool stored = stat.comp_method == ZIP_CM_STORE;
+    if (stat.comp_size > file_size ||
+        (stored ? stat.size != stat.comp_size : stat.size / 1032 > stat.comp_size)) {
+      throw Error(prefix + ": zip entry " + name + " claims " + std::to_string(stat.size) +
+                  " bytes in a file of " + std::to_string(file_size) + ": corrupt");
+    }
+    // Reading each entry to its end checks its CRC-32.
+    std::unique_ptr<zip_file_t, decltype(&zip_fclose)> entry(zip_fopen_index(zip.get(), i, 0),
+                                                             zip_fclose);
+    if (!entry) {
+      throw Error(prefix + ": cannot open zip entry " + name + " (" + zip_strerror(zip.get()) +
+                  ")");
+    }
+    zip_uint64_t total = 0;
+    zip_int64_t n = 0;
+    while ((n = zip_fread(entry.get(), buffer.data(), buffer.size())) > 0) total += n;
+    if (n < 0 || total != stat.size) {
+      throw Error(prefix + ": zip entry " + name + " is damaged (" +
+                  (n < 0 ? std::string(zip_file_strerror(entry.get())) : "short read") + ")");
+    }
   }
 }
 
 void LoadWeights(torch::nn::Module* module, const std::string& path) {
   if (!std::filesystem::is_regular_file(path)) throw Error("weights file " + path + " not found");
   CheckWeightsChecksum(path);
+  CheckWeightsArchive(path);
   const TensorLookup lookup = OpenWeights(path);
   torch::NoGradGuard no_grad;
   auto load = [&](const std::string& name, torch::Tensor& target, bool is_buffer) {
@@ -159,11 +211,14 @@ nlohmann::json ReadSidecar(const std::string& weights_path) {
   const std::string path = weights_path + ".json";
   std::ifstream in(path);
   if (!in) throw Error("weights sidecar " + path + " not found");
+  nlohmann::json sidecar;
   try {
-    return nlohmann::json::parse(in);
+    sidecar = nlohmann::json::parse(in);
   } catch (const std::exception& e) {
     throw Error("weights sidecar " + path + " is not valid JSON: " + e.what());
   }
+  if (!sidecar.is_object()) throw Error("weights sidecar " + path + " is not a JSON object");
+  return sidecar;
 }
 
 nlohmann::json ReadArchitectureSidecar(const std::string& weights, const std::string& architecture,
@@ -172,9 +227,16 @@ nlohmann::json ReadArchitectureSidecar(const std::string& weights, const std::st
     throw Error(display_name + " weights file " + weights + " not found (" + hint + ")");
   }
   nlohmann::json sidecar = ReadSidecar(weights);
-  if (sidecar.value("architecture", "") != architecture) {
+  const std::string found = sidecar.contains("architecture") && sidecar["architecture"].is_string()
+                                ? sidecar["architecture"].get<std::string>()
+                                : "";
+  if (found != architecture) {
     throw Error("weights " + weights + " are not " + display_name +
-                " weights (sidecar architecture: '" + sidecar.value("architecture", "") + "')");
+                " weights (sidecar architecture: '" + Printable(found) + "')");
+  }
+  // Callers read sidecar.value("config", ...): it must be a string when present.
+  if (sidecar.contains("config") && !sidecar["config"].is_string()) {
+    throw Error("weights sidecar " + weights + ".json: \"config\" must be a string");
   }
   return sidecar;
 }
