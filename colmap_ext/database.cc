@@ -25,7 +25,6 @@ bool HoldsShape(size_t count, int64_t rows, int64_t cols) {
 }
 }  // namespace
 
-
 // A prepared statement that finalizes itself and turns SQLite errors into Error.
 class Database::Statement {
  public:
@@ -61,7 +60,16 @@ class Database::Statement {
   }
   template <typename T>
   std::vector<T> Blob(int col) const {
-    return ColumnBlob<T>(stmt_, col);
+    bool ragged = false;
+    std::vector<T> out = ColumnBlob<T>(stmt_, col, &ragged);
+    if (ragged) {
+      throw Error(
+          StringPrintf("database %s: column %d of '%s': a blob of %d bytes is not a whole "
+                       "number of %zu-byte values (the database is damaged)",
+                       db_->path().c_str(), col, sqlite3_sql(stmt_),
+                       sqlite3_column_bytes(stmt_, col), sizeof(T)));
+    }
+    return out;
   }
 
  private:
@@ -268,9 +276,13 @@ template <typename StatementT>
 Camera CameraFromRow(const StatementT& s) {
   Camera c;
   c.camera_id = static_cast<camera_t>(s.Int(0));
-  c.model_id = static_cast<int>(s.Int(1));
-  c.width = static_cast<int>(s.Int(2));
-  c.height = static_cast<int>(s.Int(3));
+  // Range-checked before the narrowing casts: width 2^32 + 640 must not read as 640.
+  const auto narrow = [](int64_t v) {
+    return v >= 0 && v <= std::numeric_limits<int>::max() ? static_cast<int>(v) : -1;
+  };
+  c.model_id = narrow(s.Int(1));
+  c.width = narrow(s.Int(2));
+  c.height = narrow(s.Int(3));
   c.params = s.template Blob<double>(4);
   c.has_prior_focal_length = s.Int(5) != 0;
   std::string problem;
@@ -357,6 +369,16 @@ bool Database::ExistsDescriptors(image_t image_id) const {
 
 void Database::WriteKeypoints(image_t image_id, const Keypoints& keypoints) {
   static_assert(sizeof(Keypoint) == 6 * sizeof(float), "Keypoint must be 6 packed floats");
+  // Nothing non-finite gets in: a model that overflows is an error, not a damaged database.
+  const float* values = reinterpret_cast<const float*>(keypoints.data());
+  for (size_t i = 0; i < keypoints.size() * 6; ++i) {
+    if (!std::isfinite(values[i])) {
+      throw Error(
+          StringPrintf("refusing to write keypoint %zu of image %u to %s: it has a "
+                       "non-finite value (the extractor's weights or input are broken)",
+                       i / 6, image_id, path_.c_str()));
+    }
+  }
   Statement s(this,
               "INSERT OR REPLACE INTO keypoints(image_id, rows, cols, data) VALUES(?,?,?,?);");
   s.Bind(1, static_cast<int64_t>(image_id));
@@ -438,6 +460,12 @@ bool Database::ExistsFloatDescriptors(image_t image_id) const {
 }
 
 void Database::WriteFloatDescriptors(image_t image_id, const DescriptorsF32& descriptors) {
+  if (!descriptors.allFinite()) {
+    throw Error(
+        StringPrintf("refusing to write the float descriptors of image %u to %s: they hold "
+                     "NaN or infinite values (the extractor's weights or input are broken)",
+                     image_id, path_.c_str()));
+  }
   Statement s(this,
               "INSERT OR REPLACE INTO scalesfm_float_descriptors(image_id, rows, cols, data) "
               "VALUES(?,?,?,?);");
@@ -475,7 +503,14 @@ std::optional<size_t> Database::ReadNumDetectedKeypoints(image_t image_id) const
   Statement s(this, "SELECT num_detected FROM scalesfm_detected_keypoints WHERE image_id = ?;");
   s.Bind(1, static_cast<int64_t>(image_id));
   if (!s.Step()) return std::nullopt;
-  return static_cast<size_t>(s.Int(0));
+  const int64_t num_detected = s.Int(0);
+  if (num_detected < 0 || static_cast<size_t>(num_detected) > NumKeypoints(image_id)) {
+    throw Error(StringPrintf(
+        "database %s: scalesfm_detected_keypoints of image %u: %ld detected "
+        "keypoints, but the image has %zu (the database is damaged)",
+        path_.c_str(), image_id, static_cast<long>(num_detected), NumKeypoints(image_id)));
+  }
+  return static_cast<size_t>(num_detected);
 }
 
 DescriptorsF32 Database::ReadFloatDescriptors(image_t image_id) const {
@@ -556,15 +591,23 @@ void Database::CheckMatchIndices(const char* table, image_t id1, image_t id2,
   }
 }
 
+void Database::CheckMatchShape(const char* table, image_t id1, image_t id2, int64_t rows,
+                               int64_t cols, size_t num_indices) const {
+  if ((rows > 0 && cols != 2) || !HoldsShape(num_indices, rows, rows > 0 ? 2 : cols)) {
+    throw Error(
+        StringPrintf("database %s: %s of pair (%u, %u): %ld x %ld indices, but the blob "
+                     "has %zu (the database is damaged)",
+                     path_.c_str(), table, id1, id2, static_cast<long>(rows),
+                     static_cast<long>(cols), num_indices));
+  }
+}
+
 Matches Database::ReadMatches(image_t id1, image_t id2) const {
-  Statement s(this, "SELECT data FROM matches WHERE pair_id = ?;");
+  Statement s(this, "SELECT data, rows, cols FROM matches WHERE pair_id = ?;");
   s.Bind(1, static_cast<int64_t>(ImagePairToPairId(id1, id2)));
   if (!s.Step()) return {};
   const std::vector<uint32_t> data = s.Blob<uint32_t>(0);
-  if (data.size() % 2 != 0) {
-    throw Error(StringPrintf("database %s: matches of pair (%u, %u): odd number of indices",
-                             path_.c_str(), id1, id2));
-  }
+  CheckMatchShape("matches", id1, id2, s.Int(1), s.Int(2), data.size());
   Matches matches = UnpackMatches(data, id1 > id2);
   CheckMatchIndices("matches", id1, id2, matches);
   return matches;
@@ -614,6 +657,7 @@ void Database::WriteTwoViewGeometry(image_t id1, image_t id2, const TwoViewGeome
 namespace {
 
 // A 3x3 matrix blob of COLMAP's (9 doubles, row-major); zero when absent or malformed.
+// 9 values, or none (a geometry without that matrix): zero.
 Eigen::Matrix3d Matrix3dFromBlob(const std::vector<double>& blob) {
   if (blob.size() != 9) return Eigen::Matrix3d::Zero();
   return Eigen::Map<const Eigen::Matrix<double, 3, 3, Eigen::RowMajor>>(blob.data());
@@ -622,22 +666,25 @@ Eigen::Matrix3d Matrix3dFromBlob(const std::vector<double>& blob) {
 }  // namespace
 
 TwoViewGeometry Database::ReadTwoViewGeometry(image_t id1, image_t id2) const {
-  Statement s(this, "SELECT data, config, F, H FROM two_view_geometries WHERE pair_id = ?;");
+  Statement s(this,
+              "SELECT data, config, F, H, rows, cols FROM two_view_geometries WHERE pair_id = ?;");
   s.Bind(1, static_cast<int64_t>(ImagePairToPairId(id1, id2)));
   TwoViewGeometry tvg;
   if (!s.Step()) return tvg;
   const std::vector<uint32_t> data = s.Blob<uint32_t>(0);
-  if (data.size() % 2 != 0) {
-    throw Error(
-        StringPrintf("database %s: two_view_geometries of pair (%u, %u): odd number of "
-                     "indices",
-                     path_.c_str(), id1, id2));
-  }
+  CheckMatchShape("two_view_geometries", id1, id2, s.Int(4), s.Int(5), data.size());
   tvg.inlier_matches = UnpackMatches(data, id1 > id2);
   CheckMatchIndices("two_view_geometries", id1, id2, tvg.inlier_matches);
   tvg.config = static_cast<int>(s.Int(1));
-  tvg.F = Matrix3dFromBlob(s.Blob<double>(2));
-  tvg.H = Matrix3dFromBlob(s.Blob<double>(3));
+  const std::vector<double> f = s.Blob<double>(2), h = s.Blob<double>(3);
+  if ((!f.empty() && f.size() != 9) || (!h.empty() && h.size() != 9)) {
+    throw Error(
+        StringPrintf("database %s: two_view_geometries of pair (%u, %u): F or H has %zu "
+                     "and %zu values, not 9 (the database is damaged)",
+                     path_.c_str(), id1, id2, f.size(), h.size()));
+  }
+  tvg.F = Matrix3dFromBlob(f);
+  tvg.H = Matrix3dFromBlob(h);
   if (!tvg.F.allFinite() || !tvg.H.allFinite() || tvg.config < 0 || tvg.config > 8) {
     throw Error(
         StringPrintf("database %s: two_view_geometries of pair (%u, %u): config %d, or a "
@@ -676,7 +723,16 @@ std::vector<image_pair_t> Database::ReadGuidedPairIds() const {
 std::unordered_map<image_pair_t, size_t> Database::ReadTwoViewGeometryNumInliers() const {
   Statement s(this, "SELECT pair_id, rows FROM two_view_geometries;");
   std::unordered_map<image_pair_t, size_t> out;
-  while (s.Step()) out[static_cast<image_pair_t>(s.Int(0))] = static_cast<size_t>(s.Int(1));
+  while (s.Step()) {
+    if (s.Int(1) < 0) {
+      const auto [id1, id2] = PairIdToImagePair(static_cast<image_pair_t>(s.Int(0)));
+      throw Error(
+          StringPrintf("database %s: two_view_geometries of pair (%u, %u): %ld rows "
+                       "(the database is damaged)",
+                       path_.c_str(), id1, id2, static_cast<long>(s.Int(1))));
+    }
+    out[static_cast<image_pair_t>(s.Int(0))] = static_cast<size_t>(s.Int(1));
+  }
   return out;
 }
 
@@ -714,7 +770,17 @@ std::vector<std::pair<int, double>> Database::ReadLevelFactors(image_t image_id)
               "level;");
   s.Bind(1, static_cast<int64_t>(image_id));
   std::vector<std::pair<int, double>> out;
-  while (s.Step()) out.emplace_back(static_cast<int>(s.Int(0)), s.Double(1));
+  while (s.Step()) {
+    const int64_t level = s.Int(0);
+    const double factor = s.Double(1);
+    if (level < 0 || level > 64 || !(factor > 0 && factor < 1e6)) {
+      throw Error(
+          StringPrintf("database %s: scalesfm_feature_levels of image %u: level %ld with "
+                       "factor %g (the database is damaged)",
+                       path_.c_str(), image_id, static_cast<long>(level), factor));
+    }
+    out.emplace_back(static_cast<int>(level), factor);
+  }
   return out;
 }
 
@@ -732,7 +798,8 @@ FeatureLevel Database::ReadFeatureLevel(image_t image_id, int level) const {
   const std::vector<uint8_t> data = s.Blob<uint8_t>(3);
   out.keypoint_index = s.Blob<point2D_t>(4);
   if (rows < 0 || cols < 0 || !HoldsShape(data.size(), rows, cols) ||
-      static_cast<int64_t>(out.keypoint_index.size()) != rows || !(out.factor > 0)) {
+      static_cast<int64_t>(out.keypoint_index.size()) != rows ||
+      !(out.factor > 0 && out.factor < 1e6)) {
     throw Error(
         StringPrintf("feature level %d of image %u is corrupt (%ld x %ld descriptors, "
                      "%zu bytes, %zu indices)",
@@ -755,6 +822,12 @@ FeatureLevel Database::ReadFeatureLevel(image_t image_id, int level) const {
 }
 
 void Database::WritePairScale(image_t image_id1, image_t image_id2, const PairScale& scale) {
+  if (!(scale.scale > 0) || !std::isfinite(scale.scale) || !std::isfinite(1.0 / scale.scale)) {
+    throw Error(
+        StringPrintf("refusing to write scale %g of pair (%u, %u) by %s to %s: not a "
+                     "positive number",
+                     scale.scale, image_id1, image_id2, scale.estimator.c_str(), path_.c_str()));
+  }
   Statement s(this,
               "INSERT OR REPLACE INTO scalesfm_pair_scales(pair_id, estimator, scale, support) "
               "VALUES(?, ?, ?, ?);");

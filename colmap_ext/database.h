@@ -177,6 +177,8 @@ class Database {
   [[noreturn]] void Fail(const std::string& what, int rc) const;
   // Throws Error when a match of (id1, id2) indexes past either image's keypoints.
   void CheckMatchIndices(const char* table, image_t id1, image_t id2, const Matches& matches) const;
+  void CheckMatchShape(const char* table, image_t id1, image_t id2, int64_t rows, int64_t cols,
+                       size_t num_indices) const;
 
   std::string path_;
   sqlite3* db_ = nullptr;

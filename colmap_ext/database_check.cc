@@ -52,6 +52,12 @@ void FailOnFirstRow(Database* db, const std::string& what, const std::string& sq
   }
 }
 
+// A scan that SQLite ended early (busy, I/O error, out of memory) must not pass the check.
+[[noreturn]] void ScanFailed(Database* db, const std::string& what) {
+  throw Error("database " + db->path() + ": cannot read " + what + " to check them (" +
+              sqlite3_errmsg(db->handle()) + ")");
+}
+
 // SQL: a blob's length in bytes, 0 for NULL.
 std::string Len(const std::string& column) { return "coalesce(length(" + column + "), 0)"; }
 
@@ -75,12 +81,15 @@ void CheckMatchIndexRanges(Database* db, const std::string& table) {
   std::unordered_map<image_t, int64_t> num_keypoints;
   {
     sqlite3_stmt* stmt = nullptr;
-    sqlite3_prepare_v2(db->handle(), "SELECT image_id, rows FROM keypoints;", -1, &stmt, nullptr);
-    while (sqlite3_step(stmt) == SQLITE_ROW) {
+    int rc = sqlite3_prepare_v2(db->handle(), "SELECT image_id, rows FROM keypoints;", -1, &stmt,
+                                nullptr);
+    while (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
       num_keypoints[static_cast<image_t>(sqlite3_column_int64(stmt, 0))] =
           sqlite3_column_int64(stmt, 1);
+      rc = SQLITE_OK;
     }
     sqlite3_finalize(stmt);
+    if (rc != SQLITE_DONE) ScanFailed(db, "keypoints");
   }
   sqlite3_stmt* stmt = nullptr;
   const std::string sql = "SELECT pair_id, data FROM " + table + " WHERE rows > 0;";
@@ -89,7 +98,8 @@ void CheckMatchIndexRanges(Database* db, const std::string& table) {
     throw Error("database " + db->path() + ": cannot read " + table);
   }
   std::string problem;
-  while (problem.empty() && sqlite3_step(stmt) == SQLITE_ROW) {
+  int rc = SQLITE_ROW;
+  while (problem.empty() && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
     const auto [id1, id2] =
         PairIdToImagePair(static_cast<image_pair_t>(sqlite3_column_int64(stmt, 0)));
     const std::vector<uint32_t> indices = ColumnBlob<uint32_t>(stmt, 1);
@@ -111,6 +121,7 @@ void CheckMatchIndexRanges(Database* db, const std::string& table) {
     }
   }
   sqlite3_finalize(stmt);
+  if (problem.empty() && rc != SQLITE_DONE) ScanFailed(db, "the index and value blobs");
   if (!problem.empty()) {
     throw Error("database " + db->path() + ": " + problem +
                 " (the database is damaged; re-extract or re-match the image)");
@@ -126,7 +137,8 @@ void CheckKeypointValues(Database* db) {
     throw Error("database " + db->path() + ": cannot read keypoints");
   }
   std::string problem;
-  while (problem.empty() && sqlite3_step(stmt) == SQLITE_ROW) {
+  int rc = SQLITE_ROW;
+  while (problem.empty() && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
     const int64_t cols = std::max<int64_t>(1, sqlite3_column_int64(stmt, 1));
     const std::vector<float> values = ColumnBlob<float>(stmt, 2);
     for (size_t i = 0; i < values.size(); ++i) {
@@ -139,6 +151,7 @@ void CheckKeypointValues(Database* db) {
     }
   }
   sqlite3_finalize(stmt);
+  if (problem.empty() && rc != SQLITE_DONE) ScanFailed(db, "the index and value blobs");
   if (!problem.empty()) {
     throw Error("database " + db->path() + ": " + problem +
                 " (the database is damaged; re-extract or re-match the image)");
@@ -157,7 +170,8 @@ void CheckLevelIndexRanges(Database* db) {
     throw Error("database " + db->path() + ": cannot read scalesfm_feature_levels");
   }
   std::string problem;
-  while (problem.empty() && sqlite3_step(stmt) == SQLITE_ROW) {
+  int rc = SQLITE_ROW;
+  while (problem.empty() && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
     const int64_t num_keypoints = sqlite3_column_int64(stmt, 2);
     const std::vector<uint32_t> indices = ColumnBlob<uint32_t>(stmt, 3);
     for (size_t i = 0; i < indices.size(); ++i) {
@@ -173,6 +187,7 @@ void CheckLevelIndexRanges(Database* db) {
     }
   }
   sqlite3_finalize(stmt);
+  if (problem.empty() && rc != SQLITE_DONE) ScanFailed(db, "the index and value blobs");
   if (!problem.empty()) {
     throw Error("database " + db->path() + ": " + problem +
                 " (the database is damaged; re-extract or re-match the image)");
@@ -205,7 +220,8 @@ void CheckDatabaseConsistency(Database* db) {
   FailOnFirstRow(db, "cameras.params",
                  "SELECT camera_id, CASE WHEN " + models +
                      " = 0 THEN 'unknown camera model ' || "
-                     "model WHEN width <= 0 OR height <= 0 THEN 'size ' || width || 'x' || height "
+                     "model WHEN width <= 0 OR height <= 0 OR width > 2147483647 OR height > "
+                     "2147483647 THEN 'size ' || width || 'x' || height "
                      "WHEN " +
                      Len("params") + " != 8 * " + num_params + " THEN 'params blob of ' || " +
                      Len("params") + " || ' bytes for ' || " + num_params +
@@ -257,10 +273,12 @@ void CheckDatabaseConsistency(Database* db) {
       extra =
           " WHEN typeof(config) != 'integer' OR config < 0 OR config > 8 THEN 'config ' || "
           "quote(config) || ' is not a COLMAP configuration (0-8)'";
-      for (const char* m : {"F", "E", "H"}) {
+      // COLMAP's reader CHECKs these sizes (an abort, not an error) when it loads the pair.
+      for (const auto& [m, n] :
+           {std::pair<const char*, int>{"F", 9}, {"E", 9}, {"H", 9}, {"qvec", 4}, {"tvec", 3}}) {
         const std::string len = Len(m);
-        extra += std::string(" WHEN ") + len + " NOT IN (0, 72) THEN '" + m + " blob of ' || " +
-                 len + " || ' bytes, not 9 doubles'";
+        extra += std::string(" WHEN ") + len + " NOT IN (0, " + std::to_string(8 * n) + ") THEN '" +
+                 m + " blob of ' || " + len + " || ' bytes, not " + std::to_string(n) + " doubles'";
       }
     }
     FailOnFirstRow(db, table,

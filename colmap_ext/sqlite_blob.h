@@ -8,16 +8,17 @@
 
 namespace scalesfm {
 
-// The whole elements of column `col` of the current row (trailing bytes that do not fill a T are
-// dropped: callers check the byte count against rows x cols first). NULL and empty blobs give an
-// empty vector.
+// The elements of column `col` of the current row; NULL and empty blobs give an empty vector.
+// `*ragged` (when given) is set when the blob is not a whole number of T, or SQLite could not
+// hand it over (out of memory): the vector then holds only the whole elements, or none.
 template <typename T>
-std::vector<T> ColumnBlob(sqlite3_stmt* stmt, int col) {
+std::vector<T> ColumnBlob(sqlite3_stmt* stmt, int col, bool* ragged = nullptr) {
   // sqlite3_column_blob before sqlite3_column_bytes, as SQLite's documentation asks.
   const void* data = sqlite3_column_blob(stmt, col);
   const int bytes = sqlite3_column_bytes(stmt, col);
-  std::vector<T> out(bytes > 0 ? static_cast<size_t>(bytes) / sizeof(T) : 0);
-  if (!out.empty() && data != nullptr) std::memcpy(out.data(), data, out.size() * sizeof(T));
+  if (ragged) *ragged = bytes < 0 || bytes % sizeof(T) != 0 || (bytes > 0 && data == nullptr);
+  std::vector<T> out(bytes > 0 && data != nullptr ? static_cast<size_t>(bytes) / sizeof(T) : 0);
+  if (!out.empty()) std::memcpy(out.data(), data, out.size() * sizeof(T));
   return out;
 }
 

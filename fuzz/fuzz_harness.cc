@@ -92,7 +92,8 @@ const std::vector<TableColumns>& EditableTables() {
       {"scalesfm_feature_levels",
        {"image_id", "level", "factor", "rows", "cols", "descriptors", "keypoint_index"}},
       {"matches", {"pair_id", "rows", "cols", "data"}},
-      {"two_view_geometries", {"pair_id", "rows", "cols", "data", "config", "F", "E", "H"}},
+      {"two_view_geometries",
+       {"pair_id", "rows", "cols", "data", "config", "F", "E", "H", "qvec", "tvec"}},
       {"scalesfm_pair_scales", {"pair_id", "estimator", "scale", "support"}},
       {"scalesfm_guided_pairs", {"pair_id", "num_added"}},
   };

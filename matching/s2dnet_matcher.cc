@@ -25,8 +25,15 @@ std::string S2DNetWeightsPath(const S2DNetMatchOptions& options) {
 S2DNetMatchOptions ResolveConfidence(const S2DNetMatchOptions& options) {
   S2DNetMatchOptions out = options;
   if (out.search.confidence_threshold < 0) {
-    out.search.confidence_threshold =
-        ReadSidecar(S2DNetWeightsPath(options)).value("confidence_threshold", 0.2);
+    const std::string weights = S2DNetWeightsPath(options);
+    const nlohmann::json sidecar = ReadSidecar(weights);
+    const nlohmann::json tau = sidecar.value("confidence_threshold", nlohmann::json(0.2));
+    if (!tau.is_number() || !(tau.get<double>() >= 0 && tau.get<double>() <= 1)) {
+      throw Error("weights sidecar " + weights +
+                  ".json: \"confidence_threshold\" must be a number in [0, 1], not " +
+                  Printable(tau.dump()));
+    }
+    out.search.confidence_threshold = tau.get<double>();
     LogInfo(StringPrintf("S2DNet confidence threshold tau = %g (from the weights' sidecar)",
                          out.search.confidence_threshold));
   }

@@ -10,7 +10,7 @@ out="${1:-$here/bench_out/reliability}"
 S="${SCALESFM_BIN:-$here/build/cli/scalesfm}"
 colmap_bin="$(command -v "${SCALESFM_COLMAP:-colmap}")"
 rm -rf "$out" && mkdir -p "$out" && cd "$out" || exit 1
-echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'); commit $(git -C "$here" rev-parse --short HEAD)"
+echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'); source tree at $(git -C "$here" rev-parse --short HEAD); binary $S"
 "$S" make_synthetic_scene --output_path scene --num_cameras 6 > /dev/null
 "$S" feature_extractor --database_path features.db --image_path scene/images \
   --Extraction.max_num_features 500 > /dev/null
@@ -95,6 +95,23 @@ printf '\x7f\xc0' | dd of=flipped_scalenet.pt bs=1 seek=$(($(stat -c %s flipped_
 case_row "ScaleNet weights with two bytes changed, estimate_scale --json" fail "" "$S" estimate_scale \
   --image1 scene/images/0000.png --image2 scene/images/0001.png --ScaleMatching.estimator scalenet \
   --ScaleMatching.weights flipped_scalenet.pt --json
+# A NaN written into the first tensor, the zip rewritten (valid CRCs) and the sha256 updated:
+# only the finite check can tell (before issue 26: "scale": nan, rc 0).
+python3 - "$here/models/scalenet_compact.pt" nan_scalenet.pt <<'PY'
+import hashlib, json, struct, sys, zipfile
+src, dst = sys.argv[1], sys.argv[2]
+with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_STORED) as zout:
+    first = next(n for n in zin.namelist() if "/data/" in n)
+    for n in zin.namelist():
+        b = zin.read(n)
+        zout.writestr(n, struct.pack("<f", float("nan")) + b[4:] if n == first else b)
+sidecar = json.load(open(src + ".json"))
+sidecar["sha256"] = hashlib.sha256(open(dst, "rb").read()).hexdigest()
+json.dump(sidecar, open(dst + ".json", "w"))
+PY
+case_row "ScaleNet weights holding a NaN (sha256 updated), estimate_scale --json" fail "" "$S" \
+  estimate_scale --image1 scene/images/0000.png --image2 scene/images/0001.png \
+  --ScaleMatching.estimator scalenet --ScaleMatching.weights nan_scalenet.pt --json
 [ -e new.db ] && rows+=("| (a database was created by a failed extraction) | | | | yes | FAIL |")
 if ! "$S" estimate_scale --image1 scene/images/0000.png --image2 scene/images/0001.png --device cuda > /dev/null 2>&1; then
   fresh dev.db

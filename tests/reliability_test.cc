@@ -10,10 +10,12 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <opencv2/imgcodecs.hpp>
 #include <set>
 
+#include "colmap_ext/camera.h"
 #include "colmap_ext/database.h"
 #include "colmap_ext/database_check.h"
 #include "colmap_ext/image_reader.h"
@@ -466,6 +468,100 @@ INSTANTIATE_TEST_SUITE_P(
                  "INSERT INTO matches VALUES (2147483649, 1, 2, x'00000000ffffff0f');",
                  "indexes past the images'"}),
     [](const ::testing::TestParamInfo<BlobEdit>& info) { return std::string(info.param.name); });
+
+// Damage found by reading the fuzz harness's findings and a review: each edit is refused by the
+// whole-database check and by the reader a command would call (each reader accepted it before).
+TEST(Reliability, ReadersCheckShapesCountsAndRanges) {
+  struct Edit {
+    const char* name;
+    const char* sql;
+    std::function<void(const Database&)> read;  // empty: only the whole-database check can tell
+  };
+  const std::vector<Edit> edits = {
+      {"F of 8 doubles",
+       "INSERT INTO two_view_geometries(pair_id, rows, cols, data, config, F) VALUES "
+       "(2147483649, 0, 2, x'', 2, zeroblob(64));",
+       [](const Database& db) { db.ReadTwoViewGeometry(1, 2); }},
+      {"qvec of 3 doubles",
+       "INSERT INTO two_view_geometries(pair_id, rows, cols, data, config, qvec) VALUES "
+       "(2147483649, 0, 2, x'', 2, zeroblob(24));",
+       nullptr},
+      {"matches rows != blob",
+       "INSERT INTO matches VALUES (2147483649, 5, 2, x'0000000001000000');",
+       [](const Database& db) { db.ReadMatches(1, 2); }},
+      {"negative num_detected",
+       "INSERT OR REPLACE INTO scalesfm_detected_keypoints VALUES (2, -1);",
+       [](const Database& db) { db.ReadNumDetectedKeypoints(2); }},
+      {"infinite level factor",
+       "UPDATE scalesfm_feature_levels SET factor = 1e999 WHERE image_id = 2;",
+       [](const Database& db) { db.ReadLevelFactors(2); }},
+      {"keypoint blob with 2 extra bytes",
+       "UPDATE keypoints SET data = CAST(data || x'0000' AS BLOB) WHERE image_id = 2;",
+       [](const Database& db) { db.ReadKeypoints(2); }},
+      {"camera width 2^32 + 640", "UPDATE cameras SET width = 4294967936 WHERE camera_id = 1;",
+       [](const Database& db) { db.ReadCamera(1); }},
+  };
+  const std::string dir = test::MakeTempDir("reader_checks");
+  for (const Edit& edit : edits) {
+    const std::string path = ExtractedDatabase(dir, "database.db");
+    {
+      Database db(path);
+      db.Execute(edit.sql);
+    }
+    Database db(path);
+    EXPECT_THROW(CheckDatabaseConsistency(&db), Error) << edit.name;
+    if (edit.read) {
+      EXPECT_THROW(edit.read(db), Error) << edit.name;
+    }
+  }
+}
+
+// A model that overflows must not leave NaN in the database (before: written as is, and every
+// later command read them): the writers refuse non-finite values, inside the caller's
+// transaction, so nothing of the image is written.
+TEST(Reliability, WritersRefuseNonFiniteValues) {
+  const std::string dir = test::MakeTempDir("nonfinite_writes");
+  Database db(dir + "/database.db");
+  Camera camera;
+  camera.model_id = 1;
+  camera.width = 100;
+  camera.height = 100;
+  camera.params = {100, 100, 50, 50};
+  Image image;
+  image.name = "a.jpg";
+  image.camera_id = db.WriteCamera(camera);
+  const image_t id1 = db.WriteImage(image);
+  image.name = "b.jpg";
+  const image_t id2 = db.WriteImage(image);
+  Keypoints keypoints(3);
+  keypoints[1].a21 = NAN;
+  {
+    Database::Transaction transaction(&db);
+    EXPECT_THROW(
+        {
+          try {
+            db.WriteKeypoints(id1, keypoints);
+          } catch (const Error& e) {
+            EXPECT_NE(std::string(e.what()).find("keypoint 1 of image"), std::string::npos)
+                << e.what();
+            throw;
+          }
+        },
+        Error);
+  }
+  EXPECT_FALSE(db.ExistsKeypoints(id1));
+  DescriptorsF32 descriptors = DescriptorsF32::Zero(3, 4);
+  descriptors(2, 3) = INFINITY;
+  EXPECT_THROW(db.WriteFloatDescriptors(id1, descriptors), Error);
+  EXPECT_FALSE(db.ExistsFloatDescriptors(id1));
+  for (const double scale : {0.0, -1.0, double(NAN), 1e-320}) {
+    PairScale pair_scale;
+    pair_scale.estimator = "sift_vote";
+    pair_scale.scale = scale;
+    EXPECT_THROW(db.WritePairScale(id1, id2, pair_scale), Error) << scale;
+    EXPECT_FALSE(db.ReadPairScale(id1, id2, "sift_vote").has_value());
+  }
+}
 
 }  // namespace
 }  // namespace scalesfm

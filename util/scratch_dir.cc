@@ -40,13 +40,25 @@ int LockPath(const std::string& path, int open_flags, bool non_blocking) {
 class RootLock {
  public:
   explicit RootLock(const std::string& root) {
+    int attempts = 0;
     for (;;) {
       std::error_code ec;
       fs::create_directories(root, ec);
       if (ec && !fs::is_directory(root)) {
         throw Error("cannot create the temporary folder " + root + ": " + ec.message());
       }
-      fd_ = LockPath(root, O_RDONLY | O_DIRECTORY, false);
+      // The last run may remove the root between create_directories and open: create it again.
+      fd_ = open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (fd_ < 0 && errno == ENOENT && ++attempts < 100) continue;
+      if (fd_ < 0) {
+        throw Error("cannot open " + root +
+                    " for the run's temporary files: " + std::strerror(errno));
+      }
+      if (flock(fd_, LOCK_EX) != 0) {
+        const int error = errno;
+        close(fd_);
+        throw Error("cannot lock " + root + ": " + std::strerror(error));
+      }
       struct stat held, now;
       if (fstat(fd_, &held) == 0 && stat(root.c_str(), &now) == 0 && held.st_ino == now.st_ino &&
           held.st_dev == now.st_dev) {
