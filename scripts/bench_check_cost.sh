@@ -6,7 +6,7 @@
 #  - `estimate_scale --ScaleMatching.estimator scalenet` on two images of IMAGES (load with
 #    sha256 + zip check, one estimate), both builds;
 #  - `PRAGMA integrity_check` alone (sqlite3 CLI).
-# Usage: scripts/bench_check_cost.sh DATABASE IMAGE_FOLDER [REPS (5)]
+# Usage: [SCALESFM_BEFORE_BIN=old/scalesfm] scripts/bench_check_cost.sh DATABASE IMAGE_FOLDER [REPS (5)]
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 db="$1"
@@ -18,26 +18,34 @@ trap 'rm -rf "$work"' EXIT
 echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'); commit $(git -C "$here" rev-parse --short HEAD)"
 echo "database: $db ($(du -h "$db" | cut -f1), $(sqlite3 "$db" 'select count(*) from images') images, $(sqlite3 "$db" 'select count(*) from matches') matched pairs)"
 median() { sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
-# time_cmd LABEL COMMAND...: median wall seconds of REPS runs (each on a fresh copy of the db).
-time_cmd() {
-  local label=$1
-  shift
-  for _ in $(seq "$reps"); do
-    cp "$db" "$work/run.db"
-    local start end
-    start=$(date +%s.%N)
-    "$@" > "$work/log" 2>&1 || { echo "$label failed:"; tail -3 "$work/log"; exit 1; }
-    end=$(date +%s.%N)
-    echo "$end - $start" | bc
-  done | median | xargs printf "%-60s %.3f s\n" "$label"
-}
 a=$(ls "$images" | sed -n 1p)
 b=$(ls "$images" | sed -n 2p)
-for bin in "$S" ${SCALESFM_BEFORE_BIN:+"$SCALESFM_BEFORE_BIN"}; do
-  tag=$([ "$bin" = "$S" ] && echo now || echo before)
-  time_cmd "exhaustive_matcher, all pairs done ($tag)" "$bin" exhaustive_matcher \
-    --database_path "$work/run.db"
-  time_cmd "estimate_scale scalenet ($tag)" "$bin" estimate_scale --image1 "$images/$a" \
-    --image2 "$images/$b" --ScaleMatching.estimator scalenet --json
+bins=("$S")
+[ -n "${SCALESFM_BEFORE_BIN:-}" ] && bins+=("$SCALESFM_BEFORE_BIN")
+# run_once KIND BIN: wall seconds of one run (the database freshly copied).
+run_once() {
+  cp "$db" "$work/run.db"
+  local start end
+  start=$(date +%s.%N)
+  case $1 in
+    matcher) "$2" exhaustive_matcher --database_path "$work/run.db" ;;
+    scalenet) "$2" estimate_scale --image1 "$images/$a" --image2 "$images/$b" \
+      --ScaleMatching.estimator scalenet --json ;;
+    integrity) sqlite3 "$work/run.db" "PRAGMA integrity_check;" ;;
+  esac > "$work/log" 2>&1 || { echo "$1 with $2 failed:" >&2; tail -3 "$work/log" >&2; exit 1; }
+  end=$(date +%s.%N)
+  echo "$end - $start" | bc
+}
+# The builds alternate within each repetition, so that drift hits both alike.
+for kind in matcher scalenet; do
+  for rep in $(seq "$reps"); do
+    for i in "${!bins[@]}"; do echo "$i $(run_once $kind "${bins[$i]}")"; done
+  done > "$work/times"
+  for i in "${!bins[@]}"; do
+    tag=$([ "$i" = 0 ] && echo now || echo before)
+    awk -v i="$i" '$1 == i {print $2}' "$work/times" | median |
+      xargs printf "%-10s %-6s median %.3f s of $reps\n" "$kind" "$tag"
+  done
 done
-time_cmd "sqlite3 PRAGMA integrity_check" sqlite3 "$work/run.db" "PRAGMA integrity_check;"
+for rep in $(seq "$reps"); do run_once integrity sqlite3; done | median |
+  xargs printf "%-10s %-6s median %.3f s of $reps\n" "integrity" "sqlite3"
