@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -52,12 +53,6 @@ void FailOnFirstRow(Database* db, const std::string& what, const std::string& sq
   }
 }
 
-// A scan that SQLite ended early (busy, I/O error, out of memory) must not pass the check.
-[[noreturn]] void ScanFailed(Database* db, const std::string& what) {
-  throw Error("database " + db->path() + ": cannot read " + what + " to check them (" +
-              sqlite3_errmsg(db->handle()) + ")");
-}
-
 // SQL: a blob's length in bytes, 0 for NULL.
 std::string Len(const std::string& column) { return "coalesce(length(" + column + "), 0)"; }
 
@@ -74,124 +69,101 @@ std::string BlobShapeProblem(const std::string& table, const std::string& data, 
          b + " bytes, but the blob has ' || " + Len(data) + " || ' bytes' END";
 }
 
+// Steps through the rows of `sql`; `row` returns a problem ("" for none) and the first one is
+// thrown. A statement that cannot be prepared, or a scan that SQLite ends early (busy, I/O
+// error, out of memory), is an error too: it must not pass the check.
+void ScanRows(Database* db, const std::string& what, const std::string& sql,
+              const std::function<std::string(sqlite3_stmt*)>& row) {
+  sqlite3_stmt* stmt = nullptr;
+  int rc = sqlite3_prepare_v2(db->handle(), sql.c_str(), -1, &stmt, nullptr);
+  std::string problem;
+  while (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    problem = row(stmt);
+    rc = problem.empty() ? SQLITE_OK : SQLITE_DONE;
+  }
+  const std::string message = sqlite3_errmsg(db->handle());
+  sqlite3_finalize(stmt);
+  if (!problem.empty()) {
+    throw Error("database " + db->path() + ": " + problem +
+                " (the database is damaged; re-extract or re-match the image)");
+  }
+  if (rc != SQLITE_DONE) {
+    throw Error("database " + db->path() + ": cannot read " + what + " to check them (" + message +
+                ")");
+  }
+}
+
 // Every match index of `table` (matches or two_view_geometries) within its images' keypoints.
 // Reads the index blobs (8 bytes per match: small beside the descriptors); the shapes were
 // checked before, so each blob holds rows x 2 indices.
 void CheckMatchIndexRanges(Database* db, const std::string& table) {
   std::unordered_map<image_t, int64_t> num_keypoints;
-  {
-    sqlite3_stmt* stmt = nullptr;
-    int rc = sqlite3_prepare_v2(db->handle(), "SELECT image_id, rows FROM keypoints;", -1, &stmt,
-                                nullptr);
-    while (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-      num_keypoints[static_cast<image_t>(sqlite3_column_int64(stmt, 0))] =
-          sqlite3_column_int64(stmt, 1);
-      rc = SQLITE_OK;
-    }
-    sqlite3_finalize(stmt);
-    if (rc != SQLITE_DONE) ScanFailed(db, "keypoints");
-  }
-  sqlite3_stmt* stmt = nullptr;
-  const std::string sql = "SELECT pair_id, data FROM " + table + " WHERE rows > 0;";
-  if (sqlite3_prepare_v2(db->handle(), sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK) {
-    sqlite3_finalize(stmt);
-    throw Error("database " + db->path() + ": cannot read " + table);
-  }
-  std::string problem;
-  int rc = SQLITE_ROW;
-  while (problem.empty() && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-    const auto [id1, id2] =
-        PairIdToImagePair(static_cast<image_pair_t>(sqlite3_column_int64(stmt, 0)));
-    const std::vector<uint32_t> indices = ColumnBlob<uint32_t>(stmt, 1);
-    const auto count = [&](image_t id) {
-      auto it = num_keypoints.find(id);
-      return it == num_keypoints.end() ? int64_t{0} : it->second;
-    };
-    // Stored for (smaller id, larger id): column 0 indexes id1's keypoints.
-    const int64_t n1 = count(id1), n2 = count(id2);
-    for (size_t i = 0; i + 1 < indices.size(); i += 2) {
-      if (indices[i] >= n1 || indices[i + 1] >= n2) {
-        problem = StringPrintf(
-            "%s of pair (%u, %u): match %zu (%u, %u) indexes past the images' "
-            "%ld and %ld keypoints",
-            table.c_str(), id1, id2, i / 2, indices[i], indices[i + 1], static_cast<long>(n1),
-            static_cast<long>(n2));
-        break;
-      }
-    }
-  }
-  sqlite3_finalize(stmt);
-  if (problem.empty() && rc != SQLITE_DONE) ScanFailed(db, "the index and value blobs");
-  if (!problem.empty()) {
-    throw Error("database " + db->path() + ": " + problem +
-                " (the database is damaged; re-extract or re-match the image)");
-  }
+  ScanRows(db, "keypoints", "SELECT image_id, rows FROM keypoints;", [&](sqlite3_stmt* stmt) {
+    num_keypoints[static_cast<image_t>(sqlite3_column_int64(stmt, 0))] =
+        sqlite3_column_int64(stmt, 1);
+    return std::string();
+  });
+  const auto count = [&](image_t id) {
+    auto it = num_keypoints.find(id);
+    return it == num_keypoints.end() ? int64_t{0} : it->second;
+  };
+  ScanRows(db, table, "SELECT pair_id, data FROM " + table + " WHERE rows > 0;",
+           [&](sqlite3_stmt* stmt) {
+             const auto [id1, id2] =
+                 PairIdToImagePair(static_cast<image_pair_t>(sqlite3_column_int64(stmt, 0)));
+             const std::vector<uint32_t> indices = ColumnBlob<uint32_t>(stmt, 1);
+             // Stored for (smaller id, larger id): column 0 indexes id1's keypoints.
+             const int64_t n1 = count(id1), n2 = count(id2);
+             for (size_t i = 0; i + 1 < indices.size(); i += 2) {
+               if (indices[i] >= n1 || indices[i + 1] >= n2) {
+                 return StringPrintf(
+                     "%s of pair (%u, %u): match %zu (%u, %u) indexes past the images' %ld and "
+                     "%ld keypoints",
+                     table.c_str(), id1, id2, i / 2, indices[i], indices[i + 1],
+                     static_cast<long>(n1), static_cast<long>(n2));
+               }
+             }
+             return std::string();
+           });
 }
 
 // Every keypoint value finite (24 bytes per keypoint: read in a fraction of matching's time).
 void CheckKeypointValues(Database* db) {
-  sqlite3_stmt* stmt = nullptr;
-  if (sqlite3_prepare_v2(db->handle(), "SELECT image_id, cols, data FROM keypoints;", -1, &stmt,
-                         nullptr) != SQLITE_OK) {
-    sqlite3_finalize(stmt);
-    throw Error("database " + db->path() + ": cannot read keypoints");
-  }
-  std::string problem;
-  int rc = SQLITE_ROW;
-  while (problem.empty() && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+  ScanRows(db, "keypoints", "SELECT image_id, cols, data FROM keypoints;", [](sqlite3_stmt* stmt) {
     const int64_t cols = std::max<int64_t>(1, sqlite3_column_int64(stmt, 1));
     const std::vector<float> values = ColumnBlob<float>(stmt, 2);
     for (size_t i = 0; i < values.size(); ++i) {
       if (!std::isfinite(values[i])) {
-        problem = StringPrintf("keypoints of image %ld: keypoint %ld has a non-finite value",
-                               static_cast<long>(sqlite3_column_int64(stmt, 0)),
-                               static_cast<long>(i / cols));
-        break;
+        return StringPrintf("keypoints of image %ld: keypoint %ld has a non-finite value",
+                            static_cast<long>(sqlite3_column_int64(stmt, 0)),
+                            static_cast<long>(i / cols));
       }
     }
-  }
-  sqlite3_finalize(stmt);
-  if (problem.empty() && rc != SQLITE_DONE) ScanFailed(db, "the index and value blobs");
-  if (!problem.empty()) {
-    throw Error("database " + db->path() + ": " + problem +
-                " (the database is damaged; re-extract or re-match the image)");
-  }
+    return std::string();
+  });
 }
 
 // Every scalesfm_feature_levels.keypoint_index within the image's keypoints (the index blobs are
 // 4 bytes per level keypoint).
 void CheckLevelIndexRanges(Database* db) {
-  sqlite3_stmt* stmt = nullptr;
-  const char* sql =
-      "SELECT l.image_id, l.level, coalesce(k.rows, 0), l.keypoint_index FROM "
-      "scalesfm_feature_levels l LEFT JOIN keypoints k USING(image_id);";
-  if (sqlite3_prepare_v2(db->handle(), sql, -1, &stmt, nullptr) != SQLITE_OK) {
-    sqlite3_finalize(stmt);
-    throw Error("database " + db->path() + ": cannot read scalesfm_feature_levels");
-  }
-  std::string problem;
-  int rc = SQLITE_ROW;
-  while (problem.empty() && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-    const int64_t num_keypoints = sqlite3_column_int64(stmt, 2);
-    const std::vector<uint32_t> indices = ColumnBlob<uint32_t>(stmt, 3);
-    for (size_t i = 0; i < indices.size(); ++i) {
-      if (indices[i] >= num_keypoints) {
-        problem = StringPrintf(
-            "scalesfm_feature_levels of image %ld, level %ld: keypoint_index[%zu] = %u, but the "
-            "image has %ld keypoints",
-            static_cast<long>(sqlite3_column_int64(stmt, 0)),
-            static_cast<long>(sqlite3_column_int64(stmt, 1)), i, indices[i],
-            static_cast<long>(num_keypoints));
-        break;
-      }
-    }
-  }
-  sqlite3_finalize(stmt);
-  if (problem.empty() && rc != SQLITE_DONE) ScanFailed(db, "the index and value blobs");
-  if (!problem.empty()) {
-    throw Error("database " + db->path() + ": " + problem +
-                " (the database is damaged; re-extract or re-match the image)");
-  }
+  ScanRows(db, "scalesfm_feature_levels",
+           "SELECT l.image_id, l.level, coalesce(k.rows, 0), l.keypoint_index FROM "
+           "scalesfm_feature_levels l LEFT JOIN keypoints k USING(image_id);",
+           [](sqlite3_stmt* stmt) {
+             const int64_t num_keypoints = sqlite3_column_int64(stmt, 2);
+             const std::vector<uint32_t> indices = ColumnBlob<uint32_t>(stmt, 3);
+             for (size_t i = 0; i < indices.size(); ++i) {
+               if (indices[i] >= num_keypoints) {
+                 return StringPrintf(
+                     "scalesfm_feature_levels of image %ld, level %ld: keypoint_index[%zu] = %u, "
+                     "but the image has %ld keypoints",
+                     static_cast<long>(sqlite3_column_int64(stmt, 0)),
+                     static_cast<long>(sqlite3_column_int64(stmt, 1)), i, indices[i],
+                     static_cast<long>(num_keypoints));
+               }
+             }
+             return std::string();
+           });
 }
 
 }  // namespace
