@@ -30,27 +30,34 @@ std::string ShapeString(const torch::Tensor& t) {
 }
 }  // namespace
 
-std::string Sha256OfFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error("cannot read " + path + " to compute its sha256");
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(EVP_MD_CTX_new(),
-                                                                  EVP_MD_CTX_free);
-  if (!context || EVP_DigestInit_ex(context.get(), EVP_sha256(), nullptr) != 1) {
-    throw Error("OpenSSL cannot compute sha256");
+namespace {
+
+// The whole file: the checksum, the archive check and LibTorch all read the same bytes, once.
+std::vector<char> ReadWholeFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  if (!in) throw Error("cannot read " + path);
+  std::vector<char> bytes(static_cast<size_t>(in.tellg()));
+  in.seekg(0);
+  if (!in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()))) {
+    throw Error("cannot read " + path);
   }
-  std::vector<char> buffer(1 << 20);
-  while (in) {
-    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-    if (in.gcount() > 0) EVP_DigestUpdate(context.get(), buffer.data(), in.gcount());
-  }
-  if (in.bad()) throw Error("cannot read " + path + " to compute its sha256");
+  return bytes;
+}
+
+std::string Sha256Of(const std::vector<char>& bytes) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
-  EVP_DigestFinal_ex(context.get(), digest, &length);
+  if (EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_sha256(), nullptr) != 1) {
+    throw Error("OpenSSL cannot compute sha256");
+  }
   std::string hex;
   for (unsigned int i = 0; i < length; ++i) hex += StringPrintf("%02x", digest[i]);
   return hex;
 }
+
+}  // namespace
+
+std::string Sha256OfFile(const std::string& path) { return Sha256Of(ReadWholeFile(path)); }
 
 void SaveWeights(const torch::nn::Module& module, const std::string& path,
                  const nlohmann::json& sidecar) {
@@ -78,16 +85,14 @@ namespace {
 // tensors (what scripts/convert_official_weights.py writes). Empty optional: neither format.
 using TensorLookup = std::function<bool(const std::string&, torch::Tensor*, bool)>;
 
-TensorLookup OpenWeights(const std::string& path) {
+TensorLookup OpenWeights(const std::string& path, const std::vector<char>& bytes) {
   auto archive = std::make_shared<torch::serialize::InputArchive>();
   try {
-    archive->load_from(path);
+    archive->load_from(bytes.data(), bytes.size());
     return [archive](const std::string& name, torch::Tensor* t, bool is_buffer) {
       return archive->try_read(name, *t, is_buffer);
     };
   } catch (const std::exception& archive_error) {
-    std::ifstream in(path, std::ios::binary);
-    std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     try {
       const c10::IValue value = torch::pickle_load(bytes);
       if (!value.isGenericDict()) throw std::runtime_error("not a dict of tensors");
@@ -112,11 +117,10 @@ TensorLookup OpenWeights(const std::string& path) {
   }
 }
 
-}  // namespace
-
-void CheckWeightsChecksum(const std::string& path) {
+// Throws Error unless `bytes` (of `path`) match the "sha256" of its sidecar.
+void CheckWeightsChecksum(const std::string& path, const std::vector<char>& bytes) {
   const nlohmann::json sidecar = ReadSidecar(path);
-  const std::string actual = Sha256OfFile(path);
+  const std::string actual = Sha256Of(bytes);
   if (!sidecar.contains("sha256") || !sidecar["sha256"].is_string()) {
     throw Error("weights sidecar " + path + ".json has no \"sha256\"; once you trust " + path +
                 ", add \"sha256\": \"" + actual +
@@ -131,20 +135,27 @@ void CheckWeightsChecksum(const std::string& path) {
   }
 }
 
-void CheckWeightsArchive(const std::string& path) {
-  int code = 0;
-  zip_t* opened = zip_open(path.c_str(), ZIP_RDONLY | ZIP_CHECKCONS, &code);
+// Throws Error unless `bytes` (of `path`) are a consistent zip archive (libzip's strict checks)
+// whose every entry has a size the file can hold and reads back with its CRC-32: LibTorch
+// allocates what a damaged directory claims (a fuzzed file asked for 2.9 GB) before it finds the
+// damage.
+void CheckWeightsArchive(const std::string& path, const std::vector<char>& bytes) {
   const std::string prefix = "weights file " + path;
+  zip_error_t error;
+  zip_error_init(&error);
+  zip_source_t* source = zip_source_buffer_create(bytes.data(), bytes.size(), 0, &error);
+  zip_t* opened =
+      source ? zip_open_from_source(source, ZIP_RDONLY | ZIP_CHECKCONS, &error) : nullptr;
   if (!opened) {
-    zip_error_t error;
-    zip_error_init_with_code(&error, code);
+    if (source) zip_source_free(source);
     const std::string message = zip_error_strerror(&error);
     zip_error_fini(&error);
     throw Error(prefix + " is not a consistent zip archive (" + message +
                 "), which LibTorch and torch.save() both write: truncated or corrupt");
   }
-  std::unique_ptr<zip_t, decltype(&zip_discard)> zip(opened, zip_discard);
-  const auto file_size = static_cast<zip_uint64_t>(std::filesystem::file_size(path));
+  zip_error_fini(&error);
+  std::unique_ptr<zip_t, decltype(&zip_discard)> zip(opened, zip_discard);  // frees the source
+  const auto file_size = static_cast<zip_uint64_t>(bytes.size());
   const zip_int64_t num_entries = zip_get_num_entries(zip.get(), 0);
   if (num_entries <= 0) throw Error(prefix + " is an empty zip archive");
   std::vector<char> buffer(1 << 20);
@@ -181,11 +192,14 @@ void CheckWeightsArchive(const std::string& path) {
   }
 }
 
+}  // namespace
+
 void LoadWeights(torch::nn::Module* module, const std::string& path) {
   if (!std::filesystem::is_regular_file(path)) throw Error("weights file " + path + " not found");
-  CheckWeightsChecksum(path);
-  CheckWeightsArchive(path);
-  const TensorLookup lookup = OpenWeights(path);
+  const std::vector<char> bytes = ReadWholeFile(path);
+  CheckWeightsChecksum(path, bytes);
+  CheckWeightsArchive(path, bytes);
+  const TensorLookup lookup = OpenWeights(path, bytes);
   torch::NoGradGuard no_grad;
   auto load = [&](const std::string& name, torch::Tensor& target, bool is_buffer) {
     torch::Tensor value;

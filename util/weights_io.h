@@ -15,19 +15,14 @@ void SaveWeights(const torch::nn::Module& module, const std::string& path,
                  const nlohmann::json& sidecar);
 
 // Throws Error when the file is missing, its sidecar is missing or has no "sha256", the file does
-// not match that sha256 (corrupt, truncated, changed), it is not a consistent zip archive
-// (CheckWeightsArchive) holding a LibTorch archive or a torch.save()d dict, a tensor of
+// not match that sha256 (corrupt, truncated, changed), it is not a consistent zip archive (every
+// entry's size within the file, every CRC-32 right) holding a LibTorch archive or a torch.save()d
+// dict, a tensor of
 // `module` is missing from it or has another shape, or a tensor holds NaN or infinite values.
 void LoadWeights(torch::nn::Module* module, const std::string& path);
 
 // The sha256 of a file, as lowercase hex (OpenSSL).
 std::string Sha256OfFile(const std::string& path);
-// Throws Error unless `path` matches the "sha256" of its sidecar.
-void CheckWeightsChecksum(const std::string& path);
-// Throws Error unless `path` is a consistent zip archive (libzip's strict checks) whose every
-// entry has a size the file can hold and reads back with its CRC-32: LibTorch allocates what a
-// damaged directory claims (a fuzzed file asked for 2.9 GB) before it finds the damage.
-void CheckWeightsArchive(const std::string& path);
 
 // The shipped weights file `file_name` (e.g. "scalenet_compact.pt"): in $SCALESFM_MODELS when it
 // is set, else in the source tree's models/. Every model's default weights come from here.
