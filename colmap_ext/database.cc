@@ -398,7 +398,7 @@ Keypoints Database::ReadKeypoints(image_t image_id) const {
                              path_.c_str(), image_id, static_cast<long>(cols)));
   }
   const std::vector<float> data = s.Blob<float>(2);
-  if (rows < 0 || !HoldsShape(data.size(), rows, cols)) {
+  if (!HoldsShape(data.size(), rows, cols)) {
     throw Error(StringPrintf(
         "database %s: keypoint blob of image %u is corrupt (%ld x %ld values, %zu in the blob)",
         path_.c_str(), image_id, static_cast<long>(rows), static_cast<long>(cols), data.size()));
@@ -445,7 +445,7 @@ DescriptorsU8 Database::ReadDescriptors(image_t image_id) const {
   if (!s.Step()) return {};
   const int64_t rows = s.Int(0), cols = s.Int(1);
   const std::vector<uint8_t> data = s.Blob<uint8_t>(2);
-  if (rows < 0 || cols < 0 || !HoldsShape(data.size(), rows, cols)) {
+  if (!HoldsShape(data.size(), rows, cols)) {
     throw Error(StringPrintf(
         "database %s: descriptor blob of image %u is corrupt (%ld x %ld bytes, %zu in the blob)",
         path_.c_str(), image_id, static_cast<long>(rows), static_cast<long>(cols), data.size()));
@@ -504,11 +504,12 @@ std::optional<size_t> Database::ReadNumDetectedKeypoints(image_t image_id) const
   s.Bind(1, static_cast<int64_t>(image_id));
   if (!s.Step()) return std::nullopt;
   const int64_t num_detected = s.Int(0);
-  if (num_detected < 0 || static_cast<size_t>(num_detected) > NumKeypoints(image_id)) {
-    throw Error(StringPrintf(
-        "database %s: scalesfm_detected_keypoints of image %u: %ld detected "
-        "keypoints, but the image has %zu (the database is damaged)",
-        path_.c_str(), image_id, static_cast<long>(num_detected), NumKeypoints(image_id)));
+  const size_t num_keypoints = NumKeypoints(image_id);
+  if (num_detected < 0 || static_cast<size_t>(num_detected) > num_keypoints) {
+    throw Error(
+        StringPrintf("database %s: scalesfm_detected_keypoints of image %u: %ld detected "
+                     "keypoints, but the image has %zu (the database is damaged)",
+                     path_.c_str(), image_id, static_cast<long>(num_detected), num_keypoints));
   }
   return static_cast<size_t>(num_detected);
 }
@@ -519,7 +520,7 @@ DescriptorsF32 Database::ReadFloatDescriptors(image_t image_id) const {
   if (!s.Step()) return {};
   const int64_t rows = s.Int(0), cols = s.Int(1);
   const std::vector<float> data = s.Blob<float>(2);
-  if (rows < 0 || cols < 0 || !HoldsShape(data.size(), rows, cols)) {
+  if (!HoldsShape(data.size(), rows, cols)) {
     throw Error(StringPrintf(
         "database %s: float descriptor blob of image %u is corrupt (%ld x %ld "
         "values, %zu in the blob)",
@@ -656,8 +657,8 @@ void Database::WriteTwoViewGeometry(image_t id1, image_t id2, const TwoViewGeome
 
 namespace {
 
-// A 3x3 matrix blob of COLMAP's (9 doubles, row-major); zero when absent or malformed.
-// 9 values, or none (a geometry without that matrix): zero.
+// A 3x3 matrix blob of COLMAP's (9 doubles, row-major); zero when absent (callers refuse other
+// sizes).
 Eigen::Matrix3d Matrix3dFromBlob(const std::vector<double>& blob) {
   if (blob.size() != 9) return Eigen::Matrix3d::Zero();
   return Eigen::Map<const Eigen::Matrix<double, 3, 3, Eigen::RowMajor>>(blob.data());
@@ -797,7 +798,7 @@ FeatureLevel Database::ReadFeatureLevel(image_t image_id, int level) const {
   const int64_t rows = s.Int(1), cols = s.Int(2);
   const std::vector<uint8_t> data = s.Blob<uint8_t>(3);
   out.keypoint_index = s.Blob<point2D_t>(4);
-  if (rows < 0 || cols < 0 || !HoldsShape(data.size(), rows, cols) ||
+  if (!HoldsShape(data.size(), rows, cols) ||
       static_cast<int64_t>(out.keypoint_index.size()) != rows ||
       !(out.factor > 0 && out.factor < 1e6)) {
     throw Error(

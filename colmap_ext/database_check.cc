@@ -96,13 +96,8 @@ void ScanRows(Database* db, const std::string& what, const std::string& sql,
 // Every match index of `table` (matches or two_view_geometries) within its images' keypoints.
 // Reads the index blobs (8 bytes per match: small beside the descriptors); the shapes were
 // checked before, so each blob holds rows x 2 indices.
-void CheckMatchIndexRanges(Database* db, const std::string& table) {
-  std::unordered_map<image_t, int64_t> num_keypoints;
-  ScanRows(db, "keypoints", "SELECT image_id, rows FROM keypoints;", [&](sqlite3_stmt* stmt) {
-    num_keypoints[static_cast<image_t>(sqlite3_column_int64(stmt, 0))] =
-        sqlite3_column_int64(stmt, 1);
-    return std::string();
-  });
+void CheckMatchIndexRanges(Database* db, const std::string& table,
+                           const std::unordered_map<image_t, int64_t>& num_keypoints) {
   const auto count = [&](image_t id) {
     auto it = num_keypoints.find(id);
     return it == num_keypoints.end() ? int64_t{0} : it->second;
@@ -269,8 +264,14 @@ void CheckDatabaseConsistency(Database* db) {
                  Subject::kPair);
   CheckKeypointValues(db);
   CheckLevelIndexRanges(db);
-  CheckMatchIndexRanges(db, "matches");
-  CheckMatchIndexRanges(db, "two_view_geometries");
+  std::unordered_map<image_t, int64_t> num_keypoints;
+  ScanRows(db, "keypoints", "SELECT image_id, rows FROM keypoints;", [&](sqlite3_stmt* stmt) {
+    num_keypoints[static_cast<image_t>(sqlite3_column_int64(stmt, 0))] =
+        sqlite3_column_int64(stmt, 1);
+    return std::string();
+  });
+  CheckMatchIndexRanges(db, "matches", num_keypoints);
+  CheckMatchIndexRanges(db, "two_view_geometries", num_keypoints);
 }
 
 }  // namespace scalesfm
