@@ -119,6 +119,14 @@ constexpr std::array<int64_t, 16> kSpecialIntegers = {0,
 const std::array<double, 8> kSpecialReals = {std::nan(""), HUGE_VAL, -HUGE_VAL, 0.0,
                                              -0.0,         1e308,    -1.0,      1e-300};
 
+// A T from the first bytes of `bytes` (zeros past their end).
+template <typename T>
+T FromBytes(const std::vector<uint8_t>& bytes) {
+  T value{};
+  if (!bytes.empty()) std::memcpy(&value, bytes.data(), std::min(bytes.size(), sizeof(T)));
+  return value;
+}
+
 // One structured edit: [table][row][column][kind][length][payload...]. Edits the database may
 // refuse (constraints) are skipped: the point is what the readers do with what it accepts.
 void ApplyEdit(sqlite3* db, ByteReader* in) {
@@ -171,25 +179,17 @@ void ApplyEdit(sqlite3* db, ByteReader* in) {
   };
   const uint8_t first = payload.empty() ? 0 : payload[0];
   switch (kind) {
-    case 0: {  // an integer from the payload's bytes
-      int64_t value = 0;
-      if (!payload.empty())
-        std::memcpy(&value, payload.data(), std::min<size_t>(payload.size(), 8));
-      set([&](sqlite3_stmt* s) { sqlite3_bind_int64(s, 1, value); });
+    case 0:  // an integer from the payload's bytes
+      set([&](sqlite3_stmt* s) { sqlite3_bind_int64(s, 1, FromBytes<int64_t>(payload)); });
       break;
-    }
     case 1:
       set([&](sqlite3_stmt* s) {
         sqlite3_bind_int64(s, 1, kSpecialIntegers[first % kSpecialIntegers.size()]);
       });
       break;
-    case 2: {
-      double value = 0;
-      if (!payload.empty())
-        std::memcpy(&value, payload.data(), std::min<size_t>(payload.size(), 8));
-      set([&](sqlite3_stmt* s) { sqlite3_bind_double(s, 1, value); });
+    case 2:
+      set([&](sqlite3_stmt* s) { sqlite3_bind_double(s, 1, FromBytes<double>(payload)); });
       break;
-    }
     case 3:
       set([&](sqlite3_stmt* s) {
         sqlite3_bind_double(s, 1, kSpecialReals[first % kSpecialReals.size()]);
