@@ -386,12 +386,12 @@ int EstimateScale(int argc, char** argv) {
   Require(image1, "image1");
   Require(image2, "image2");
   if (json) SetQuiet(true);  // the output is one JSON object; errors still go to stderr
-  std::string error;
-  const cv::Mat a = ReadImageGray(image1, &error);
-  if (a.empty()) throw Error("cannot read " + image1 + ": " + error);
-  const cv::Mat b = ReadImageGray(image2, &error);
-  if (b.empty()) throw Error("cannot read " + image2 + ": " + error);
   std::unique_ptr<ScaleEstimator> estimator = ScaleEstimator::Create(o);
+  std::string error;
+  const cv::Mat a = ReadImage(image1, estimator->InputChannels(), &error);
+  if (a.empty()) throw Error("cannot read " + image1 + ": " + error);
+  const cv::Mat b = ReadImage(image2, estimator->InputChannels(), &error);
+  if (b.empty()) throw Error("cannot read " + image2 + ": " + error);
   if (timing > 0) {
     // Speed benchmark: the per-image stage and the per-pair stage (on cached codes) apart.
     estimator->Encode(a);  // warm-up

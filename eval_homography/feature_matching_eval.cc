@@ -46,13 +46,21 @@ struct ImageFeatures {
 // extractor's own.
 ImageFeatures Extract(FeatureExtractor* extractor, const std::string& path, int max_image_size,
                       ScfeatExtractor* describer = nullptr) {
-  std::string error;
-  const cv::Mat full = ReadImageGray(path, &error);
-  if (full.empty()) throw Error("cannot read " + path + ": " + error);
+  auto read = [&](int channels, double* sx, double* sy) {
+    std::string error;
+    const cv::Mat full = ReadImage(path, channels, &error);
+    if (full.empty()) throw Error("cannot read " + path + ": " + error);
+    return DownscaleToMaxSize(full, max_image_size, sx, sy);
+  };
   double sx = 1, sy = 1;
-  const cv::Mat image = DownscaleToMaxSize(full, max_image_size, &sx, &sy);
+  const cv::Mat image = read(extractor->InputChannels(), &sx, &sy);
   FeatureSet f = extractor->Extract(image);
-  if (describer != nullptr) f.float_descriptors = describer->DescribeAt(image, f.keypoints);
+  if (describer != nullptr) {
+    const bool same = describer->InputChannels() == extractor->InputChannels();
+    double dx = 1, dy = 1;  // the same grid: only the channels differ
+    f.float_descriptors = describer->DescribeAt(
+        same ? image : read(describer->InputChannels(), &dx, &dy), f.keypoints);
+  }
   ImageFeatures out;
   out.keypoints = std::move(f.keypoints);
   for (Keypoint& k : out.keypoints) {

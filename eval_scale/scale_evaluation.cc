@@ -172,15 +172,15 @@ std::vector<ScaleEstimateRow> RunScaleEvaluation(const ScaleEvaluationOptions& o
     }
   }
 
-  // Each image is decoded once and shared by all estimators.
-  std::map<std::string, cv::Mat> cache;
-  auto load = [&](const std::string& path) -> const cv::Mat& {
-    auto it = cache.find(path);
+  // Each image is decoded once (per pixel format) and shared by all estimators.
+  std::map<std::pair<std::string, int>, cv::Mat> cache;
+  auto load = [&](const std::string& path, int channels) -> const cv::Mat& {
+    auto it = cache.find({path, channels});
     if (it != cache.end()) return it->second;
     std::string error;
-    cv::Mat image = ReadImageGray(path, &error);
+    cv::Mat image = ReadImage(path, channels, &error);
     if (image.empty()) throw Error("cannot read " + path + ": " + error);
-    return cache[path] = image;
+    return cache[{path, channels}] = image;
   };
   std::vector<ScaleEstimateRow> rows;
   for (const std::string& name : options.estimators) {
@@ -193,7 +193,9 @@ std::vector<ScaleEstimateRow> RunScaleEvaluation(const ScaleEvaluationOptions& o
     Progress progress("pair", pairs.size());
     for (const ScalePairGt& p : pairs) {
       Timer timer;
-      const ScaleEstimate e = estimator->EstimateImages(load(p.name1), load(p.name2));
+      const int channels = estimator->InputChannels();
+      const ScaleEstimate e =
+          estimator->EstimateImages(load(p.name1, channels), load(p.name2, channels));
       ScaleEstimateRow row{p, name, e.scale, e.bin, timer.ElapsedSeconds()};
       rows.push_back(row);
       progress.Step(StringPrintf("%s gt %.3f est %.3f", p.dataset.c_str(), p.scale, e.scale));

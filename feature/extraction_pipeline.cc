@@ -117,7 +117,7 @@ ExtractionSummary RunFeatureExtraction(const std::string& database_path,
       const std::string path = (std::filesystem::path(image_path) / name).string();
       try {
         std::string error;
-        const cv::Mat image = ReadImageGray(path, &error);
+        const cv::Mat image = ReadImage(path, extractor->InputChannels(), &error);
         if (image.empty()) {
           const Turn my_turn = wait_for_turn(i);
           skip(name, path, error);

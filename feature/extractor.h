@@ -75,8 +75,10 @@ std::string ReadFeatureType(const Database& db);
 class FeatureExtractor {
  public:
   virtual ~FeatureExtractor() = default;
-  // `gray` is an 8-bit single-channel image.
-  virtual FeatureSet Extract(const cv::Mat& gray) = 0;
+  // The image Extract takes: 1 = 8-bit grey, 3 = 8-bit RGB (feature/image_io.h ReadImage).
+  virtual int InputChannels() const { return 1; }
+  // `image` is 8-bit with InputChannels() channels.
+  virtual FeatureSet Extract(const cv::Mat& image) = 0;
 
   // Creates the extractor named by options.type; throws Error listing the known names.
   static std::unique_ptr<FeatureExtractor> Create(const ExtractionOptions& options);

@@ -13,7 +13,8 @@
 
 namespace scalesfm {
 
-cv::Mat ReadImageGray(const std::string& path, std::string* error) {
+cv::Mat ReadImage(const std::string& path, int channels, std::string* error) {
+  if (channels != 1 && channels != 3) throw Error("ReadImage: channels must be 1 or 3");
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     *error = "cannot open file";
@@ -49,7 +50,8 @@ cv::Mat ReadImageGray(const std::string& path, std::string* error) {
   }
   cv::Mat image;
   try {
-    image = cv::imdecode(bytes, cv::IMREAD_GRAYSCALE | cv::IMREAD_IGNORE_ORIENTATION);
+    image = cv::imdecode(bytes, (channels == 1 ? cv::IMREAD_GRAYSCALE : cv::IMREAD_COLOR) |
+                                    cv::IMREAD_IGNORE_ORIENTATION);
   } catch (const cv::Exception& e) {
     *error = std::string("decoder error: ") + e.what();
     return {};
@@ -59,7 +61,12 @@ cv::Mat ReadImageGray(const std::string& path, std::string* error) {
     return {};
   }
   if (image.depth() != CV_8U) image.convertTo(image, CV_8U);
+  if (channels == 3) cv::cvtColor(image, image, cv::COLOR_BGR2RGB);
   return image;
+}
+
+cv::Mat ReadImageGray(const std::string& path, std::string* error) {
+  return ReadImage(path, 1, error);
 }
 
 cv::Mat DownscaleToMaxSize(const cv::Mat& image, int max_size, double* scale_x, double* scale_y) {

@@ -13,6 +13,11 @@ namespace scalesfm {
 // supported image, or is a truncated JPEG.
 cv::Mat ReadImageGray(const std::string& path, std::string* error);
 
+// The same checks; `channels` 1 gives 8-bit grey, 3 gives 8-bit RGB (channel order R, G, B, as
+// the official PyTorch models read images; a grey file has its value in all three channels).
+// Methods state which they need (FeatureExtractor::InputChannels, ScaleEstimator::InputChannels).
+cv::Mat ReadImage(const std::string& path, int channels, std::string* error);
+
 // Resizes so that max(width, height) <= max_size (area interpolation). Returns the factors that
 // map COLMAP-convention coordinates of the result back to the original: x_orig = x * scale_x.
 cv::Mat DownscaleToMaxSize(const cv::Mat& image, int max_size, double* scale_x, double* scale_y);

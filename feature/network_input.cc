@@ -1,23 +1,48 @@
 #include "feature/network_input.h"
 
+#include <opencv2/imgproc.hpp>
+
 #include "util/logging.h"
 
 namespace scalesfm {
 
-torch::Tensor GrayToNetworkInput(const cv::Mat& gray, int multiple, int in_channels,
-                                 const std::string& network) {
-  if (gray.empty() || gray.type() != CV_8UC1) throw Error(network + " input must be 8-bit grey");
+torch::Tensor ImageToNetworkInput(const cv::Mat& image, int multiple, int in_channels,
+                                  NetworkInputFit fit, const std::string& network) {
+  if (image.empty() || (image.type() != CV_8UC1 && image.type() != CV_8UC3)) {
+    throw Error(network + " input must be an 8-bit grey or RGB image");
+  }
+  if (in_channels != 1 && in_channels != 3) {
+    throw Error(network + " input channels must be 1 or 3");
+  }
+  cv::Mat pixels = image;
+  if (in_channels == 1 && image.channels() == 3) cv::cvtColor(image, pixels, cv::COLOR_RGB2GRAY);
+  if (in_channels == 3 && image.channels() == 1) cv::cvtColor(image, pixels, cv::COLOR_GRAY2RGB);
   const int k = multiple;
-  const int h = (gray.rows + k - 1) / k * k, w = (gray.cols + k - 1) / k * k;
-  cv::Mat padded;
-  cv::copyMakeBorder(gray, padded, 0, h - gray.rows, 0, w - gray.cols, cv::BORDER_CONSTANT, 0);
+  cv::Mat fitted;
+  if (fit == NetworkInputFit::kCrop) {
+    const int h = pixels.rows / k * k, w = pixels.cols / k * k;
+    if (h == 0 || w == 0) {
+      throw Error(network + " input must be at least " + std::to_string(k) + " pixels wide and " +
+                  "high");
+    }
+    fitted = pixels(cv::Rect(0, 0, w, h));
+  } else {
+    const int h = (pixels.rows + k - 1) / k * k, w = (pixels.cols + k - 1) / k * k;
+    cv::copyMakeBorder(pixels, fitted, 0, h - pixels.rows, 0, w - pixels.cols, cv::BORDER_CONSTANT,
+                       cv::Scalar::all(0));
+  }
   cv::Mat f;
-  padded.convertTo(f, CV_32F, 1.0 / 255.0);
-  torch::Tensor t = torch::from_blob(f.data, {1, 1, h, w}, torch::kFloat32).clone();
+  fitted.convertTo(f, CV_32F, 1.0 / 255.0);  // a copy: continuous even when `fitted` is a crop
+  const int c = f.channels();
+  // HWC -> CHW, copied out of `f` (for one channel the permuted view already counts as
+  // contiguous, so contiguous() alone would keep pointing into f's buffer).
+  torch::Tensor t = torch::from_blob(f.data, {1, f.rows, f.cols, c}, torch::kFloat32)
+                        .permute({0, 3, 1, 2})
+                        .clone(torch::MemoryFormat::Contiguous);
   if (in_channels == 3) {
     const torch::Tensor mean = torch::tensor({0.485f, 0.456f, 0.406f}).view({1, 3, 1, 1});
     const torch::Tensor std = torch::tensor({0.229f, 0.224f, 0.225f}).view({1, 3, 1, 1});
-    t = (t.expand({1, 3, h, w}) - mean) / std;
+    t = (t - mean) / std;
   }
   return t;
 }

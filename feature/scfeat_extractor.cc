@@ -1,5 +1,6 @@
 #include "feature/scfeat_extractor.h"
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 
@@ -29,14 +30,20 @@ ScfeatExtractor::ScfeatExtractor(const ExtractionOptions& options)
   keypoint_options_.max_keypoints = options.max_num_features;
 }
 
-FeatureSet ScfeatExtractor::Extract(const cv::Mat& gray) {
+int ScfeatExtractor::InputChannels() const { return model_->config().in_channels; }
+
+FeatureSet ScfeatExtractor::Extract(const cv::Mat& image) {
   torch::NoGradGuard no_grad;
-  const torch::Tensor input = ScfeatInput(gray, model_->config()).to(device_);
+  const torch::Tensor input = ScfeatInput(image, model_->config()).to(device_);
   const ScfeatDescription d = model_->Describe(input);
   const torch::Tensor score = model_->Detect(d, input);
-  const ScfeatKeypoints k = SelectKeypoints(score, gray.cols, gray.rows, keypoint_options_);
-  const int padded_w = static_cast<int>(input.size(3)), padded_h = static_cast<int>(input.size(2));
-  const torch::Tensor desc = SampleDescriptors(d.desc, k.points, padded_w, padded_h).contiguous();
+  // The network's input covers image.cols x image.rows plus padding, or less when cropped.
+  const int input_w = static_cast<int>(input.size(3)), input_h = static_cast<int>(input.size(2));
+  const ScfeatKeypoints k = SelectKeypoints(score, std::min(image.cols, input_w),
+                                            std::min(image.rows, input_h), keypoint_options_);
+  const bool official_grid = model_->config().official_sampling_grid;
+  const torch::Tensor desc =
+      SampleDescriptors(d.desc, k.points, input_w, input_h, official_grid).contiguous();
   FeatureSet out;
   const int64_t n = k.points.size(0);
   out.keypoints.resize(n);
@@ -55,9 +62,9 @@ FeatureSet ScfeatExtractor::Extract(const cv::Mat& gray) {
   return out;
 }
 
-DescriptorsF32 ScfeatExtractor::DescribeAt(const cv::Mat& gray, const Keypoints& keypoints) {
+DescriptorsF32 ScfeatExtractor::DescribeAt(const cv::Mat& image, const Keypoints& keypoints) {
   torch::NoGradGuard no_grad;
-  const torch::Tensor input = ScfeatInput(gray, model_->config()).to(device_);
+  const torch::Tensor input = ScfeatInput(image, model_->config()).to(device_);
   const ScfeatDescription d = model_->Describe(input);
   std::vector<float> xy;
   xy.reserve(keypoints.size() * 2);
@@ -67,9 +74,10 @@ DescriptorsF32 ScfeatExtractor::DescribeAt(const cv::Mat& gray, const Keypoints&
   }
   const auto n = static_cast<int64_t>(keypoints.size());
   const torch::Tensor points = torch::from_blob(xy.data(), {n, 2}, torch::kFloat32).clone();
-  const torch::Tensor desc = SampleDescriptors(d.desc, points, static_cast<int>(input.size(3)),
-                                               static_cast<int>(input.size(2)))
-                                 .contiguous();
+  const torch::Tensor desc =
+      SampleDescriptors(d.desc, points, static_cast<int>(input.size(3)),
+                        static_cast<int>(input.size(2)), model_->config().official_sampling_grid)
+          .contiguous();
   DescriptorsF32 out(n, d.desc.size(1));
   if (n > 0) {
     std::memcpy(out.data(), desc.data_ptr<float>(),

@@ -21,11 +21,13 @@ Scfeat LoadScfeat(const std::string& weights_path);
 class ScfeatExtractor : public FeatureExtractor {
  public:
   explicit ScfeatExtractor(const ExtractionOptions& options);
-  FeatureSet Extract(const cv::Mat& gray) override;
-  // SCFeat descriptors (eqs. 22-23) of `gray` at given keypoints (COLMAP convention, pixels of
-  // `gray`), skipping the detector: an ablation that separates the detector from the
+  // The config's in_channels: 3 (RGB) for the paper config, 1 (grey) for compact.
+  int InputChannels() const override;
+  FeatureSet Extract(const cv::Mat& image) override;
+  // SCFeat descriptors (eqs. 22-23) of `image` at given keypoints (COLMAP convention, pixels of
+  // `image`), skipping the detector: an ablation that separates the detector from the
   // descriptor (eval_features' scfeat-at-sift). Extract's own keypoints give Extract's rows.
-  DescriptorsF32 DescribeAt(const cv::Mat& gray, const Keypoints& keypoints);
+  DescriptorsF32 DescribeAt(const cv::Mat& image, const Keypoints& keypoints);
 
  private:
   Scfeat model_{nullptr};

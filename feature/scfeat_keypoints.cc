@@ -56,12 +56,13 @@ ScfeatKeypoints SelectKeypoints(const torch::Tensor& score_in, int width, int he
 }
 
 torch::Tensor SampleMap(const torch::Tensor& map, const torch::Tensor& points, int width,
-                        int height) {
+                        int height, bool official_grid) {
   const auto shape = points.sizes().vec();
   const torch::Tensor p = points.reshape({1, 1, -1, 2});
+  const torch::Tensor x = p.select(-1, 0), y = p.select(-1, 1);
   const torch::Tensor grid =
-      torch::stack(
-          {(p.select(-1, 0) + 0.5) / width * 2 - 1, (p.select(-1, 1) + 0.5) / height * 2 - 1}, -1)
+      (official_grid ? torch::stack({x / ((width - 1) / 2.0) - 1, y / ((height - 1) / 2.0) - 1}, -1)
+                     : torch::stack({(x + 0.5) / width * 2 - 1, (y + 0.5) / height * 2 - 1}, -1))
           .to(map.dtype());
   const torch::Tensor s = F::grid_sample(
       map, grid, F::GridSampleFuncOptions().mode(torch::kBilinear).align_corners(false));
@@ -72,10 +73,10 @@ torch::Tensor SampleMap(const torch::Tensor& map, const torch::Tensor& points, i
 }
 
 torch::Tensor SampleDescriptors(const torch::Tensor& desc, const torch::Tensor& points, int width,
-                                int height) {
+                                int height, bool official_grid) {
   torch::NoGradGuard no_grad;
   if (points.size(0) == 0) return torch::zeros({0, desc.size(1)});
-  const torch::Tensor d = SampleMap(desc, points.to(desc.device()), width, height);
+  const torch::Tensor d = SampleMap(desc, points.to(desc.device()), width, height, official_grid);
   return F::normalize(d, F::NormalizeFuncOptions().dim(1)).cpu();  // eq. 22
 }
 

@@ -27,13 +27,14 @@ ScfeatKeypoints SelectKeypoints(const torch::Tensor& score, int width, int heigh
 
 // Bilinear samples of map [1, C, h, w] covering a width x height image at pixel positions
 // [..., 2] (OpenCV convention): [..., C]. The training losses (training/scfeat_losses.h) sample
-// their maps the same way.
+// their maps the same way. official_grid: the official sample_feat_by_coord's mapping
+// (ScfeatConfig::official_sampling_grid) instead of pixel centres.
 torch::Tensor SampleMap(const torch::Tensor& map, const torch::Tensor& points, int width,
-                        int height);
+                        int height, bool official_grid = false);
 
 // Eq. 23: L2-normalised bilinear samples of D_desc [1, C, h, w] (covering a width x height
 // image, padding included) at `points` [K, 2]: [K, C] on the CPU.
 torch::Tensor SampleDescriptors(const torch::Tensor& desc, const torch::Tensor& points, int width,
-                                int height);
+                                int height, bool official_grid = false);
 
 }  // namespace scalesfm

@@ -22,6 +22,10 @@ ScfeatConfig ScfeatConfig::Paper() {
   c.head_left_channels = c.HeadLeftChannels();
   c.head_image_channels = 64;
   c.head_channels = 128;
+  c.decoder_upsampled_first = true;
+  c.side_align_corners = false;
+  c.crop_to_stride = true;
+  c.official_sampling_grid = true;
   return c;
 }
 
@@ -41,13 +45,15 @@ GnConvImpl::GnConvImpl(int in, int out, int kernel, int groups) {
 
 torch::Tensor GnConvImpl::forward(const torch::Tensor& x) { return F::elu(gn_(conv_(x))); }
 
-GnUpConvImpl::GnUpConvImpl(int in, int out, int kernel, int groups) {
+GnUpConvImpl::GnUpConvImpl(int in, int out, int kernel, int groups, bool align_corners)
+    : align_corners_(align_corners) {
   conv_ = register_module("conv", GnConv(in, out, kernel, groups));
 }
 
 torch::Tensor GnUpConvImpl::forward(const torch::Tensor& x, const std::vector<int64_t>& size) {
   return conv_(F::interpolate(
-      x, F::InterpolateFuncOptions().size(size).mode(torch::kBilinear).align_corners(true)));
+      x,
+      F::InterpolateFuncOptions().size(size).mode(torch::kBilinear).align_corners(align_corners_)));
 }
 
 CrossNormImpl::CrossNormImpl() {
@@ -198,13 +204,14 @@ ScfeatImpl::ScfeatImpl(const ScfeatConfig& c) : config_(c) {
   layer1_ = register_module("layer1", ResLayer(c.stem_channels, w[0], c.encoder_blocks[0], 1));
   layer2_ = register_module("layer2", ResLayer(w[0], w[1], c.encoder_blocks[1], 2));
   layer3_ = register_module("layer3", ResLayer(w[1], w[2], c.encoder_blocks[2], 2));
-  upconv3_ = register_module("upconv3", GnUpConv(w[2], dw[0], 3, g));  // Decoder_0
+  upconv3_ = register_module("upconv3", GnUpConv(w[2], dw[0], 3, g, true));  // Decoder_0
   iconv3_ = register_module("iconv3", GnConv(w[1] + dw[0], dw[0], 3, g));
-  upconv2_ = register_module("upconv2", GnUpConv(dw[0], dw[1], 3, g));  // Decoder_1
+  upconv2_ = register_module("upconv2", GnUpConv(dw[0], dw[1], 3, g, true));  // Decoder_1
   iconv2_ = register_module("iconv2", GnConv(w[0] + dw[1], dw[1], 3, g));
-  side3_ = register_module("side3", GnUpConv(w[2], c.descriptor_dim, 3, g));   // from Encoder_3
-  side2_ = register_module("side2", GnUpConv(dw[0], c.descriptor_dim, 3, g));  // from Decoder_0
-  side1_ = register_module("side1", GnConv(dw[1], c.descriptor_dim, 1, g));    // from Decoder_1
+  const bool side_ac = c.side_align_corners;
+  side3_ = register_module("side3", GnUpConv(w[2], c.descriptor_dim, 3, g, side_ac));   // Encoder_3
+  side2_ = register_module("side2", GnUpConv(dw[0], c.descriptor_dim, 3, g, side_ac));  // Decoder_0
+  side1_ = register_module("side1", GnConv(dw[1], c.descriptor_dim, 1, g));  // from Decoder_1
   fusion_conv_ = register_module("fusion_conv", Conv(3 * c.descriptor_dim, c.descriptor_dim, 1));
   cross_norm_ = register_module("cross_norm", CrossNorm());
   detector_ = register_module("detector", ScfeatDetector(c));
@@ -223,8 +230,12 @@ ScfeatDescription ScfeatImpl::Describe(const torch::Tensor& images) {
   const torch::Tensor x2 = layer2_->forward(x1);                                   // H/8
   const torch::Tensor x3 = layer3_->forward(x2);                                   // H/16
   const std::vector<int64_t> s8 = {x2.size(2), x2.size(3)}, s4 = {x1.size(2), x1.size(3)};
-  const torch::Tensor d0 = iconv3_(torch::cat({x2, upconv3_(x3, s8)}, 1));  // Decoder_0
-  const torch::Tensor d1 = iconv2_(torch::cat({x1, upconv2_(d0, s4)}, 1));  // Decoder_1
+  const auto skip_connect = [&](const torch::Tensor& upsampled, const torch::Tensor& skip) {
+    return config_.decoder_upsampled_first ? torch::cat({upsampled, skip}, 1)
+                                           : torch::cat({skip, upsampled}, 1);
+  };
+  const torch::Tensor d0 = iconv3_(skip_connect(upconv3_(x3, s8), x2));  // Decoder_0
+  const torch::Tensor d1 = iconv2_(skip_connect(upconv2_(d0, s4), x1));  // Decoder_1
   // Eq. 1: D_desc = H_conv(H_cat([F_s0, F_s1, F_s2])).
   out.desc = fusion_conv_(torch::cat({side1_(d1), side2_(d0, s4), side3_(x3, s4)}, 1));
   out.cn = cross_norm_(out.desc);  // eq. 3
@@ -245,8 +256,10 @@ std::vector<torch::Tensor> ScfeatImpl::DescriptionParameters() {
 
 std::vector<torch::Tensor> ScfeatImpl::DetectionParameters() { return detector_->parameters(); }
 
-torch::Tensor ScfeatInput(const cv::Mat& gray, const ScfeatConfig& config) {
-  return GrayToNetworkInput(gray, ScfeatConfig::kStride, config.in_channels, "SCFeat");
+torch::Tensor ScfeatInput(const cv::Mat& image, const ScfeatConfig& config) {
+  return ImageToNetworkInput(image, ScfeatConfig::kStride, config.in_channels,
+                             config.crop_to_stride ? NetworkInputFit::kCrop : NetworkInputFit::kPad,
+                             "SCFeat");
 }
 
 }  // namespace scalesfm

@@ -34,6 +34,21 @@ struct ScfeatConfig {
   int head_left_channels = 16;  // Layer_0 left branch (CONV-I on S_l * (F_cn (+) F_0))
   int head_image_channels = 8;  // Layer_0 right branch (CONV-I on S_r * I_o)
   int head_channels = 16;       // Layer_1 width
+  // Decoder_0/Decoder_1 concatenate [upsampled, skip] (the official skipconnect) or
+  // [skip, upsampled] (what the compact config was trained with). Both halves have the same
+  // width in the paper config, so the wrong order loads without a shape error.
+  bool decoder_upsampled_first = false;
+  // Side_1/Side_2 of the fusion module (UP-CONV to H/4): bilinear with align_corners true (what
+  // the compact config was trained with) or false (the official upconv_like). Decoder UP-CONVs
+  // use true in both, as the official upconv does.
+  bool side_align_corners = true;
+  // Preprocessing. An image whose sides are not multiples of kStride is padded (compact: no
+  // pixel lost) or cropped at the bottom/right (the official loader, dataloader/hpatches.py).
+  bool crop_to_stride = false;
+  // Descriptor sampling (SampleDescriptors): pixel x maps to grid coordinate (x + 0.5) / W * 2 - 1
+  // (pixel centres, compact) or, as the official sample_feat_by_coord, to x / ((W - 1) / 2) - 1,
+  // both with grid_sample's align_corners false.
+  bool official_sampling_grid = false;
 
   int HeadLeftChannels() const { return descriptor_dim + stem_channels; }  // F_cn (+) F_0
   // Inputs are padded to a multiple of this (the encoder's total stride).
@@ -60,10 +75,11 @@ TORCH_MODULE(GnConv);
 // UP-CONV of Fig. 4b: bilinear x2 (or to a target size), then CONV.
 class GnUpConvImpl : public torch::nn::Module {
  public:
-  GnUpConvImpl(int in, int out, int kernel, int groups);
+  GnUpConvImpl(int in, int out, int kernel, int groups, bool align_corners);
   torch::Tensor forward(const torch::Tensor& x, const std::vector<int64_t>& size);
 
  private:
+  bool align_corners_;
   GnConv conv_{nullptr};
 };
 TORCH_MODULE(GnUpConv);
@@ -143,8 +159,9 @@ class ScfeatImpl : public torch::nn::Module {
 };
 TORCH_MODULE(Scfeat);
 
-// Grey 8-bit image -> [1, in_channels, H', W'] input padded (zeros, bottom/right) to multiples
-// of kStride; RGB configs repeat the grey channel and apply ImageNet normalisation.
-torch::Tensor ScfeatInput(const cv::Mat& gray, const ScfeatConfig& config);
+// 8-bit grey or RGB image (feature/network_input.h) -> [1, in_channels, H', W'] with H', W'
+// multiples of kStride (padded or cropped as config.crop_to_stride says); the paper config gets
+// the official input (RGB, ImageNet normalisation, cropped).
+torch::Tensor ScfeatInput(const cv::Mat& image, const ScfeatConfig& config);
 
 }  // namespace scalesfm

@@ -77,7 +77,7 @@ class Reextractor {
     const std::string path =
         (std::filesystem::path(context_.config->image_path) / names_.at(id)).string();
     std::string error;
-    const cv::Mat image = ReadImageGray(path, &error);
+    const cv::Mat image = ReadImage(path, extractor_->InputChannels(), &error);
     if (image.empty()) throw Error("re-extraction: " + path + ": " + error);
     // Stay within max_image_size, as every level does.
     const double max_factor = double(options_.max_image_size) / std::max(image.cols, image.rows);

@@ -73,7 +73,7 @@ class ImageCodeSource : public PairScaleSource {
     if (it != codes_.end()) return it->second;
     const std::string path = (std::filesystem::path(image_path_) / names_.at(id)).string();
     std::string error;
-    const cv::Mat image = ReadImageGray(path, &error);
+    const cv::Mat image = ReadImage(path, estimator_->InputChannels(), &error);
     if (image.empty()) throw Error("scale estimation: " + path + ": " + error);
     return codes_[id] = estimator_->Encode(image);
   }

@@ -164,7 +164,7 @@ class DenseMapCache {
     if (last_id_ == id && !last_image_.empty()) return last_image_;
     const std::string path = (std::filesystem::path(image_path_) / names_.at(id)).string();
     std::string error;
-    last_image_ = ReadImageGray(path, &error);
+    last_image_ = ReadImage(path, model_->config().in_channels, &error);  // RGB for `paper`
     if (last_image_.empty()) throw Error("S2DNet matching: " + error);
     last_id_ = id;
     return last_image_;

@@ -15,7 +15,7 @@ S2DNetConfig S2DNetConfig::Paper() {
   c.block_channels = {64, 128, 256, 512, 512};
   c.adaptation_hidden = 64;
   c.descriptor_dim = 128;
-  c.tap_after_relu = false;
+  c.last_tap_before_relu = true;
   return c;
 }
 
@@ -46,7 +46,7 @@ S2DNetImpl::S2DNetImpl(const S2DNetConfig& config) : config_(config) {
       const bool last_conv = k + 1 == config.block_convs[block];
       // Extraction points: conv1_2, conv3_3, conv5_3 (the last conv of blocks 1, 3 and 5).
       if (last_conv && (block == 0 || block == 2 || block == 4)) {
-        taps_.push_back(config.tap_after_relu ? index - 1 : index - 2);
+        taps_.push_back(block == 4 && config.last_tap_before_relu ? index - 2 : index - 1);
       }
     }
     if (block < 4) {
@@ -86,8 +86,9 @@ std::vector<torch::Tensor> S2DNetImpl::forward(const torch::Tensor& images) {
   return maps;
 }
 
-torch::Tensor S2DNetInput(const cv::Mat& gray, const S2DNetConfig& config) {
-  return GrayToNetworkInput(gray, S2DNetConfig::kStride, config.in_channels, "S2DNet");
+torch::Tensor S2DNetInput(const cv::Mat& image, const S2DNetConfig& config) {
+  return ImageToNetworkInput(image, S2DNetConfig::kStride, config.in_channels,
+                             NetworkInputFit::kPad, "S2DNet");
 }
 
 S2DNet LoadS2DNet(const std::string& weights) {

@@ -17,22 +17,25 @@ namespace scalesfm {
 
 struct S2DNetConfig {
   std::string name = "compact";
-  int in_channels = 1;  // 1: grey in [0,1]; 3: grey replicated to RGB, ImageNet normalisation
+  int in_channels = 1;  // 1: grey in [0,1]; 3: RGB with ImageNet normalisation (the official input)
   // VGG-16's five blocks: output channels and conv count of each (pooling between blocks).
   std::vector<int> block_channels = {16, 32, 48, 64, 64};
   std::vector<int> block_convs = {2, 2, 3, 3, 3};
   int adaptation_hidden = 32;  // the 1x1 conv of each adaptation layer
   int descriptor_dim = 32;     // the 5x5 conv + BatchNorm output, per level
-  // Where H^m is tapped: after the ReLU of conv1_2/conv3_3/conv5_3 (the paper's §3.5, true) or
-  // at the conv output before it (the official code's layer indices, false).
-  bool tap_after_relu = true;
+  // Where H^m is tapped. conv1_2 and conv3_3 are always taken after their ReLU: the official code
+  // stores the conv output, but the next layer is torchvision's in-place ReLU, which overwrites
+  // the stored tensor. conv5_3 is taken before its ReLU when this is true: the official encoder
+  // ends at conv5_3 (it drops relu5_3 and pool5). The compact config was trained with all three
+  // after the ReLU (the paper's §3.5 reading) and keeps that.
+  bool last_tap_before_relu = false;
 
   static constexpr int kNumLevels = 3;
   static constexpr int kStride = 16;  // conv5_3 is at 1/16: inputs are padded to a multiple
   // Stride of level m (0-based): 1, 4, 16.
   static int LevelStride(int m) { return m == 0 ? 1 : (m == 1 ? 4 : 16); }
 
-  // The official model: VGG-16 (64, 128, 256, 512, 512), 64 hidden, 128 out, taps as coded.
+  // The official model: VGG-16 (64, 128, 256, 512, 512), 64 hidden, 128 out, taps as it runs.
   static S2DNetConfig Paper();
   static S2DNetConfig Compact();
   static S2DNetConfig FromName(const std::string& name);
@@ -54,9 +57,10 @@ class S2DNetImpl : public torch::nn::Module {
 };
 TORCH_MODULE(S2DNet);
 
-// An 8-bit grey image as the network's input, padded (zeros, bottom/right) to a multiple of
-// kStride. The padding does not move pixel coordinates.
-torch::Tensor S2DNetInput(const cv::Mat& gray, const S2DNetConfig& config);
+// An 8-bit grey or RGB image (feature/network_input.h) as the network's input, padded (zeros,
+// bottom/right) to a multiple of kStride; the padding does not move pixel coordinates. Images
+// whose sides are multiples of 16 get exactly the official input (RGB, ImageNet normalisation).
+torch::Tensor S2DNetInput(const cv::Mat& image, const S2DNetConfig& config);
 
 // Loads weights (with their sidecar) into a model of the sidecar's config, in eval mode; throws
 // Error naming the file or tensor when they are missing, of another architecture or mis-shaped.

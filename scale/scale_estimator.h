@@ -52,7 +52,9 @@ struct ImageCode {
 class ScaleEstimator {
  public:
   virtual ~ScaleEstimator() = default;
-  // Per-image stage on an 8-bit grayscale image.
+  // The image Encode takes: 1 = 8-bit grey, 3 = 8-bit RGB (feature/image_io.h ReadImage).
+  virtual int InputChannels() const { return 1; }
+  // Per-image stage on an 8-bit image with InputChannels() channels.
   virtual std::shared_ptr<const ImageCode> Encode(const cv::Mat& image) = 0;
   // Per-pair stage: s(A->B) from A's and B's codes (both from this estimator's Encode).
   virtual ScaleEstimate Estimate(const ImageCode& a, const ImageCode& b) = 0;

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <opencv2/imgproc.hpp>
 
 #include "scale/scale_distribution.h"
 #include "scale/scalenet_input.h"
@@ -25,40 +26,51 @@ ScaleNetEstimator::ScaleNetEstimator(const ScaleEstimatorOptions& options, bool 
   model_->eval();
 }
 
-std::shared_ptr<const ImageCode> ScaleNetEstimator::Encode(const cv::Mat& gray) {
+ScaleNetImageFeatures ScaleNetEstimator::Features(const torch::Tensor& input) {
+  ScaleNetImageFeatures f = model_->ExtractFeatures(input.to(device_));
+  model_->CacheSelfCorrelation(&f);
+  return f;
+}
+
+std::shared_ptr<const ImageCode> ScaleNetEstimator::Encode(const cv::Mat& image) {
   torch::NoGradGuard no_grad;
   const ScaleNetConfig& config = model_->config();
-  const int size = config.input_size;
   auto code = std::make_shared<ImageFeatures>();
   ImageFeatures& f = *code;
-  cv::Mat canvas;
-  if (config.letterbox) {
-    canvas = LetterboxForScaleNet(gray, size, &f.letterbox_factor);
-  } else {
-    // The official preprocessing: centre square crop, resized; a crop does not change scale.
-    const int side = std::min(gray.cols, gray.rows);
-    const cv::Mat crop = gray(cv::Rect((gray.cols - side) / 2, (gray.rows - side) / 2, side, side));
-    canvas = LetterboxForScaleNet(crop, size, &f.letterbox_factor);
+  if (!config.letterbox) {
+    // The official preprocessing, at this image's own shortest side (Estimate crops further when
+    // the partner's is shorter).
+    const int side = std::min(image.cols, image.rows);
+    f.square = CentreCrop(image, side).clone();
+    f.net = Features(OfficialScaleNetInput(f.square, side, config.input_size));
+    return code;
   }
-  torch::Tensor input =
+  const int size = config.input_size;
+  cv::Mat gray = image;
+  if (image.channels() == 3) cv::cvtColor(image, gray, cv::COLOR_RGB2GRAY);
+  const cv::Mat canvas = LetterboxForScaleNet(gray, size, &f.letterbox_factor);
+  const torch::Tensor input =
       torch::from_blob(const_cast<float*>(canvas.ptr<float>()), {1, 1, size, size}, torch::kFloat32)
           .clone();
-  if (config.in_channels == 3) {
-    // Grey to RGB with ImageNet normalisation (the official VGG input).
-    const torch::Tensor unit = (input + 1.0) / 2.0;
-    const torch::Tensor mean = torch::tensor({0.485f, 0.456f, 0.406f}).view({1, 3, 1, 1});
-    const torch::Tensor std = torch::tensor({0.229f, 0.224f, 0.225f}).view({1, 3, 1, 1});
-    input = (unit.expand({1, 3, size, size}) - mean) / std;
-  }
-  f.net = model_->ExtractFeatures(input.to(device_));
-  model_->CacheSelfCorrelation(&f.net);
+  f.net = Features(input);
   return code;
 }
 
 ScaleEstimate ScaleNetEstimator::Estimate(const ImageCode& code_a, const ImageCode& code_b) {
-  const ImageFeatures& a = CodeAs<ImageFeatures>(code_a);
-  const ImageFeatures& b = CodeAs<ImageFeatures>(code_b);
   torch::NoGradGuard no_grad;
+  const ImageFeatures* pa = &CodeAs<ImageFeatures>(code_a);
+  const ImageFeatures* pb = &CodeAs<ImageFeatures>(code_b);
+  ImageFeatures recropped;  // paper: the image with the longer shortest side, at the pair's crop
+  if (!model_->config().letterbox && pa->square.cols != pb->square.cols) {
+    const bool a_longer = pa->square.cols > pb->square.cols;
+    const ImageFeatures& longer = a_longer ? *pa : *pb;
+    const int crop = std::min(pa->square.cols, pb->square.cols);
+    recropped.net =
+        Features(OfficialScaleNetInput(longer.square, crop, model_->config().input_size));
+    (a_longer ? pa : pb) = &recropped;
+  }
+  const ImageFeatures& a = *pa;
+  const ImageFeatures& b = *pb;
   ScaleEstimate e;
   double log_scale;
   torch::Tensor p_ab;

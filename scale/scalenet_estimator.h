@@ -1,6 +1,10 @@
 // ScaleNet and D-ScaleNet as scale estimators. ScaleNet: soft scale (eq. 2) with the
-// consistency check (eq. 3). D-ScaleNet: the argmax bin (hard assignment). Images are
-// letterboxed to the network's input size; the canvas scale is mapped back to the originals.
+// consistency check (eq. 3). D-ScaleNet: the argmax bin (hard assignment).
+// Preprocessing follows the weights' config:
+// - compact: each grey image is letterboxed to the network's input size; the canvas scale is
+//   mapped back to the originals;
+// - paper: the official get_scale(): both RGB images are centre-cropped to the pair's shortest
+//   side and resized (bilinear) to 240 x 240, so the canvas scale is the images' scale.
 #pragma once
 
 #include <torch/torch.h>
@@ -14,12 +18,17 @@ class ScaleNetEstimator : public ScaleEstimator {
  public:
   ScaleNetEstimator(const ScaleEstimatorOptions& options, bool discrete);
 
-  // The per-image stage: the network's features of the letterboxed image.
+  // The per-image stage: the network's features of the letterboxed image (compact), or of the
+  // image's centre square (paper). The paper config keeps that square (RGB, side^2 x 3 bytes):
+  // a partner with a shorter side needs it cropped further, and then pays one more backbone pass
+  // per pair. Images of one size (the usual collection) never do.
   struct ImageFeatures : ImageCode {
     ScaleNetImageFeatures net;
     double letterbox_factor = 1;  // canvas pixels per image pixel
+    cv::Mat square;               // paper: the centre min(w, h) square
   };
-  std::shared_ptr<const ImageCode> Encode(const cv::Mat& gray) override;
+  int InputChannels() const override { return model_->config().in_channels; }
+  std::shared_ptr<const ImageCode> Encode(const cv::Mat& image) override;
   ScaleEstimate Estimate(const ImageCode& a, const ImageCode& b) override;
 
  private:
@@ -27,6 +36,8 @@ class ScaleNetEstimator : public ScaleEstimator {
   torch::Device device_;
   std::string weights_;
   ScaleNet model_{nullptr};
+
+  ScaleNetImageFeatures Features(const torch::Tensor& input);
 };
 
 }  // namespace scalesfm

@@ -4,6 +4,9 @@
 #include <cmath>
 #include <opencv2/imgproc.hpp>
 
+#include "feature/network_input.h"
+#include "util/logging.h"
+
 namespace scalesfm {
 
 cv::Mat NormaliseForScaleNet(const cv::Mat& image_0_255) {
@@ -23,6 +26,20 @@ cv::Mat LetterboxForScaleNet(const cv::Mat& gray, int size, double* factor) {
   cv::Mat canvas(size, size, CV_32F, cv::Scalar(127.5));
   f.copyTo(canvas(cv::Rect((size - w) / 2, (size - h) / 2, w, h)));
   return NormaliseForScaleNet(canvas);
+}
+
+cv::Mat CentreCrop(const cv::Mat& image, int crop) {
+  if (crop < 1 || crop > image.cols || crop > image.rows) {
+    throw Error("ScaleNet centre crop " + std::to_string(crop) + " does not fit a " +
+                std::to_string(image.cols) + "x" + std::to_string(image.rows) + " image");
+  }
+  return image(cv::Rect(image.cols / 2 - crop / 2, image.rows / 2 - crop / 2, crop, crop));
+}
+
+torch::Tensor OfficialScaleNetInput(const cv::Mat& rgb, int crop, int size) {
+  cv::Mat resized;
+  cv::resize(CentreCrop(rgb, crop), resized, cv::Size(size, size), 0, 0, cv::INTER_LINEAR);
+  return ImageToNetworkInput(resized, 1, 3, NetworkInputFit::kPad, "ScaleNet");
 }
 
 }  // namespace scalesfm

@@ -1,16 +1,25 @@
 #!/usr/bin/python3
 """Convert official PyTorch checkpoints into scalesfm weights (Debian's python3-torch).
 
-The official models' parameter names are mapped onto our LibTorch modules' names; shapes are
-checked against the tables below. The output is a torch.save()d dict {our_name: tensor} that
-scalesfm's weight loader reads, plus the JSON sidecar every scalesfm weights file has.
+Every official tensor is checked by name and shape against the official model's layout (the
+tables below, written from the official model definitions and checked against them by the golden
+fixtures in tests/data/golden/); a missing or mis-shaped tensor is an error that names it. The
+official names are then mapped onto our LibTorch modules' names. The output is a torch.save()d
+dict {our_name: tensor} that scalesfm's weight loader reads, plus the JSON sidecar every
+scalesfm weights file has.
 
 Usage:
-  /usr/bin/python3 scripts/convert_official_weights.py --model scalenet \
-      --input ScaleNet_official.pth --output models/scalenet_paper.pt
-  /usr/bin/python3 scripts/convert_official_weights.py --model scfeat \
-      --input ckpts/keypoint-1k/000 --output models/scfeat_paper.pt
-  /usr/bin/python3 scripts/convert_official_weights.py --model s2dnet \
+  # ScaleNet as released: run_scalenet.py's checkpoint (its "state_dict" is model.to_scale's)
+  # plus torchvision's ImageNet VGG-16, from which the official model takes its backbone.
+  /usr/bin/python3 scripts/convert_official_weights.py --model scalenet \\
+      --input ScaleNet/weights/vgg_scalenet_weights.pth --vgg16 vgg16-397923af.pth \\
+      --output models/scalenet_paper.pt
+  # ScaleNet as train_ScaleNet.py saves it (the whole model, extractor included): no --vgg16.
+  /usr/bin/python3 scripts/convert_official_weights.py --model scalenet \\
+      --input checkpoint.pth --output models/scalenet_paper.pt
+  /usr/bin/python3 scripts/convert_official_weights.py --model scfeat \\
+      --input ckpts/keypoint-1k/001 --output models/scfeat_paper.pt
+  /usr/bin/python3 scripts/convert_official_weights.py --model s2dnet \\
       --input s2dnet_weights.pth --output models/s2dnet_paper.pt
 
 Supported: scalenet (the `paper` config of scale/scalenet.h), scfeat (the `paper` config of
@@ -19,25 +28,157 @@ localheader.pth) and s2dnet (the `paper` config of matching/s2dnet_model.h; --in
 official .pth with "state_dict" and "hypercolumn_layers"). DualRC-Net gets its table when its
 module lands.
 """
-import os
 import argparse
 import datetime
 import hashlib
 import json
+import os
 import sys
 
 import torch
 
+# torchvision VGG-16 `features`: (index, out, in) of the 13 convs.
+VGG16_CONVS = [(0, 64, 3), (2, 64, 64), (5, 128, 64), (7, 128, 128), (10, 256, 128),
+               (12, 256, 256), (14, 256, 256), (17, 512, 256), (19, 512, 512), (21, 512, 512),
+               (24, 512, 512), (26, 512, 512), (28, 512, 512)]
+
+
+def conv(table, name, cout, cin, k, bias=True):
+    table[name + ".weight"] = (cout, cin, k, k)
+    if bias:
+        table[name + ".bias"] = (cout,)
+
+
+def batch_norm(table, name, c):
+    for leaf in ("weight", "bias", "running_mean", "running_var"):
+        table[name + "." + leaf] = (c,)
+    table[name + ".num_batches_tracked"] = ()
+
+
+def group_norm(table, name, c):
+    table[name + ".weight"] = (c,)
+    table[name + ".bias"] = (c,)
+
+
+# ---------------------------------------------------------------------------------------------
+# Official layouts: {official name: shape}.
+
+def scalenet_to_scale_shapes():
+    """ScaleNet/modules.py features_to_distribution (VGG, 13 levels, corr a and b, ASPP 4)."""
+    t = {}
+    for k in range(4):  # ASPP_module: ms_0 1x1, ms_k 3x3 dilated k; each conv, BN, LeakyReLU
+        conv(t, "ms_extractor.ms_%d.0" % k, 512, 512, 1 if k == 0 else 3)
+        batch_norm(t, "ms_extractor.ms_%d.1" % k, 512)
+    conv(t, "ms_extractor.mix_comb.0", 1024, 2048, 1)
+    batch_norm(t, "ms_extractor.mix_comb.1", 1024)
+    conv(t, "ms_extractor.mix_comb.3", 512, 1024, 1)
+    for block in ("reduce_vol_dim", "reduce_vol_a_dim", "reduce_vol_b_dim"):
+        cin = 15 * 15
+        for i, cout in zip((0, 3, 6, 9), (256, 128, 64, 32)):
+            conv(t, "%s.%d" % (block, i), cout, cin, 3)
+            batch_norm(t, "%s.%d" % (block, i + 1), cout)
+            cin = cout
+    cin = 1568 * 3
+    for i, cout in zip((0, 3, 6, 10, 14), (2056, 1024, 512, 256, 128)):
+        conv(t, "to_distr.%d" % i, cout, cin, 1)
+        batch_norm(t, "to_distr.%d" % (i + 1), cout)
+        cin = cout
+    conv(t, "to_distr.18", 13, 128, 1)
+    return t
+
+
+# VGGPyramid groups torchvision's features into level_0..level_4 (to pool4):
+# (level name, torchvision index).
+SCALENET_VGG_LEVELS = [("level_0.0", 0), ("level_1.0", 2), ("level_2.0", 5), ("level_2.2", 7),
+                       ("level_3.0", 10), ("level_3.2", 12), ("level_3.4", 14),
+                       ("level_4.0", 17), ("level_4.2", 19), ("level_4.4", 21)]
+
+
+def vgg16_feature_shapes(last_index):
+    t = {}
+    for index, cout, cin in VGG16_CONVS:
+        if index <= last_index:
+            conv(t, "features.%d" % index, cout, cin, 3)
+    return t
+
+
+def scalenet_shapes():
+    """The whole official model as train_ScaleNet.py saves it: extractor.* and to_scale.*."""
+    t = {}
+    vgg = vgg16_feature_shapes(21)
+    for level, index in SCALENET_VGG_LEVELS:
+        for leaf in ("weight", "bias"):
+            t["extractor.%s.%s" % (level, leaf)] = vgg["features.%d.%s" % (index, leaf)]
+    t.update({"to_scale." + k: v for k, v in scalenet_to_scale_shapes().items()})
+    return t
+
+
+def s2dnet_shapes():
+    """S2DNet-Minimal: VGG-16 features[:-2] as `encoder`, AdapLayers for conv1_2/3_3/5_3."""
+    t = {}
+    for index, cout, cin in VGG16_CONVS:
+        conv(t, "encoder.%d" % index, cout, cin, 3)
+    for level, tapped in enumerate((64, 256, 512)):
+        p = "adaptation_layers.adap_layer_%d" % level
+        conv(t, p + ".0", 64, tapped, 1)
+        conv(t, p + ".2", 128, 64, 5)
+        batch_norm(t, p + ".3", 128)
+    return t
+
+
+def scfeat_shapes():
+    """backbone.pth = ResUNet_F2R (ResNet-50, fusion_out_ch 128), localheader.pth = DetNet
+    (in_channels 192), with the prefixes backbone. and localheader."""
+    t = {}
+    b = {}
+    conv(b, "firstconv", 64, 3, 7, bias=False)
+    batch_norm(b, "firstbn", 64)
+    cin = 64
+    for layer, (blocks, width) in enumerate(((3, 64), (4, 128), (6, 256)), start=1):
+        cout = 4 * width
+        for i in range(blocks):
+            p = "layer%d.%d" % (layer, i)
+            conv(b, p + ".conv1", width, cin if i == 0 else cout, 1, bias=False)
+            batch_norm(b, p + ".bn1", width)
+            conv(b, p + ".conv2", width, width, 3, bias=False)
+            batch_norm(b, p + ".bn2", width)
+            conv(b, p + ".conv3", cout, width, 1, bias=False)
+            batch_norm(b, p + ".bn3", cout)
+            if i == 0:
+                conv(b, p + ".downsample.0", cout, cin, 1, bias=False)
+                batch_norm(b, p + ".downsample.1", cout)
+        cin = cout
+    for name, cout, cin_, k in (("upconv3.conv", 512, 1024, 3), ("iconv3", 512, 1024, 3),
+                                ("upconv2.conv", 256, 512, 3), ("iconv2", 256, 512, 3),
+                                ("side3.conv", 128, 1024, 3), ("side2.conv", 128, 512, 3),
+                                ("side1", 128, 256, 1)):
+        conv(b, name + ".conv", cout, cin_, k)
+        group_norm(b, name + ".gn", cout)
+    conv(b, "fusion_conv", 128, 384, 1)
+    conv(b, "fusion_pn.conv1", 1, 1, 7)
+    conv(b, "fusion_pn.conv2", 1, 1, 7)
+    b["fuse_weight_fusion_1"] = (1,)
+    b["fuse_weight_fusion_2"] = (1,)
+    h = {}
+    conv(h, "conv1", 192, 192, 3)
+    conv(h, "conv2", 128, 192 + 64, 3)
+    conv(h, "conv3", 1, 128, 1)
+    conv(h, "convimg", 64, 3, 3)
+    h["relu.weight"] = (1,)
+    t.update({"backbone." + k: v for k, v in b.items()})
+    t.update({"localheader." + k: v for k, v in h.items()})
+    return t
+
+
+# ---------------------------------------------------------------------------------------------
+# Official prefix -> our prefix (the leaf, weight/bias/running_*, is kept).
 
 def scalenet_name_map():
     """Official ScaleNet (VGG) parameter prefixes -> scalesfm ScaleNet (paper config) prefixes."""
     mapping = {}
-    # VGG-16 to pool4: the official extractor groups layers into level_0..level_4; our backbone
-    # is one Sequential (conv, relu, ..., maxpool) without batch norm.
-    vgg = [("level_0.0", 0), ("level_1.0", 2), ("level_2.0", 5), ("level_2.2", 7),
-           ("level_3.0", 10), ("level_3.2", 12), ("level_3.4", 14),
-           ("level_4.0", 17), ("level_4.2", 19), ("level_4.4", 21)]
-    for official, ours in vgg:
+    # Our backbone is one Sequential (conv, relu, ..., maxpool) without batch norm, numbered as
+    # torchvision's VGG-16 features.
+    for official, ours in SCALENET_VGG_LEVELS:
         mapping["extractor." + official] = "backbone.%d" % ours
     for k in range(4):
         for i in (0, 1):
@@ -54,8 +195,7 @@ def scalenet_name_map():
 
 
 def scfeat_name_map():
-    """Official SCFeat (backbone.pth = ResUNet_F2R, localheader.pth = DetNet, loaded here with
-    the prefixes backbone. and localheader.) -> scalesfm Scfeat (paper config)."""
+    """Official SCFeat (backbone. / localheader.) -> scalesfm Scfeat (paper config)."""
     mapping = {"backbone.firstconv": "firstconv", "backbone.firstbn": "firstbn"}
     # torchvision ResNet-50 layer1..layer3: the same block names on both sides.
     for layer, blocks in ((1, 3), (2, 4), (3, 6)):
@@ -69,9 +209,9 @@ def scfeat_name_map():
     for up in ("upconv3", "upconv2", "side3", "side2"):  # UP-CONV: interpolate + CONV
         for part in ("conv", "gn"):
             mapping["backbone.%s.conv.%s" % (up, part)] = "%s.conv.%s" % (up, part)
-    for conv in ("iconv3", "iconv2", "side1"):  # CONV
+    for c in ("iconv3", "iconv2", "side1"):  # CONV
         for part in ("conv", "gn"):
-            mapping["backbone.%s.%s" % (conv, part)] = "%s.%s" % (conv, part)
+            mapping["backbone.%s.%s" % (c, part)] = "%s.%s" % (c, part)
     mapping["backbone.fusion_conv"] = "fusion_conv"
     mapping["backbone.fusion_pn.conv1"] = "cross_norm.conv1"
     mapping["backbone.fusion_pn.conv2"] = "cross_norm.conv2"
@@ -81,16 +221,8 @@ def scfeat_name_map():
 
 
 def s2dnet_name_map():
-    """Official S2DNet (torchvision VGG-16 `features` as `encoder`, AdapLayers as
-    `adaptation_layers`) -> scalesfm S2DNet (paper config): the same names, by construction."""
-    mapping = {}
-    for index in (0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28):  # the 13 VGG-16 convs
-        mapping["encoder.%d" % index] = "encoder.%d" % index
-    for level in range(3):
-        for index in (0, 2, 3):  # 1x1 conv, 5x5 conv, BatchNorm
-            name = "adaptation_layers.adap_layer_%d.%d" % (level, index)
-            mapping[name] = name
-    return mapping
+    """Official S2DNet -> scalesfm S2DNet (paper config): the same names, by construction."""
+    return {name.rpartition(".")[0]: name.rpartition(".")[0] for name in s2dnet_shapes()}
 
 
 # Whole-name entries for parameters that sit directly on a module (no prefix to map).
@@ -98,31 +230,28 @@ SCFEAT_PARAMETERS = {"backbone.fuse_weight_fusion_1": "cross_norm.fuse_weight_1"
                      "backbone.fuse_weight_fusion_2": "cross_norm.fuse_weight_2"}
 
 MODELS = {
-    "scalenet": {"map": scalenet_name_map, "architecture": "scalenet", "config": "paper",
-                 "parameters": {}},
-    "scfeat": {"map": scfeat_name_map, "architecture": "scfeat", "config": "paper",
-               "parameters": SCFEAT_PARAMETERS},
-    "s2dnet": {"map": s2dnet_name_map, "architecture": "s2dnet", "config": "paper",
-               "parameters": {}},
+    "scalenet": {"shapes": scalenet_shapes, "map": scalenet_name_map, "parameters": {}},
+    "scfeat": {"shapes": scfeat_shapes, "map": scfeat_name_map, "parameters": SCFEAT_PARAMETERS},
+    "s2dnet": {"shapes": s2dnet_shapes, "map": s2dnet_name_map, "parameters": {}},
 }
 
 # The extraction points our paper config taps; a checkpoint trained with others does not fit.
 S2DNET_HYPERCOLUMN_LAYERS = ["conv1_2", "conv3_3", "conv5_3"]
 
 
-def check_s2dnet_layers(path):
-    checkpoint = torch.load(path, map_location="cpu")
-    layers = checkpoint.get("hypercolumn_layers") if isinstance(checkpoint, dict) else None
-    if layers is not None and list(layers) != S2DNET_HYPERCOLUMN_LAYERS:
-        sys.exit("error: %s was trained with hypercolumn layers %s; scalesfm's S2DNet taps %s"
-                 % (path, list(layers), S2DNET_HYPERCOLUMN_LAYERS))
+# ---------------------------------------------------------------------------------------------
+# Reading the official files.
 
-
-def load_state_dict(path):
+def read_checkpoint(path):
+    if not os.path.isfile(path):
+        sys.exit("error: %s does not exist" % path)
     try:
-        checkpoint = torch.load(path, map_location="cpu")
+        return torch.load(path, map_location="cpu")
     except Exception as e:  # noqa: BLE001 - any unpickling failure is a bad input file
         sys.exit("error: %s is not a readable PyTorch checkpoint (%s)" % (path, e))
+
+
+def state_dict_of(checkpoint, path):
     if isinstance(checkpoint, dict):
         for key in ("state_dict", "model_state_dict", "model"):
             if key in checkpoint and isinstance(checkpoint[key], dict):
@@ -134,6 +263,29 @@ def load_state_dict(path):
             for k, v in checkpoint.items() if torch.is_tensor(v)}
 
 
+def load_scalenet(path, vgg16_path):
+    """train_ScaleNet.py's whole model (extractor.* + to_scale.*), or the released
+    run_scalenet.py checkpoint (to_scale's keys without a prefix) plus torchvision's VGG-16."""
+    state = state_dict_of(read_checkpoint(path), path)
+    if any(k.startswith("extractor.") or k.startswith("to_scale.") for k in state):
+        if vgg16_path:
+            sys.exit("error: %s holds the whole model (extractor included); --vgg16 is for the "
+                     "released checkpoint, which holds model.to_scale only" % path)
+        return state
+    if not vgg16_path:
+        sys.exit("error: %s holds model.to_scale only (the released run_scalenet.py format); "
+                 "pass torchvision's ImageNet VGG-16 state dict with --vgg16 (the official model "
+                 "takes its backbone from there)" % path)
+    out = {"to_scale." + k: v for k, v in state.items()}
+    vgg = state_dict_of(read_checkpoint(vgg16_path), vgg16_path)
+    for level, index in SCALENET_VGG_LEVELS:
+        for leaf in ("weight", "bias"):
+            name = "features.%d.%s" % (index, leaf)
+            if name in vgg:
+                out["extractor.%s.%s" % (level, leaf)] = vgg[name]
+    return out
+
+
 def load_scfeat_folder(path):
     """The official SCFeat checkpoint folder: backbone.pth and localheader.pth."""
     if not os.path.isdir(path):
@@ -143,24 +295,47 @@ def load_scfeat_folder(path):
         file = os.path.join(path, part + ".pth")
         if not os.path.isfile(file):
             sys.exit("error: %s lacks %s.pth" % (path, part))
-        state.update({part + "." + k: v for k, v in load_state_dict(file).items()})
+        state.update({part + "." + k: v
+                      for k, v in state_dict_of(read_checkpoint(file), file).items()})
     return state
 
 
-def convert(state, prefix_map, parameters=None):
-    parameters = parameters or {}
-    out, unmapped = {}, []
+def load_s2dnet(path):
+    checkpoint = read_checkpoint(path)
+    layers = checkpoint.get("hypercolumn_layers") if isinstance(checkpoint, dict) else None
+    if layers is not None and list(layers) != S2DNET_HYPERCOLUMN_LAYERS:
+        sys.exit("error: %s was trained with hypercolumn layers %s; scalesfm's S2DNet taps %s"
+                 % (path, list(layers), S2DNET_HYPERCOLUMN_LAYERS))
+    return state_dict_of(checkpoint, path)
+
+
+# ---------------------------------------------------------------------------------------------
+
+def check_shapes(state, shapes, source):
+    """Every official tensor present with its official shape; returns the names not in the
+    layout (ignored, e.g. VGG's classifier)."""
+    problems = []
+    for name, shape in shapes.items():
+        if name not in state:
+            problems.append("%s is missing (expected shape %s)" % (name, list(shape)))
+        elif tuple(state[name].shape) != tuple(shape):
+            problems.append("%s has shape %s, expected %s"
+                            % (name, list(state[name].shape), list(shape)))
+    if problems:
+        sys.exit("error: %s does not fit the official layout:\n  %s"
+                 % (source, "\n  ".join(problems)))
+    return sorted(set(state) - set(shapes))
+
+
+def convert(state, prefix_map, parameters):
+    out = {}
     for name, tensor in state.items():
         prefix, _, leaf = name.rpartition(".")
         if name in parameters:
             out[parameters[name]] = tensor.detach().clone()
         elif prefix in prefix_map:
             out[prefix_map[prefix] + "." + leaf] = tensor.detach().clone()
-        else:
-            unmapped.append(name)
-    missing = sorted((set(prefix_map) - {n.rpartition(".")[0] for n in state}) |
-                     (set(parameters) - set(state)))
-    return out, unmapped, missing
+    return out
 
 
 def main(argv=None):
@@ -168,32 +343,43 @@ def main(argv=None):
     parser.add_argument("--model", required=True, choices=sorted(MODELS))
     parser.add_argument("--input", required=True,
                         help="official checkpoint (.pth; for scfeat the checkpoint folder)")
+    parser.add_argument("--vgg16", default="",
+                        help="scalenet, released format: torchvision's VGG-16 state dict")
     parser.add_argument("--output", required=True, help="scalesfm weights file to write")
     args = parser.parse_args(argv)
+    if args.vgg16 and args.model != "scalenet":
+        sys.exit("error: --vgg16 is for --model scalenet")
 
     spec = MODELS[args.model]
-    state = load_scfeat_folder(args.input) if args.model == "scfeat" else load_state_dict(args.input)
-    if args.model == "s2dnet":
-        check_s2dnet_layers(args.input)
-    converted, unmapped, missing = convert(state, spec["map"](), spec["parameters"])
-    if missing:
-        sys.exit("error: %s lacks official tensors for: %s" % (args.input, ", ".join(missing)))
-    torch.save(converted, args.output)
+    if args.model == "scalenet":
+        state = load_scalenet(args.input, args.vgg16)
+    elif args.model == "scfeat":
+        state = load_scfeat_folder(args.input)
+    else:
+        state = load_s2dnet(args.input)
+    source = args.input + (" + " + args.vgg16 if args.vgg16 else "")
+    ignored = check_shapes(state, spec["shapes"](), source)
+    converted = convert({k: v for k, v in state.items() if k not in ignored}, spec["map"](),
+                        spec["parameters"])
+    tmp = args.output + ".tmp"
+    torch.save(converted, tmp)
     sidecar = {
-        "architecture": spec["architecture"],
-        "config": spec["config"],
-        "source": args.input,
+        "architecture": args.model,
+        "config": "paper",
+        "source": source,
         "command": " ".join(["scripts/convert_official_weights.py"] + (argv or sys.argv[1:])),
         "date": datetime.date.today().isoformat(),
         "converted_tensors": len(converted),
-        "ignored_official_tensors": unmapped,
+        "ignored_official_tensors": ignored,
         # Checked by every load: a changed or damaged file is an error, not wrong outputs.
-        "sha256": hashlib.sha256(open(args.output, "rb").read()).hexdigest(),
+        "sha256": hashlib.sha256(open(tmp, "rb").read()).hexdigest(),
     }
-    with open(args.output + ".json", "w") as f:
+    with open(args.output + ".json.tmp", "w") as f:
         json.dump(sidecar, f, indent=2)
+    os.replace(tmp, args.output)
+    os.replace(args.output + ".json.tmp", args.output + ".json")
     print("wrote %s (%d tensors) and its .json sidecar; %d official tensors ignored"
-          % (args.output, len(converted), len(unmapped)))
+          % (args.output, len(converted), len(ignored)))
 
 
 if __name__ == "__main__":

@@ -3,9 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <opencv2/imgcodecs.hpp>
 
 #include "feature/image_io.h"
+#include "feature/network_input.h"
 #include "feature/sift_extractor.h"
+#include "tests/test_util.h"
+#include "util/logging.h"
 
 namespace scalesfm {
 namespace {
@@ -80,6 +84,40 @@ TEST(RootSift, QuantisesLikeColmap) {
   cv::Mat e = cv::Mat::ones(1, 128, CV_32F);
   const DescriptorsU8 u = RootSiftToUint8(e);
   EXPECT_EQ(u(0, 5), static_cast<uint8_t>(std::round(512 * std::sqrt(1.0 / 128))));
+}
+
+// The official models read RGB: ReadImage(path, 3) gives channels R, G, B (OpenCV decodes BGR),
+// and the network input is ImageNet-normalised RGB, padded or cropped without moving pixels.
+TEST(NetworkInput, RgbChannelOrderAndStrideFit) {
+  const std::string dir = test::MakeTempDir("network_input");
+  cv::Mat bgr(20, 35, CV_8UC3, cv::Scalar(10, 20, 200));  // B, G, R: a red image
+  bgr.at<cv::Vec3b>(3, 4) = cv::Vec3b(255, 0, 0);         // one blue pixel
+  ASSERT_TRUE(cv::imwrite(dir + "/red.png", bgr));
+  std::string error;
+  const cv::Mat rgb = ReadImage(dir + "/red.png", 3, &error);
+  ASSERT_EQ(rgb.type(), CV_8UC3) << error;
+  EXPECT_EQ(rgb.at<cv::Vec3b>(0, 0), cv::Vec3b(200, 20, 10));
+  EXPECT_EQ(rgb.at<cv::Vec3b>(3, 4), cv::Vec3b(0, 0, 255));
+  EXPECT_EQ(ReadImage(dir + "/red.png", 1, &error).type(), CV_8UC1);
+
+  const torch::Tensor padded = ImageToNetworkInput(rgb, 16, 3, NetworkInputFit::kPad, "test");
+  EXPECT_EQ(padded.sizes(), (std::vector<int64_t>{1, 3, 32, 48}));
+  // Channel 0 is R, ImageNet-normalised: (200 / 255 - 0.485) / 0.229.
+  EXPECT_NEAR(padded[0][0][0][0].item<float>(), (200 / 255.0 - 0.485) / 0.229, 1e-5);
+  EXPECT_NEAR(padded[0][2][3][4].item<float>(), (255 / 255.0 - 0.406) / 0.225, 1e-5);
+  EXPECT_NEAR(padded[0][0][31][47].item<float>(), (0 - 0.485) / 0.229, 1e-5);  // padding
+  const torch::Tensor cropped = ImageToNetworkInput(rgb, 16, 3, NetworkInputFit::kCrop, "test");
+  EXPECT_EQ(cropped.sizes(), (std::vector<int64_t>{1, 3, 16, 32}));
+  EXPECT_TRUE(torch::equal(cropped, padded.slice(2, 0, 16).slice(3, 0, 32)));
+  // A grey network gets the grey value; a grey image on an RGB network is replicated.
+  const torch::Tensor grey = ImageToNetworkInput(rgb, 1, 1, NetworkInputFit::kPad, "test");
+  EXPECT_NEAR(grey[0][0][0][0].item<float>(),
+              std::round(0.299 * 200 + 0.587 * 20 + 0.114 * 10) / 255, 1e-6);
+  const torch::Tensor replicated = ImageToNetworkInput(cv::Mat(16, 16, CV_8UC1, cv::Scalar(128)),
+                                                       16, 3, NetworkInputFit::kPad, "test");
+  EXPECT_NEAR(replicated[0][1][5][5].item<float>(), (128 / 255.0 - 0.456) / 0.224, 1e-5);
+  EXPECT_THROW(ImageToNetworkInput(cv::Mat(8, 8, CV_8UC3), 16, 3, NetworkInputFit::kCrop, "t"),
+               Error);
 }
 
 }  // namespace

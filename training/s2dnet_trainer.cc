@@ -44,8 +44,8 @@ TrainPair MakePair(const PosedPlanePairGenerator& gen, int count, const S2DNetCo
                    std::mt19937* rng) {
   const PosedPlanePair pair = gen.Sample(rng);
   TrainPair out;
-  out.a = GrayToNetworkInput(pair.a, S2DNetConfig::kStride, config.in_channels, "S2DNet");
-  out.b = GrayToNetworkInput(pair.b, S2DNetConfig::kStride, config.in_channels, "S2DNet");
+  out.a = S2DNetInput(pair.a, config);
+  out.b = S2DNetInput(pair.b, config);
   std::uniform_real_distribution<double> ux(0, pair.a.cols - 1), uy(0, pair.a.rows - 1);
   std::vector<float> p, t;
   for (int tries = 0; tries < 8 * count && static_cast<int>(p.size()) < 2 * count; ++tries) {
