@@ -79,7 +79,7 @@ ScaledDenseMaps DenseMapsAtMaxSize(S2DNet& model, const std::string& path,
                                    const FeatureMatchingOptions& options,
                                    const torch::Device& device) {
   std::string error;
-  const cv::Mat image = ReadImageGray(path, &error);
+  const cv::Mat image = ReadImage(path, model->config().in_channels, &error);
   if (image.empty()) throw Error("cannot read " + path + ": " + error);
   const double factor =
       std::min(1.0, double(options.extraction.max_image_size) / std::max(image.cols, image.rows));

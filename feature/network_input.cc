@@ -31,20 +31,24 @@ torch::Tensor ImageToNetworkInput(const cv::Mat& image, int multiple, int in_cha
     cv::copyMakeBorder(pixels, fitted, 0, h - pixels.rows, 0, w - pixels.cols, cv::BORDER_CONSTANT,
                        cv::Scalar::all(0));
   }
-  cv::Mat f;
-  fitted.convertTo(f, CV_32F, 1.0 / 255.0);  // a copy: continuous even when `fitted` is a crop
-  const int c = f.channels();
-  // HWC -> CHW, copied out of `f` (for one channel the permuted view already counts as
-  // contiguous, so contiguous() alone would keep pointing into f's buffer).
-  torch::Tensor t = torch::from_blob(f.data, {1, f.rows, f.cols, c}, torch::kFloat32)
-                        .permute({0, 3, 1, 2})
-                        .clone(torch::MemoryFormat::Contiguous);
-  if (in_channels == 3) {
-    const torch::Tensor mean = torch::tensor({0.485f, 0.456f, 0.406f}).view({1, 3, 1, 1});
-    const torch::Tensor std = torch::tensor({0.229f, 0.224f, 0.225f}).view({1, 3, 1, 1});
-    t = (t - mean) / std;
+  if (in_channels == 1) {
+    // The compact configs' input (as trained): OpenCV's scaled conversion.
+    cv::Mat f;
+    fitted.convertTo(f, CV_32F, 1.0 / 255.0);  // a copy: continuous even when `fitted` is a crop
+    return torch::from_blob(f.data, {1, 1, f.rows, f.cols}, torch::kFloat32).clone();
   }
-  return t;
+  // torchvision's ToTensor (uint8 -> float, divided by 255) and Normalize, operation for
+  // operation, so that the official input is reproduced bit for bit. HWC -> CHW; the clone
+  // copies out of `u8`.
+  const cv::Mat u8 = fitted.clone();  // continuous even when `fitted` is a crop
+  torch::Tensor t = torch::from_blob(u8.data, {1, u8.rows, u8.cols, 3}, torch::kUInt8)
+                        .permute({0, 3, 1, 2})
+                        .to(torch::kFloat32)
+                        .div(255)
+                        .contiguous();
+  const torch::Tensor mean = torch::tensor({0.485f, 0.456f, 0.406f}).view({1, 3, 1, 1});
+  const torch::Tensor std = torch::tensor({0.229f, 0.224f, 0.225f}).view({1, 3, 1, 1});
+  return t.sub(mean).div(std);
 }
 
 }  // namespace scalesfm

@@ -72,10 +72,11 @@ class ImageCodeSource : public PairScaleSource {
     auto it = codes_.find(id);
     if (it != codes_.end()) return it->second;
     const std::string path = (std::filesystem::path(image_path_) / names_.at(id)).string();
-    std::string error;
-    const cv::Mat image = ReadImage(path, estimator_->InputChannels(), &error);
-    if (image.empty()) throw Error("scale estimation: " + path + ": " + error);
-    return codes_[id] = estimator_->Encode(image);
+    try {
+      return codes_[id] = estimator_->EncodeFile(path);
+    } catch (const Error& e) {
+      throw Error(std::string("scale estimation: ") + e.what());
+    }
   }
 
   std::unique_ptr<ScaleEstimator> estimator_;

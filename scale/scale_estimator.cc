@@ -5,6 +5,7 @@
 #include <functional>
 #include <map>
 
+#include "feature/image_io.h"
 #include "scale/scalenet_estimator.h"
 #include "scale/sift_vote.h"
 #include "util/device.h"
@@ -88,6 +89,13 @@ std::unique_ptr<ScaleEstimator> ScaleEstimator::Create(const ScaleEstimatorOptio
 
 const ScaleEstimatorTraits& ScaleEstimator::Traits(const std::string& name) {
   return Find(name).traits;
+}
+
+std::shared_ptr<const ImageCode> ScaleEstimator::EncodeFile(const std::string& path) {
+  std::string error;
+  const cv::Mat image = ReadImage(path, InputChannels(), &error);
+  if (image.empty()) throw Error(path + ": " + error);
+  return Encode(image);
 }
 
 ScaleEstimate ScaleEstimator::EstimateImages(const cv::Mat& image1, const cv::Mat& image2) {

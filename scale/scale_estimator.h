@@ -56,6 +56,10 @@ class ScaleEstimator {
   virtual int InputChannels() const { return 1; }
   // Per-image stage on an 8-bit image with InputChannels() channels.
   virtual std::shared_ptr<const ImageCode> Encode(const cv::Mat& image) = 0;
+  // Per-image stage on an image file (what pipelines call): reads it with InputChannels()
+  // channels and encodes it; an estimator may keep the path instead of pixels it could need
+  // again. Throws Error naming the file when it cannot be read.
+  virtual std::shared_ptr<const ImageCode> EncodeFile(const std::string& path);
   // Per-pair stage: s(A->B) from A's and B's codes (both from this estimator's Encode).
   virtual ScaleEstimate Estimate(const ImageCode& a, const ImageCode& b) = 0;
   // Both stages for one pair of images.

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <opencv2/imgproc.hpp>
 
+#include "feature/image_io.h"
 #include "scale/scale_distribution.h"
 #include "scale/scalenet_input.h"
 #include "util/device.h"
@@ -32,7 +33,8 @@ ScaleNetImageFeatures ScaleNetEstimator::Features(const torch::Tensor& input) {
   return f;
 }
 
-std::shared_ptr<const ImageCode> ScaleNetEstimator::Encode(const cv::Mat& image) {
+std::shared_ptr<ScaleNetEstimator::ImageFeatures> ScaleNetEstimator::EncodeImage(
+    const cv::Mat& image) {
   torch::NoGradGuard no_grad;
   const ScaleNetConfig& config = model_->config();
   auto code = std::make_shared<ImageFeatures>();
@@ -40,9 +42,8 @@ std::shared_ptr<const ImageCode> ScaleNetEstimator::Encode(const cv::Mat& image)
   if (!config.letterbox) {
     // The official preprocessing, at this image's own shortest side (Estimate crops further when
     // the partner's is shorter).
-    const int side = std::min(image.cols, image.rows);
-    f.square = CentreCrop(image, side).clone();
-    f.net = Features(OfficialScaleNetInput(f.square, side, config.input_size));
+    f.side = std::min(image.cols, image.rows);
+    f.net = Features(OfficialScaleNetInput(image, f.side, config.input_size));
     return code;
   }
   const int size = config.input_size;
@@ -56,17 +57,43 @@ std::shared_ptr<const ImageCode> ScaleNetEstimator::Encode(const cv::Mat& image)
   return code;
 }
 
+std::shared_ptr<const ImageCode> ScaleNetEstimator::Encode(const cv::Mat& image) {
+  std::shared_ptr<ImageFeatures> code = EncodeImage(image);
+  if (!model_->config().letterbox) code->square = CentreCrop(image, code->side).clone();
+  return code;
+}
+
+std::shared_ptr<const ImageCode> ScaleNetEstimator::EncodeFile(const std::string& path) {
+  std::string error;
+  const cv::Mat image = ReadImage(path, InputChannels(), &error);
+  if (image.empty()) throw Error(path + ": " + error);
+  std::shared_ptr<ImageFeatures> code = EncodeImage(image);
+  code->path = path;  // no pixels kept: a re-crop reads the file again
+  return code;
+}
+
+ScaleNetImageFeatures ScaleNetEstimator::Recropped(const ImageFeatures& code, int crop) {
+  cv::Mat square = code.square;
+  if (square.empty()) {
+    std::string error;
+    const cv::Mat image = ReadImage(code.path, 3, &error);
+    if (image.empty()) throw Error("ScaleNet: cannot read " + code.path + " again: " + error);
+    if (std::min(image.cols, image.rows) != code.side) {
+      throw Error("ScaleNet: " + code.path + " changed size since it was encoded");
+    }
+    square = CentreCrop(image, code.side);
+  }
+  return Features(OfficialScaleNetInput(square, crop, model_->config().input_size));
+}
+
 ScaleEstimate ScaleNetEstimator::Estimate(const ImageCode& code_a, const ImageCode& code_b) {
   torch::NoGradGuard no_grad;
   const ImageFeatures* pa = &CodeAs<ImageFeatures>(code_a);
   const ImageFeatures* pb = &CodeAs<ImageFeatures>(code_b);
   ImageFeatures recropped;  // paper: the image with the longer shortest side, at the pair's crop
-  if (!model_->config().letterbox && pa->square.cols != pb->square.cols) {
-    const bool a_longer = pa->square.cols > pb->square.cols;
-    const ImageFeatures& longer = a_longer ? *pa : *pb;
-    const int crop = std::min(pa->square.cols, pb->square.cols);
-    recropped.net =
-        Features(OfficialScaleNetInput(longer.square, crop, model_->config().input_size));
+  if (!model_->config().letterbox && pa->side != pb->side) {
+    const bool a_longer = pa->side > pb->side;
+    recropped.net = Recropped(a_longer ? *pa : *pb, std::min(pa->side, pb->side));
     (a_longer ? pa : pb) = &recropped;
   }
   const ImageFeatures& a = *pa;

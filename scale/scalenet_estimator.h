@@ -19,16 +19,20 @@ class ScaleNetEstimator : public ScaleEstimator {
   ScaleNetEstimator(const ScaleEstimatorOptions& options, bool discrete);
 
   // The per-image stage: the network's features of the letterboxed image (compact), or of the
-  // image's centre square (paper). The paper config keeps that square (RGB, side^2 x 3 bytes):
-  // a partner with a shorter side needs it cropped further, and then pays one more backbone pass
-  // per pair. Images of one size (the usual collection) never do.
+  // image's centre square at its own shortest side (paper). A partner with a shorter side needs
+  // the square cropped further and one more backbone pass for that pair: the paper code keeps
+  // the image's file path (EncodeFile) and reads the image again then, or, when encoded from
+  // pixels (Encode), keeps the square itself. Images of one size never pay either.
   struct ImageFeatures : ImageCode {
     ScaleNetImageFeatures net;
     double letterbox_factor = 1;  // canvas pixels per image pixel
-    cv::Mat square;               // paper: the centre min(w, h) square
+    int side = 0;                 // paper: min(w, h)
+    std::string path;             // paper, EncodeFile: the image file
+    cv::Mat square;               // paper, Encode: the centre min(w, h) square (RGB)
   };
   int InputChannels() const override { return model_->config().in_channels; }
   std::shared_ptr<const ImageCode> Encode(const cv::Mat& image) override;
+  std::shared_ptr<const ImageCode> EncodeFile(const std::string& path) override;
   ScaleEstimate Estimate(const ImageCode& a, const ImageCode& b) override;
 
  private:
@@ -38,6 +42,9 @@ class ScaleNetEstimator : public ScaleEstimator {
   ScaleNet model_{nullptr};
 
   ScaleNetImageFeatures Features(const torch::Tensor& input);
+  std::shared_ptr<ImageFeatures> EncodeImage(const cv::Mat& image);
+  // Paper: the features of `code`'s image centre-cropped to `crop` (< its side).
+  ScaleNetImageFeatures Recropped(const ImageFeatures& code, int crop);
 };
 
 }  // namespace scalesfm

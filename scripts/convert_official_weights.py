@@ -14,7 +14,8 @@ Usage:
   /usr/bin/python3 scripts/convert_official_weights.py --model scalenet \\
       --input ScaleNet/weights/vgg_scalenet_weights.pth --vgg16 vgg16-397923af.pth \\
       --output models/scalenet_paper.pt
-  # ScaleNet as train_ScaleNet.py saves it (the whole model, extractor included): no --vgg16.
+  # ScaleNet as train_ScaleNet.py saves it (model.state_dict(): extractor.*, to_scale.*; also
+  # with DataParallel's module. prefix): no --vgg16.
   /usr/bin/python3 scripts/convert_official_weights.py --model scalenet \\
       --input checkpoint.pth --output models/scalenet_paper.pt
   /usr/bin/python3 scripts/convert_official_weights.py --model scfeat \\
@@ -264,7 +265,8 @@ def state_dict_of(checkpoint, path):
 
 
 def load_scalenet(path, vgg16_path):
-    """train_ScaleNet.py's whole model (extractor.* + to_scale.*), or the released
+    """train_ScaleNet.py's whole model (model.state_dict(): extractor.* + to_scale.*), or the
+    released
     run_scalenet.py checkpoint (to_scale's keys without a prefix) plus torchvision's VGG-16."""
     state = state_dict_of(read_checkpoint(path), path)
     if any(k.startswith("extractor.") or k.startswith("to_scale.") for k in state):
@@ -312,9 +314,10 @@ def load_s2dnet(path):
 # ---------------------------------------------------------------------------------------------
 
 def check_shapes(state, shapes, source):
-    """Every official tensor present with its official shape; returns the names not in the
-    layout (ignored, e.g. VGG's classifier)."""
-    problems = []
+    """Every official tensor present with its official shape, and no tensor outside the layout
+    (a checkpoint of another variant of the model)."""
+    problems = ["%s %s is not in the official layout" % (name, list(state[name].shape))
+                for name in sorted(set(state) - set(shapes))]
     for name, shape in shapes.items():
         if name not in state:
             problems.append("%s is missing (expected shape %s)" % (name, list(shape)))
@@ -324,7 +327,6 @@ def check_shapes(state, shapes, source):
     if problems:
         sys.exit("error: %s does not fit the official layout:\n  %s"
                  % (source, "\n  ".join(problems)))
-    return sorted(set(state) - set(shapes))
 
 
 def convert(state, prefix_map, parameters):
@@ -358,11 +360,20 @@ def main(argv=None):
     else:
         state = load_s2dnet(args.input)
     source = args.input + (" + " + args.vgg16 if args.vgg16 else "")
-    ignored = check_shapes(state, spec["shapes"](), source)
-    converted = convert({k: v for k, v in state.items() if k not in ignored}, spec["map"](),
-                        spec["parameters"])
+    check_shapes(state, spec["shapes"](), source)
+    converted = convert(state, spec["map"](), spec["parameters"])
+    if len(converted) != len(state):
+        sys.exit("error: the name table maps %d of %d official tensors" % (len(converted),
+                                                                          len(state)))
     tmp = args.output + ".tmp"
-    torch.save(converted, tmp)
+    try:
+        torch.save(converted, tmp)
+        with open(tmp, "rb") as f:
+            digest = hashlib.sha256(f.read()).hexdigest()
+    except OSError as e:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        sys.exit("error: cannot write %s (%s)" % (args.output, e))
     sidecar = {
         "architecture": args.model,
         "config": "paper",
@@ -370,16 +381,14 @@ def main(argv=None):
         "command": " ".join(["scripts/convert_official_weights.py"] + (argv or sys.argv[1:])),
         "date": datetime.date.today().isoformat(),
         "converted_tensors": len(converted),
-        "ignored_official_tensors": ignored,
         # Checked by every load: a changed or damaged file is an error, not wrong outputs.
-        "sha256": hashlib.sha256(open(tmp, "rb").read()).hexdigest(),
+        "sha256": digest,
     }
     with open(args.output + ".json.tmp", "w") as f:
         json.dump(sidecar, f, indent=2)
     os.replace(tmp, args.output)
     os.replace(args.output + ".json.tmp", args.output + ".json")
-    print("wrote %s (%d tensors) and its .json sidecar; %d official tensors ignored"
-          % (args.output, len(converted), len(ignored)))
+    print("wrote %s (%d tensors) and its .json sidecar" % (args.output, len(converted)))
 
 
 if __name__ == "__main__":

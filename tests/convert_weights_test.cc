@@ -70,14 +70,19 @@ TEST(ConvertOfficialWeights, TrainingFormatScaleNetCheckpointConverts) {
   if (!HavePythonTorch()) GTEST_SKIP() << "Debian's python3-torch is not installed";
   const std::string dir = test::MakeTempDir("convert");
   std::string log;
-  // train_ScaleNet.py saves the whole DataParallel model: module.extractor.*, module.to_scale.*.
-  ASSERT_EQ(MakeOfficial("--model scalenet --format training " + dir + "/train.pth", &log), 0)
-      << log;
-  ASSERT_EQ(
-      Convert("--model scalenet --input " + dir + "/train.pth --output " + dir + "/p.pt", &log), 0)
-      << log;
-  ScaleNet model(ScaleNetConfig::Paper());
-  LoadWeights(model.get(), dir + "/p.pt");
+  // train_ScaleNet.py saves model.state_dict() (extractor.*, to_scale.*); a DataParallel model
+  // adds module. to every name.
+  for (const std::string flag : {"", "--data_parallel "}) {
+    ASSERT_EQ(MakeOfficial("--model scalenet --format training " + flag + dir + "/train.pth", &log),
+              0)
+        << log;
+    ASSERT_EQ(
+        Convert("--model scalenet --input " + dir + "/train.pth --output " + dir + "/p.pt", &log),
+        0)
+        << flag << log;
+    ScaleNet model(ScaleNetConfig::Paper());
+    LoadWeights(model.get(), dir + "/p.pt");
+  }
   // With the whole model, --vgg16 would be a second backbone: refused.
   EXPECT_NE(Convert("--model scalenet --input " + dir + "/train.pth --vgg16 " + dir +
                         "/train.pth --output " + dir + "/q.pt",
@@ -91,11 +96,13 @@ TEST(ConvertOfficialWeights, MissingAndMisShapedTensorsAreNamed) {
   const std::string dir = test::MakeTempDir("convert");
   std::string log;
   ASSERT_EQ(MakeOfficial("--model scalenet --format release " + dir + "/s.pth", &log), 0) << log;
-  // Same-shape swaps pass every shape check; a transposed 1x1 conv and a dropped BN mean do not.
+  // Same-shape swaps pass every shape check; a transposed 1x1 conv, a dropped BN mean and a tensor
+  // the official model does not have do not.
   ASSERT_EQ(test::RunCommand("/usr/bin/python3 -c \"import torch; c = torch.load('" + dir +
                                  "/s.pth'); sd = c['state_dict']; "
                                  "sd['to_distr.3.weight'] = sd['to_distr.3.weight'].transpose(0, "
                                  "1).contiguous(); del sd['reduce_vol_a_dim.4.running_mean']; "
+                                 "sd['to_distr.20.weight'] = torch.zeros(3); "
                                  "torch.save(c, '" +
                                  dir + "/s.pth')\"",
                              &log),
@@ -110,6 +117,9 @@ TEST(ConvertOfficialWeights, MissingAndMisShapedTensorsAreNamed) {
             std::string::npos)
       << log;
   EXPECT_NE(log.find("to_scale.reduce_vol_a_dim.4.running_mean is missing"), std::string::npos)
+      << log;
+  EXPECT_NE(log.find("to_scale.to_distr.20.weight [3] is not in the official layout"),
+            std::string::npos)
       << log;
   EXPECT_FALSE(std::filesystem::exists(dir + "/out.pt"));
 }

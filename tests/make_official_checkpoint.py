@@ -9,7 +9,7 @@ difference: the fixture then pins the converter's tables to the official models.
 
 Usage:
   make_official_checkpoint.py --model scalenet --format release OUT.pth   (+ OUT.pth.vgg16.pth)
-  make_official_checkpoint.py --model scalenet --format training OUT.pth
+  make_official_checkpoint.py --model scalenet --format training [--data_parallel] OUT.pth
   make_official_checkpoint.py --model s2dnet OUT.pth [--hypercolumn_layers a b c]
   make_official_checkpoint.py --model scfeat OUT_FOLDER
 """
@@ -73,6 +73,8 @@ def main():
     parser.add_argument("--model", required=True, choices=["scalenet", "s2dnet", "scfeat"])
     parser.add_argument("--format", default="release", choices=["release", "training"])
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--data_parallel", action="store_true",
+                        help="scalenet training format: keys with DataParallel's module. prefix")
     parser.add_argument("--golden", default="", help="fixture JSON: check layouts, use its seed")
     parser.add_argument("--hypercolumn_layers", nargs=3,
                         default=["conv1_2", "conv3_3", "conv5_3"])
@@ -84,14 +86,15 @@ def main():
         torch.save({"state_dict": parts["to_scale"], "epoch": 40}, args.output)
         torch.save(parts["vgg16"], args.output + ".vgg16.pth")
     elif args.model == "scalenet":
-        # train_ScaleNet.py saves the whole (DataParallel) model: module.extractor.level_k.* and
-        # module.to_scale.*.
-        state = {"module.to_scale." + k: v for k, v in parts["to_scale"].items()}
+        # train_ScaleNet.py saves {"state_dict": model.state_dict(), "optimizer": ...}:
+        # extractor.level_k.* and to_scale.*; --data_parallel adds DataParallel's module. prefix.
+        prefix = "module." if args.data_parallel else ""
+        state = {prefix + "to_scale." + k: v for k, v in parts["to_scale"].items()}
         for level, index in cw.SCALENET_VGG_LEVELS:
             for leaf in ("weight", "bias"):
-                state["module.extractor.%s.%s" % (level, leaf)] = \
+                state[prefix + "extractor.%s.%s" % (level, leaf)] = \
                     parts["vgg16"]["features.%d.%s" % (index, leaf)]
-        torch.save({"state_dict": state, "epoch": 40}, args.output)
+        torch.save({"state_dict": state, "optimizer": {}}, args.output)
     elif args.model == "s2dnet":
         torch.save({"hypercolumn_layers": list(args.hypercolumn_layers),
                     "state_dict": parts["s2dnet"]}, args.output)

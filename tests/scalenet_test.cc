@@ -279,6 +279,16 @@ TEST(ScaleNetTrainOptions, PairGeometryOptionsOutOfRangeAreClearErrors) {
   o.max_corner_jitter = 0.15;
   o.max_rotation_deg = -1;
   EXPECT_THROW(o.Check(), Error);
+  // The paper config takes official RGB crops, not the trainer's grey letterboxed pairs.
+  o.max_rotation_deg = 10;
+  o.config = "paper";
+  try {
+    o.Check();
+    FAIL() << "--config paper was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("convert_official_weights.py"), std::string::npos)
+        << e.what();
+  }
 }
 
 TEST(ScalePairs, LargeZoomsDrawSourcesBigEnoughToStaySharp) {

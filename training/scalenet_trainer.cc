@@ -28,7 +28,11 @@ void ScaleNetTrainOptions::Check() const {
   if (max_rotation_deg < 0 || max_rotation_deg > 180) {
     throw Error("--max_rotation_deg must be in [0, 180]");
   }
-  ScaleNetConfig::FromName(config);
+  if (ScaleNetConfig::FromName(config).in_channels != 1) {
+    throw Error("train_scalenet trains grey, letterboxed configs (compact); the '" + config +
+                "' config takes RGB pairs cropped as the official code does: convert the official "
+                "weights with scripts/convert_official_weights.py instead");
+  }
 }
 
 namespace {
