@@ -65,6 +65,13 @@ cv::Mat ReadImage(const std::string& path, int channels, std::string* error) {
   return image;
 }
 
+cv::Mat ReadImageOrThrow(const std::string& path, int channels) {
+  std::string error;
+  cv::Mat image = ReadImage(path, channels, &error);
+  if (image.empty()) throw Error(path + ": " + error);
+  return image;
+}
+
 cv::Mat ReadImageGray(const std::string& path, std::string* error) {
   return ReadImage(path, 1, error);
 }

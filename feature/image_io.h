@@ -17,6 +17,8 @@ cv::Mat ReadImageGray(const std::string& path, std::string* error);
 // the official PyTorch models read images; a grey file has its value in all three channels).
 // Methods state which they need (FeatureExtractor::InputChannels, ScaleEstimator::InputChannels).
 cv::Mat ReadImage(const std::string& path, int channels, std::string* error);
+// ReadImage, throwing Error("<path>: <reason>") instead of returning an empty Mat.
+cv::Mat ReadImageOrThrow(const std::string& path, int channels);
 
 // Resizes so that max(width, height) <= max_size (area interpolation). Returns the factors that
 // map COLMAP-convention coordinates of the result back to the original: x_orig = x * scale_x.

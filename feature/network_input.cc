@@ -38,9 +38,9 @@ torch::Tensor ImageToNetworkInput(const cv::Mat& image, int multiple, int in_cha
     return torch::from_blob(f.data, {1, 1, f.rows, f.cols}, torch::kFloat32).clone();
   }
   // torchvision's ToTensor (uint8 -> float, divided by 255) and Normalize, operation for
-  // operation, so that the official input is reproduced bit for bit. HWC -> CHW; the clone
-  // copies out of `u8`.
-  const cv::Mat u8 = fitted.clone();  // continuous even when `fitted` is a crop
+  // operation, so that the official input is reproduced bit for bit. HWC -> CHW; the conversion
+  // to float copies out of `u8`.
+  const cv::Mat u8 = fitted.isContinuous() ? fitted : fitted.clone();  // a crop is not
   torch::Tensor t = torch::from_blob(u8.data, {1, u8.rows, u8.cols, 3}, torch::kUInt8)
                         .permute({0, 3, 1, 2})
                         .to(torch::kFloat32)

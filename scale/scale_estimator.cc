@@ -92,10 +92,7 @@ const ScaleEstimatorTraits& ScaleEstimator::Traits(const std::string& name) {
 }
 
 std::shared_ptr<const ImageCode> ScaleEstimator::EncodeFile(const std::string& path) {
-  std::string error;
-  const cv::Mat image = ReadImage(path, InputChannels(), &error);
-  if (image.empty()) throw Error(path + ": " + error);
-  return Encode(image);
+  return Encode(ReadImageOrThrow(path, InputChannels()));
 }
 
 ScaleEstimate ScaleEstimator::EstimateImages(const cv::Mat& image1, const cv::Mat& image2) {

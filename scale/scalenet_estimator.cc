@@ -64,26 +64,24 @@ std::shared_ptr<const ImageCode> ScaleNetEstimator::Encode(const cv::Mat& image)
 }
 
 std::shared_ptr<const ImageCode> ScaleNetEstimator::EncodeFile(const std::string& path) {
-  std::string error;
-  const cv::Mat image = ReadImage(path, InputChannels(), &error);
-  if (image.empty()) throw Error(path + ": " + error);
-  std::shared_ptr<ImageFeatures> code = EncodeImage(image);
+  std::shared_ptr<ImageFeatures> code = EncodeImage(ReadImageOrThrow(path, InputChannels()));
   code->path = path;  // no pixels kept: a re-crop reads the file again
   return code;
 }
 
 ScaleNetImageFeatures ScaleNetEstimator::Recropped(const ImageFeatures& code, int crop) {
-  cv::Mat square = code.square;
-  if (square.empty()) {
+  // The centre crop of the centre square is the image's own centre crop (CentreCrop places both
+  // by integer halves), so the file is cropped directly.
+  cv::Mat pixels = code.square;
+  if (pixels.empty()) {
     std::string error;
-    const cv::Mat image = ReadImage(code.path, 3, &error);
-    if (image.empty()) throw Error("ScaleNet: cannot read " + code.path + " again: " + error);
-    if (std::min(image.cols, image.rows) != code.side) {
+    pixels = ReadImage(code.path, InputChannels(), &error);
+    if (pixels.empty()) throw Error("ScaleNet: cannot read " + code.path + " again: " + error);
+    if (std::min(pixels.cols, pixels.rows) != code.side) {
       throw Error("ScaleNet: " + code.path + " changed size since it was encoded");
     }
-    square = CentreCrop(image, code.side);
   }
-  return Features(OfficialScaleNetInput(square, crop, model_->config().input_size));
+  return Features(OfficialScaleNetInput(pixels, crop, model_->config().input_size));
 }
 
 ScaleEstimate ScaleNetEstimator::Estimate(const ImageCode& code_a, const ImageCode& code_b) {

@@ -17,8 +17,6 @@
 namespace scalesfm {
 namespace {
 
-bool HavePythonTorch() { return test::RunCommand("/usr/bin/python3 -c 'import torch'") == 0; }
-
 const std::string kSource = SCALESFM_SOURCE_DIR;
 
 // tests/make_official_checkpoint.py: a checkpoint in an official format, seeded weights.
@@ -33,7 +31,7 @@ int Convert(const std::string& args, std::string* log) {
 }
 
 TEST(ConvertOfficialWeights, ReleasedScaleNetCheckpointPlusVgg16LoadsIntoThePaperConfig) {
-  if (!HavePythonTorch()) GTEST_SKIP() << "Debian's python3-torch is not installed";
+  if (!test::HavePythonTorch()) GTEST_SKIP() << "Debian's python3-torch is not installed";
   const std::string dir = test::MakeTempDir("convert");
   std::string log;
   // run_scalenet.py's format: checkpoint["state_dict"] is model.to_scale's (no prefix); the
@@ -67,7 +65,7 @@ TEST(ConvertOfficialWeights, ReleasedScaleNetCheckpointPlusVgg16LoadsIntoThePape
 }
 
 TEST(ConvertOfficialWeights, TrainingFormatScaleNetCheckpointConverts) {
-  if (!HavePythonTorch()) GTEST_SKIP() << "Debian's python3-torch is not installed";
+  if (!test::HavePythonTorch()) GTEST_SKIP() << "Debian's python3-torch is not installed";
   const std::string dir = test::MakeTempDir("convert");
   std::string log;
   // train_ScaleNet.py saves model.state_dict() (extractor.*, to_scale.*); a DataParallel model
@@ -92,7 +90,7 @@ TEST(ConvertOfficialWeights, TrainingFormatScaleNetCheckpointConverts) {
 }
 
 TEST(ConvertOfficialWeights, MissingAndMisShapedTensorsAreNamed) {
-  if (!HavePythonTorch()) GTEST_SKIP() << "Debian's python3-torch is not installed";
+  if (!test::HavePythonTorch()) GTEST_SKIP() << "Debian's python3-torch is not installed";
   const std::string dir = test::MakeTempDir("convert");
   std::string log;
   ASSERT_EQ(MakeOfficial("--model scalenet --format release " + dir + "/s.pth", &log), 0) << log;
@@ -125,7 +123,7 @@ TEST(ConvertOfficialWeights, MissingAndMisShapedTensorsAreNamed) {
 }
 
 TEST(ConvertOfficialWeights, ScfeatCheckpointFolderLoadsIntoThePaperConfig) {
-  if (!HavePythonTorch()) GTEST_SKIP() << "Debian's python3-torch is not installed";
+  if (!test::HavePythonTorch()) GTEST_SKIP() << "Debian's python3-torch is not installed";
   const std::string dir = test::MakeTempDir("convert_scfeat");
   const std::string src = std::string(SCALESFM_SOURCE_DIR);
   std::string log;
@@ -162,7 +160,7 @@ TEST(ConvertOfficialWeights, ScfeatCheckpointFolderLoadsIntoThePaperConfig) {
 }
 
 TEST(ConvertOfficialWeights, S2DNetCheckpointLoadsIntoThePaperConfig) {
-  if (!HavePythonTorch()) GTEST_SKIP() << "Debian's python3-torch is not installed";
+  if (!test::HavePythonTorch()) GTEST_SKIP() << "Debian's python3-torch is not installed";
   const std::string dir = test::MakeTempDir("convert_s2dnet");
   const std::string src = std::string(SCALESFM_SOURCE_DIR);
   std::string log;
@@ -197,7 +195,7 @@ TEST(ConvertOfficialWeights, S2DNetCheckpointLoadsIntoThePaperConfig) {
 }
 
 TEST(ConvertOfficialWeights, IncompleteCheckpointIsRejected) {
-  if (!HavePythonTorch()) GTEST_SKIP() << "Debian's python3-torch is not installed";
+  if (!test::HavePythonTorch()) GTEST_SKIP() << "Debian's python3-torch is not installed";
   const std::string dir = test::MakeTempDir("convert");
   std::string log;
   ASSERT_EQ(test::RunCommand("/usr/bin/python3 -c \"import torch; torch.save({'x': "

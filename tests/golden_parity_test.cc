@@ -40,8 +40,6 @@ std::string Golden(const std::string& file) {
   return std::string(SCALESFM_SOURCE_DIR) + "/tests/data/golden/" + file;
 }
 
-bool HavePythonTorch() { return test::RunCommand("/usr/bin/python3 -c 'import torch'") == 0; }
-
 Tensors LoadTensorDict(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   const std::vector<char> bytes((std::istreambuf_iterator<char>(in)),
@@ -83,12 +81,7 @@ torch::Tensor ChannelStats(const torch::Tensor& t) {
   return torch::stack({t.mean({0, 2, 3}), t.std({0, 2, 3})});
 }
 
-cv::Mat ReadRgb(const std::string& path) {
-  std::string error;
-  const cv::Mat image = ReadImage(path, 3, &error);
-  if (image.empty()) throw Error(path + ": " + error);
-  return image;
-}
+cv::Mat ReadRgb(const std::string& path) { return ReadImageOrThrow(path, 3); }
 
 // Official-format checkpoint with the fixture's seeded weights, converted to `paper` weights.
 std::string ConvertedWeights(const std::string& model, const std::string& dir) {
@@ -112,7 +105,7 @@ std::string ConvertedWeights(const std::string& model, const std::string& dir) {
 }
 
 TEST(GoldenParity, ScaleNetPaperConfigGivesTheOfficialOutputs) {
-  if (!HavePythonTorch()) GTEST_SKIP() << "Debian's python3-torch is not installed";
+  if (!test::HavePythonTorch()) GTEST_SKIP() << "Debian's python3-torch is not installed";
   torch::NoGradGuard no_grad;
   const Tensors golden = LoadTensorDict(Golden("scalenet.pt"));
   const std::string weights = ConvertedWeights("scalenet", test::MakeTempDir("golden_scalenet"));
@@ -193,7 +186,7 @@ TEST(GoldenParity, ScaleNetPaperConfigGivesTheOfficialOutputs) {
 }
 
 TEST(GoldenParity, S2DNetPaperConfigGivesTheOfficialOutputs) {
-  if (!HavePythonTorch()) GTEST_SKIP() << "Debian's python3-torch is not installed";
+  if (!test::HavePythonTorch()) GTEST_SKIP() << "Debian's python3-torch is not installed";
   torch::NoGradGuard no_grad;
   const Tensors golden = LoadTensorDict(Golden("s2dnet.pt"));
   const std::string weights = ConvertedWeights("s2dnet", test::MakeTempDir("golden_s2dnet"));
@@ -216,7 +209,7 @@ TEST(GoldenParity, S2DNetPaperConfigGivesTheOfficialOutputs) {
 }
 
 TEST(GoldenParity, ScfeatPaperConfigGivesTheOfficialOutputs) {
-  if (!HavePythonTorch()) GTEST_SKIP() << "Debian's python3-torch is not installed";
+  if (!test::HavePythonTorch()) GTEST_SKIP() << "Debian's python3-torch is not installed";
   torch::NoGradGuard no_grad;
   const Tensors golden = LoadTensorDict(Golden("scfeat.pt"));
   const std::string weights = ConvertedWeights("scfeat", test::MakeTempDir("golden_scfeat"));

@@ -58,6 +58,8 @@ bool HaveColmap() {
   }
 }
 
+bool HavePythonTorch() { return RunCommand("/usr/bin/python3 -c 'import torch'") == 0; }
+
 int RunCommand(const std::string& command, std::string* output) {
   FILE* pipe = popen((command + " 2>&1").c_str(), "r");
   if (!pipe) return -1;

@@ -22,6 +22,9 @@ std::string SharedDataDir();
 
 bool HaveColmap();
 
+// Debian's python3-torch, which the converter tests and the golden-fixture tests run.
+bool HavePythonTorch();
+
 // Runs a shell command, returns its exit code; stdout+stderr go to `output` when given.
 int RunCommand(const std::string& command, std::string* output = nullptr);
 
