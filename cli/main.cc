@@ -9,6 +9,7 @@
 #include "colmap_ext/database.h"
 #include "colmap_ext/database_check.h"
 #include "colmap_ext/database_merge.h"
+#include "eval_common/gt_triangulation.h"
 #include "eval_common/method_presets.h"
 #include "eval_eth/eth_evaluation.h"
 #include "eval_homography/feature_matching_eval.h"
@@ -20,6 +21,7 @@
 #include "matching/matching_controller.h"
 #include "pipeline/reconstruction_pipeline.h"
 #include "synthetic/synthetic_scene.h"
+#include "synthetic/zoom_scene.h"
 #include "training/s2dnet_trainer.h"
 #include "training/scalenet_trainer.h"
 #include "training/scfeat_trainer.h"
@@ -207,6 +209,70 @@ int MakeSyntheticScene(int argc, char** argv) {
   WriteSyntheticScene(scene, output_path);
   LogInfo(StringPrintf("Wrote %zu images and GT cameras to %s", scene.cameras.size(),
                        output_path.c_str()));
+  return 0;
+}
+
+int MakeZoomScene(int argc, char** argv) {
+  ZoomSceneOptions o;
+  std::string scene_path, output_path, triangulation_path, zooms = "2,4,8";
+  po::options_description desc("make_zoom_scene options");
+  desc.add_options()("scene_path", po::value(&scene_path),
+                     "posed scene: images/ and gt/ (COLMAP model, PINHOLE or SIMPLE_PINHOLE)")(
+      "output_path", po::value(&output_path), "folder for the zoom scene (images/, gt/)")(
+      "seed", po::value(&o.seed)->default_value(o.seed), "picks where the zoomed views look")(
+      "zooms", po::value(&zooms)->default_value(zooms),
+      "magnifications relative to the wide shots, cycled over the zoomed views")(
+      "wide_scale", po::value(&o.wide_scale)->default_value(o.wide_scale),
+      "wide shot size / source image size")(
+      "zoom_model", po::value(&o.zoom_model)->default_value(o.zoom_model),
+      "crop (same pose, off-centre principal point) | optical (rotated towards the spot, "
+      "centred principal point)")(
+      "spot_score_fraction",
+      po::value(&o.spot_score_fraction)->default_value(o.spot_score_fraction),
+      "spots within this fraction of the best coverage score are candidates")(
+      "jpeg_quality", po::value(&o.jpeg_quality)->default_value(o.jpeg_quality), "")(
+      "triangulation_path", po::value(&triangulation_path),
+      "where the source scene's GT-posed triangulation is cached (default: "
+      "<output_path>_triangulation); used when gt/points3D has fewer than 100 points seen "
+      "three times");
+  if (!ParseCommandLine(argc, argv,
+                        "scalesfm make_zoom_scene --scene_path DIR --output_path DIR [--seed N]",
+                        desc)) {
+    return 0;
+  }
+  Require(scene_path, "scene_path");
+  Require(output_path, "output_path");
+  o.zooms.clear();
+  std::stringstream list(zooms);
+  for (std::string item; std::getline(list, item, ',');) {
+    try {
+      size_t used = 0;
+      o.zooms.push_back(std::stod(item, &used));
+      if (used != item.size()) throw std::invalid_argument(item);
+    } catch (const std::logic_error&) {
+      throw Error("--zooms must be comma-separated numbers, got '" + zooms + "'");
+    }
+  }
+  o.Check();
+  for (const char* sub : {"images", "gt"}) {
+    if (!fs::is_directory(fs::path(scene_path) / sub)) {
+      throw Error("--scene_path " + scene_path + " has no " + sub + "/ folder");
+    }
+  }
+  const Reconstruction gt = Reconstruction::Read((fs::path(scene_path) / "gt").string());
+  Reconstruction triangulated;
+  const Reconstruction* point_source = &gt;
+  if (ReliablePoints(gt).size() < 100) {
+    if (triangulation_path.empty()) triangulation_path = output_path + "_triangulation";
+    triangulated = TriangulateWithGtPoses(scene_path, triangulation_path, ColmapRunner());
+    point_source = &triangulated;
+  }
+  const std::vector<const ModelPoint*> points = ReliablePoints(*point_source);
+  LogInfo(StringPrintf("%zu source points seen in >= 3 images", points.size()));
+  PrintHeading1("Making zoom scene");
+  const std::vector<ZoomView> views = PlanZoomScene(gt, points, o);
+  WriteZoomScene(scene_path, gt, points, views, o, output_path);
+  LogInfo(StringPrintf("Wrote %zu views to %s", views.size(), output_path.c_str()));
   return 0;
 }
 
@@ -524,6 +590,8 @@ const std::map<std::string, std::pair<std::function<int(int, char**)>, const cha
           {"mapper", {Mapper, "run colmap mapper on the database"}},
           {"automatic_reconstructor", {AutomaticReconstructor, "images to sparse model"}},
           {"make_synthetic_scene", {MakeSyntheticScene, "render a synthetic scene with GT"}},
+          {"make_zoom_scene",
+           {MakeZoomScene, "wide shots and 2x/4x/8x zoomed views of a posed scene, with GT"}},
           {"evaluate_model", {EvaluateModel, "statistics and pose accuracy vs a GT model"}},
           {"eval_eth", {EvalEth, "ETH local-feature benchmark protocol vs stock COLMAP"}},
           {"estimate_scale", {EstimateScale, "estimate s(A->B) for two images"}},

@@ -99,8 +99,9 @@ void ReadBinary(const fs::path& dir, Reconstruction* rec) {
       for (int k = 0; k < 3; ++k) r.Read<uint8_t>();
       p.error = r.Read<double>();
       p.track_length = r.Read<uint64_t>();
+      p.track_images.reserve(p.track_length);
       for (size_t k = 0; k < p.track_length; ++k) {
-        r.Read<uint32_t>();
+        p.track_images.push_back(r.Read<uint32_t>());
         r.Read<uint32_t>();
       }
       rec->points.push_back(p);
@@ -151,7 +152,10 @@ void ReadText(const fs::path& dir, Reconstruction* rec) {
     int rgb;
     ss >> id >> p.xyz[0] >> p.xyz[1] >> p.xyz[2] >> rgb >> rgb >> rgb >> p.error;
     long long a, b;
-    while (ss >> a >> b) ++p.track_length;
+    while (ss >> a >> b) {
+      ++p.track_length;
+      p.track_images.push_back(static_cast<image_t>(a));
+    }
     rec->points.push_back(p);
   }
 }

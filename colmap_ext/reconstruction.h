@@ -29,6 +29,7 @@ struct ModelPoint {
   Eigen::Vector3d xyz = Eigen::Vector3d::Zero();
   double error = 0;
   size_t track_length = 0;
+  std::vector<image_t> track_images;  // the image of each observation, in track order
 };
 
 struct ReconstructionStats {

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "colmap_ext/database.h"
+#include "eval_common/gt_triangulation.h"
 #include "feature/image_io.h"
 #include "pipeline/reconstruction_pipeline.h"
 #include "scale/scale_estimator.h"
@@ -58,32 +59,12 @@ std::vector<std::pair<bool, Eigen::Vector2d>> ProjectPoints(
 
 namespace {
 
-// Triangulates SIFT matches of `scene` with its GT poses; cached under `work`.
+// The 3D points of `scene`: SIFT matches triangulated with its GT poses, cached under `work`.
 std::vector<Eigen::Vector3d> TriangulateScene(const std::string& scene, const std::string& work,
                                               const ColmapRunner& colmap) {
-  const std::string model_path = (fs::path(work) / "model").string();
-  if (!fs::exists(fs::path(model_path) / "points3D.bin")) {
-    PrintHeading1("eval_scale: triangulating " + scene + " with its GT poses");
-    fs::remove_all(work);
-    fs::create_directories(model_path);
-    const std::string db = (fs::path(work) / "database.db").string();
-    const std::string images = (fs::path(scene) / "images").string();
-    const std::string gt = (fs::path(scene) / "gt").string();
-    ImportIntrinsicsFromModel(db, gt, images);
-    RunFeatureExtraction(db, images, ImageReaderOptions(), ExtractionOptions());
-    MatchingConfig plain;  // native levels, no scale estimate
-    plain.scale.estimator.estimator = "none";
-    RunMatching(db, plain, colmap);
-    std::vector<std::string> args = {"--database_path", db, "--image_path",  images,
-                                     "--input_path",    gt, "--output_path", model_path};
-    for (const std::string& a : FixedIntrinsicsMapperArgs()) args.push_back(a);
-    colmap.Run("point_triangulator", args, (fs::path(work) / "colmap.log").string());
-  }
-  const Reconstruction rec = Reconstruction::Read(model_path);
+  const Reconstruction model = TriangulateWithGtPoses(scene, work, colmap);
   std::vector<Eigen::Vector3d> points;
-  for (const ModelPoint& p : rec.points) {
-    if (p.track_length >= 3 && p.error < 2.0) points.push_back(p.xyz);
-  }
+  for (const ModelPoint* p : ReliablePoints(model)) points.push_back(p->xyz);
   LogInfo(StringPrintf("%zu triangulated points (track >= 3, error < 2 px) from %s", points.size(),
                        scene.c_str()));
   return points;
