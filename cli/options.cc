@@ -186,6 +186,8 @@ void AddScaleOptions(po::options_description* desc, ScaleEstimatorOptions* o) {
       "ScaleNet weights (default: models/scalenet_compact.pt)")(
       "ScaleMatching.device", po::value(&o->device)->default_value(o->device),
       "auto | cpu | cuda (network estimators)")(
+      "ScaleMatching.gt_path", po::value(&o->gt_path)->default_value(o->gt_path),
+      "GT model with 3D points, for the gt oracle estimator (evaluation only)")(
       "ScaleMatching.max_num_features",
       po::value(&o->max_num_features)->default_value(o->max_num_features),
       "")("ScaleMatching.max_image_size",

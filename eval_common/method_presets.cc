@@ -148,6 +148,14 @@ const std::vector<StockColmapPreset>& StockColmapPresets() {
                                "--SiftExtraction.estimate_affine_shape", "1"};
          c->matching_args = {"--SiftMatching.guided_matching", "1"};
        }},
+      // COLMAP 3.8 drops every model under min(10, images with a verified pair) images, which
+      // on a scene of 8-10 images often leaves stock with no model (DESIGN_NOTES, "A COLMAP 3.8
+      // mapper rule"); scalesfm's mapper retries with 3. This is stock with that floor from the
+      // start, so a comparison separates the matching from the rule.
+      {"colmap-small-models", "stock COLMAP with --Mapper.min_model_size 3",
+       [](StockColmapConfig* c) {
+         c->mapper_args = {"--Mapper.min_model_size", "3"};
+       }},
   };
   return presets;
 }

@@ -90,10 +90,11 @@ bool ConfigureScalesfmMethod(const std::string& name, MethodConfig* config);
 struct StockColmapConfig {
   std::vector<std::string> extraction_args;
   std::vector<std::string> matching_args;
+  std::vector<std::string> mapper_args;
 };
 using StockColmapPreset = Preset<StockColmapConfig>;
 
-// colmap-default, colmap-best.
+// colmap-default, colmap-best, colmap-small-models.
 const std::vector<StockColmapPreset>& StockColmapPresets();
 
 // What an eval_sdaim method sets on the SIFT pipeline of one homography pair.

@@ -1,9 +1,12 @@
 #include "eval_eth/eth_evaluation.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -11,7 +14,9 @@
 #include "colmap_ext/image_reader.h"
 #include "eval_common/method_presets.h"
 #include "eval_eth/html_report.h"
+#include "eval_eth/registration_breakdown.h"
 #include "matching/matching_controller.h"
+#include "scale/scale_estimator.h"
 #include "util/device.h"
 #include "util/logging.h"
 #include "util/progress.h"
@@ -109,6 +114,11 @@ MethodDatabase PrepareMethodDatabase(const std::string& dataset, const std::stri
   MethodConfig config;  // verification: one thread, reproducible (DESIGN_NOTES)
   if (ConfigureScalesfmMethod(method, &config)) {
     if (!config.mapper_restarts) out.restarts.max_init_pairs = 0;
+    if (ScaleEstimator::Traits(config.scale.estimator.estimator).reads_gt_model) {
+      // The oracle (scalesfm-gt): every pair's true scale, from the dataset's GT model.
+      if (!out.has_gt) throw Error("eval_eth method " + method + " needs the dataset's gt/");
+      config.scale.estimator.gt_path = out.gt_path;
+    }
     config.extraction.max_num_features = max_num_features;
     config.extraction.num_threads = num_threads;
     config.extraction.device = config.matching.device = config.scale.estimator.device = device;
@@ -148,6 +158,8 @@ MethodDatabase PrepareMethodDatabase(const std::string& dataset, const std::stri
                                       "--SiftMatching.num_threads",
                                       threads};
     match.insert(match.end(), stock.matching_args.begin(), stock.matching_args.end());
+    out.mapper_args.insert(out.mapper_args.end(), stock.mapper_args.begin(),
+                           stock.mapper_args.end());
     PrintHeading1("Stock COLMAP matching (" + method + ")");
     if (has_match_list) {
       match.insert(match.end(), {"--match_list_path", match_list, "--match_type", "pairs"});
@@ -190,10 +202,20 @@ EthResult RunMethod(const std::string& dataset, const std::string& method,
   result.mapping_seconds = mapper.seconds;
   result.num_models = mapper.num_models;
   result.stats = mapper.stats;
+  const Reconstruction estimate =
+      mapper.model_path.empty() ? Reconstruction() : Reconstruction::Read(mapper.model_path);
+  for (const std::string& name : ListImages(image_path)) {
+    const std::string view = ViewTypeOfImage(name);
+    if (view.empty()) continue;
+    auto& [registered, images] = result.registered_by_view[view];
+    ++images;
+    if (estimate.FindImageByName(name) != nullptr) ++registered;
+  }
   if (result.has_gt) {
     const Reconstruction gt = Reconstruction::Read(gt_path);
-    const Reconstruction estimate =
-        mapper.model_path.empty() ? Reconstruction() : Reconstruction::Read(mapper.model_path);
+    const std::vector<ImageRegistration> images = AnalyseRegistration(db_path, gt, estimate);
+    result.lost_by_view = CountLost(images);
+    WriteRegistrationCsv((fs::path(workspace) / "registration.csv").string(), images);
     result.pose = EvaluatePoses(gt, estimate);
     PrintPoseAccuracy(result.pose);
   }
@@ -205,19 +227,34 @@ void WriteJson(const std::string& path, const std::vector<EthResult>& results) {
   out << "[\n";
   for (size_t i = 0; i < results.size(); ++i) {
     const EthResult& r = results[i];
+    std::string views;
+    for (const auto& [view, count] : r.registered_by_view) {
+      views += StringPrintf("%s\"%s\": [%zu, %zu]", views.empty() ? "" : ", ", view.c_str(),
+                            count.first, count.second);
+    }
+    std::string lost;
+    for (const auto& [view, reasons] : r.lost_by_view) {
+      std::string counts;
+      for (const auto& [reason, count] : reasons) {
+        counts += StringPrintf("%s\"%s\": %zu", counts.empty() ? "" : ", ", reason.c_str(), count);
+      }
+      lost +=
+          StringPrintf("%s\"%s\": {%s}", lost.empty() ? "" : ", ", view.c_str(), counts.c_str());
+    }
     out << StringPrintf(
         "  {\"dataset\": \"%s\", \"method\": \"%s\", \"repetition\": %d, \"num_images\": %zu, "
         "\"registered\": %zu, \"num_models\": %zu, \"points\": %zu, \"observations\": %zu, "
         "\"mean_track_length\": %.6f, \"mean_reprojection_error\": %.6f, \"has_gt\": %s, "
         "\"maa5\": %.6f, \"maa10\": %.6f, \"median_rotation_deg\": %.6f, "
         "\"median_translation_deg\": %.6f, \"median_center_error\": %.6f, "
-        "\"extraction_s\": %.3f, \"matching_s\": %.3f, \"mapping_s\": %.3f, \"total_s\": %.3f}%s\n",
+        "\"extraction_s\": %.3f, \"matching_s\": %.3f, \"mapping_s\": %.3f, \"total_s\": %.3f, "
+        "\"views\": {%s}, \"lost\": {%s}}%s\n",
         r.dataset.c_str(), r.method.c_str(), r.repetition, r.num_images, r.stats.num_images,
         r.num_models, r.stats.num_points, r.stats.num_observations, r.stats.mean_track_length,
         r.stats.mean_reprojection_error, r.has_gt ? "true" : "false", r.pose.maa5, r.pose.maa10,
         r.pose.median_rotation_deg, r.pose.median_translation_deg, r.pose.median_center_error,
         r.extraction_seconds, r.matching_seconds, r.mapping_seconds, r.TotalSeconds(),
-        i + 1 < results.size() ? "," : "");
+        views.c_str(), lost.c_str(), i + 1 < results.size() ? "," : "");
   }
   out << "]\n";
 }
@@ -309,8 +346,115 @@ std::string FormatRepeatabilityTable(const std::vector<RepeatabilityRow>& rows) 
   return out.str();
 }
 
+std::string ViewTypeOfImage(const std::string& name) {
+  const std::string stem = fs::path(name).stem().string();
+  const size_t underscore = stem.rfind('_');
+  if (underscore == std::string::npos) return "";
+  const std::string view = stem.substr(underscore + 1);
+  if (view == "wide") return view;
+  if (view.size() > 4 && view.compare(0, 4, "zoom") == 0 &&
+      std::all_of(view.begin() + 4, view.end(),
+                  [](char c) { return std::isdigit(static_cast<unsigned char>(c)) || c == 'p'; })) {
+    return view;
+  }
+  return "";
+}
+
+std::string FormatViewTable(const std::vector<EthResult>& results) {
+  std::vector<std::string> views;
+  for (const EthResult& r : results) {
+    for (const auto& [view, count] : r.registered_by_view) {
+      if (std::find(views.begin(), views.end(), view) == views.end()) views.push_back(view);
+    }
+  }
+  if (views.empty()) return "";
+  // wide first, then zooms by magnification.
+  const auto magnification = [](const std::string& v) {
+    return v == "wide" ? 1.0 : std::atof(v.substr(4).c_str());
+  };
+  std::sort(views.begin(), views.end(), [&](const std::string& a, const std::string& b) {
+    return magnification(a) < magnification(b);
+  });
+  std::ostringstream out;
+  out << "| dataset | method | run |";
+  for (const std::string& v : views) out << " " << v << " |";
+  out << "\n|---|---|---|";
+  for (size_t i = 0; i < views.size(); ++i) out << "---|";
+  out << "\n";
+  std::vector<std::string> methods;
+  std::map<std::string, std::map<std::string, std::pair<size_t, size_t>>> totals;
+  for (const EthResult& r : results) {
+    if (std::find(methods.begin(), methods.end(), r.method) == methods.end()) {
+      methods.push_back(r.method);
+    }
+    out << "| " << r.dataset << " | " << r.method << " | " << r.repetition << " |";
+    for (const std::string& v : views) {
+      const auto it = r.registered_by_view.find(v);
+      if (it == r.registered_by_view.end()) {
+        out << " - |";
+        continue;
+      }
+      out << " " << it->second.first << "/" << it->second.second << " |";
+      totals[r.method][v].first += it->second.first;
+      totals[r.method][v].second += it->second.second;
+    }
+    out << "\n";
+  }
+  for (const std::string& m : methods) {
+    out << "| **all** | " << m << " | |";
+    for (const std::string& v : views) {
+      const auto& [registered, images] = totals[m][v];
+      out << StringPrintf(" %zu/%zu (%.0f%%) |", registered, images,
+                          images ? 100.0 * registered / images : 0.0);
+    }
+    out << "\n";
+  }
+  return out.str();
+}
+
+std::string FormatLostTable(const std::vector<EthResult>& results) {
+  // method -> view -> reason -> count, summed over datasets and runs.
+  std::map<std::string, std::map<std::string, std::map<std::string, size_t>>> totals;
+  std::vector<std::string> methods;
+  for (const EthResult& r : results) {
+    for (const auto& [view, reasons] : r.lost_by_view) {
+      if (std::find(methods.begin(), methods.end(), r.method) == methods.end()) {
+        methods.push_back(r.method);
+      }
+      for (const auto& [reason, count] : reasons) totals[r.method][view][reason] += count;
+    }
+  }
+  if (methods.empty()) return "";
+  std::ostringstream out;
+  out << "| method | view | lost |";
+  for (const std::string& reason : kLostAt) out << " " << reason << " |";
+  out << "\n|---|---|---|";
+  for (size_t i = 0; i < kLostAt.size(); ++i) out << "---|";
+  out << "\n";
+  for (const std::string& m : methods) {
+    for (const auto& [view, reasons] : totals[m]) {
+      size_t lost = 0;
+      for (const auto& [reason, count] : reasons) lost += count;
+      out << "| " << m << " | " << view << " | " << lost << " |";
+      for (const std::string& reason : kLostAt) {
+        const auto it = reasons.find(reason);
+        out << " " << (it == reasons.end() ? 0 : it->second) << " |";
+      }
+      out << "\n";
+    }
+  }
+  return out.str();
+}
+
 std::string FormatResultsMarkdown(const std::vector<EthResult>& results) {
   std::string md = FormatMarkdownTable(results);
+  if (const std::string views = FormatViewTable(results); !views.empty()) {
+    md += "\nRegistered by view type:\n\n" + views;
+  }
+  if (const std::string lost = FormatLostTable(results); !lost.empty()) {
+    md +=
+        "\nWhere the unregistered images were lost (eval_eth/registration_breakdown.h):\n\n" + lost;
+  }
   const std::vector<RepeatabilityRow> rows = SummarizeRepetitions(results);
   if (std::any_of(rows.begin(), rows.end(), [](const RepeatabilityRow& r) { return r.runs > 1; }))
     md += "\nRepeatability (registration counts equal, mAA@10 spread <= 0.02):\n\n" +

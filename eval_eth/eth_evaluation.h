@@ -52,6 +52,11 @@ std::vector<EthResult> RunEthEvaluation(const EthEvaluationOptions& options,
                                         const ColmapRunner& colmap);
 
 std::string FormatMarkdownTable(const std::vector<EthResult>& results);
+// Registered / images per view type (wide, zoom2, ...) per run, and summed per method. "" when
+// no dataset names its views so.
+std::string FormatViewTable(const std::vector<EthResult>& results);
+// Per method and view type: unregistered images by where they were lost. "" when none was.
+std::string FormatLostTable(const std::vector<EthResult>& results);
 
 // Run-to-run agreement of one (dataset, method) over its repetitions (issue 3: registration
 // counts equal and mAA@10 within kRepeatabilityTolerance).

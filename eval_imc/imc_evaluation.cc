@@ -14,6 +14,7 @@
 
 #include "colmap_ext/database.h"
 #include "eval_eth/eth_evaluation.h"
+#include "pipeline/mapper_restarts.h"
 #include "pipeline/reconstruction_pipeline.h"
 #include "util/logging.h"
 #include "util/progress.h"
@@ -240,7 +241,9 @@ std::vector<ImcResult> RunMultiview(const std::string& dataset, const std::strin
       // bag with one unregistrable image would score 0 for all. IMC scores partial models (an
       // unregistered image fails its pairs): keep models of 3 or more images.
       std::vector<std::string> mapper_args = prepared.mapper_args;
-      mapper_args.insert(mapper_args.end(), {"--Mapper.min_model_size", "3"});
+      if (!FindMapperArg(mapper_args, "min_model_size")) {
+        mapper_args.insert(mapper_args.end(), {"--Mapper.min_model_size", "3"});
+      }
       const MapperResult mapper =
           RunMapper(bag_dir + "/database.db", prepared.image_path, bag_dir + "/sparse", mapper_args,
                     prepared.restarts, colmap, bag_dir + "/colmap.log");

@@ -41,7 +41,11 @@ void MatchingOptions::Check() const {
 void MatchingOptions::ApplyThreads() const { SetLibTorchThreads(num_threads); }
 
 void ScaleMatchingOptions::Check() const {
-  ScaleEstimator::Traits(estimator.estimator);  // throws for an unknown estimator
+  // Throws for an unknown estimator.
+  if (ScaleEstimator::Traits(estimator.estimator).reads_gt_model && estimator.gt_path.empty()) {
+    throw Error("--ScaleMatching.estimator " + estimator.estimator +
+                " needs --ScaleMatching.gt_path (a GT model with 3D points)");
+  }
   if (!(min_log2_scale >= 0)) throw Error("--ScaleMatching.min_log2_scale must be >= 0");
   ParseDevice(estimator.device);
 }

@@ -5,6 +5,7 @@
 #include <unordered_map>
 
 #include "feature/image_io.h"
+#include "scale/gt_scale.h"
 #include "scale/sift_vote.h"
 #include "util/logging.h"
 
@@ -85,6 +86,43 @@ class ImageCodeSource : public PairScaleSource {
   std::unordered_map<image_t, std::shared_ptr<const ImageCode>> codes_;
 };
 
+// The `gt` oracle: the pair's scale from the GT model's points both images see (ScaleNet eqs.
+// 4-5); s = 1 when they share fewer than 10.
+class GtModelSource : public PairScaleSource {
+ public:
+  GtModelSource(const std::string& gt_path, const std::vector<Image>& images)
+      : gt_(Reconstruction::Read(gt_path)) {
+    for (const Image& image : images) {
+      const ModelImage* m = gt_.FindImageByName(image.name);
+      if (!m) throw Error("--ScaleMatching.gt_path " + gt_path + " has no image " + image.name);
+      gt_images_[image.image_id] = m;
+    }
+    if (gt_.points.empty()) {
+      throw Error("--ScaleMatching.gt_path " + gt_path +
+                  " has no 3D points; the gt oracle needs points with tracks (make_zoom_scene "
+                  "writes them)");
+    }
+  }
+
+  ScaleEstimate Estimate(image_t a, image_t b, const std::function<const Matches&()>&) override {
+    size_t support = 0;
+    const double s = GtPairScale(gt_, *gt_images_.at(a), *gt_images_.at(b), 10, &support);
+    ScaleEstimate e;
+    if (s > 0) {
+      e.scale = s;
+      e.bin = NearestScaleBin(s);
+      e.support = support;
+    }
+    e.probs.assign(kNumScaleBins, 0.0);
+    e.probs[e.bin] = 1.0;
+    return e;
+  }
+
+ private:
+  Reconstruction gt_;
+  std::unordered_map<image_t, const ModelImage*> gt_images_;
+};
+
 }  // namespace
 
 std::unique_ptr<PairScaleSource> MakeScaleSource(const ScaleEstimatorOptions& options,
@@ -94,6 +132,7 @@ std::unique_ptr<PairScaleSource> MakeScaleSource(const ScaleEstimatorOptions& op
                                                  bool keypoints_carry_scale, size_t cache_images) {
   const ScaleEstimatorTraits& traits = ScaleEstimator::Traits(options.estimator);
   if (traits.trivial) return std::make_unique<TrivialSource>();
+  if (traits.reads_gt_model) return std::make_unique<GtModelSource>(options.gt_path, images);
   if (traits.votes_on_keypoint_scales && keypoints_carry_scale) {
     return std::make_unique<KeypointVoteSource>(db, cache_images);
   }

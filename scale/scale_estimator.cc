@@ -57,6 +57,13 @@ const std::map<std::string, Entry>& Registry() {
        {{/*trivial=*/false, /*votes_on_keypoint_scales=*/true},
         [](const ScaleEstimatorOptions& o) { return std::make_unique<SiftVoteEstimator>(o); }}},
       // The slot for Scale-Net (CVARM) of the SDAIM paper, sec. III-C; not built yet.
+      {"gt",
+       {{/*trivial=*/false, /*votes_on_keypoint_scales=*/false, /*reads_gt_model=*/true},
+        [](const ScaleEstimatorOptions&) -> std::unique_ptr<ScaleEstimator> {
+          throw Error(
+              "--ScaleMatching.estimator gt is an oracle for evaluation: it reads the scale of a "
+              "pair from the GT model (--ScaleMatching.gt_path), not from two images");
+        }}},
       {"cvarm",
        {{},
         [](const ScaleEstimatorOptions&) -> std::unique_ptr<ScaleEstimator> {

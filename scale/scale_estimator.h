@@ -33,6 +33,8 @@ struct ScaleEstimatorOptions {
   int max_num_features = 4096;
   int max_image_size = 1024;
   std::string device = "auto";
+  // The `gt` oracle's GT model (a COLMAP model whose points3D have tracks).
+  std::string gt_path;
 };
 
 // What an estimator needs, from its registry entry.
@@ -42,6 +44,8 @@ struct ScaleEstimatorTraits {
   // It votes with keypoint scales (sift_vote): on a database whose keypoints carry SIFT scales it
   // can use the database's keypoints and native-level matches instead of reading the images.
   bool votes_on_keypoint_scales = false;
+  // An oracle ("gt"): the scale comes from the GT model at gt_path, not from the images.
+  bool reads_gt_model = false;
 };
 
 // One image's per-image stage; each estimator derives its own.

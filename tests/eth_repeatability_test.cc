@@ -60,5 +60,31 @@ TEST(EthRepeatability, SingleRunsGetNoRepeatabilitySection) {
   EXPECT_NE(two.find("Repeatability"), std::string::npos);
 }
 
+TEST(EthViews, ViewTypeFollowsTheZoomScenesNaming) {
+  EXPECT_EQ(ViewTypeOfImage("0004_wide.jpg"), "wide");
+  EXPECT_EQ(ViewTypeOfImage("0005_zoom8.jpg"), "zoom8");
+  EXPECT_EQ(ViewTypeOfImage("sub/0001_zoom2.png"), "zoom2");
+  EXPECT_EQ(ViewTypeOfImage("0001_zoom1p5.jpg"), "zoom1p5");
+  EXPECT_EQ(ViewTypeOfImage("0001.jpg"), "");
+  EXPECT_EQ(ViewTypeOfImage("my_zoom.jpg"), "");
+  EXPECT_EQ(ViewTypeOfImage("IMG_zoomx.jpg"), "");
+}
+
+TEST(EthViews, TableSumsEachViewTypePerMethod) {
+  EthResult a = MakeRun("s1", "scalesfm", 0, 5, 0.9), b = MakeRun("s2", "scalesfm", 0, 4, 0.8);
+  a.registered_by_view = {{"wide", {3, 3}}, {"zoom8", {1, 2}}, {"zoom2", {1, 1}}};
+  b.registered_by_view = {{"wide", {3, 3}}, {"zoom8", {0, 1}}};
+  const std::string table = FormatViewTable({a, b});
+  // Columns wide, zoom2, zoom8 (by magnification, not by name).
+  EXPECT_NE(table.find("| dataset | method | run | wide | zoom2 | zoom8 |"), std::string::npos)
+      << table;
+  EXPECT_NE(table.find("| s1 | scalesfm | 0 | 3/3 | 1/1 | 1/2 |"), std::string::npos) << table;
+  EXPECT_NE(table.find("| s2 | scalesfm | 0 | 3/3 | - | 0/1 |"), std::string::npos) << table;
+  EXPECT_NE(table.find("| **all** | scalesfm | | 6/6 (100%) | 1/1 (100%) | 1/3 (33%) |"),
+            std::string::npos)
+      << table;
+  EXPECT_EQ(FormatViewTable({MakeRun("s", "scalesfm", 0, 8, 1.0)}), "");
+}
+
 }  // namespace
 }  // namespace scalesfm

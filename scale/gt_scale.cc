@@ -1,0 +1,62 @@
+#include "scale/gt_scale.h"
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+
+namespace scalesfm {
+
+double ScaleFromCorrespondences(const std::vector<Eigen::Vector2d>& a,
+                                const std::vector<Eigen::Vector2d>& b, int num_samples,
+                                unsigned seed) {
+  if (a.size() < 2 || a.size() != b.size()) return 0;
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<size_t> pick(0, a.size() - 1);
+  double sum = 0;
+  int n = 0;
+  for (int attempt = 0; attempt < 50 * num_samples && n < num_samples; ++attempt) {
+    const size_t i = pick(rng), j = pick(rng);
+    const double da = (a[i] - a[j]).norm(), db = (b[i] - b[j]).norm();
+    if (i == j || da < 5.0 || db < 1e-9) continue;
+    sum += std::log(db / da);
+    ++n;
+  }
+  return n > 0 ? std::exp(sum / n) : 0;
+}
+
+namespace {
+
+Eigen::Vector2d Project(const Camera& c, const ModelImage& image, const Eigen::Vector3d& X,
+                        bool* in_front) {
+  const Eigen::Vector3d x = image.R() * X + image.t;
+  *in_front = x.z() > 1e-12;
+  return Eigen::Vector2d(c.FocalX() * x.x() / x.z() + c.PrincipalX(),
+                         c.FocalY() * x.y() / x.z() + c.PrincipalY());
+}
+
+}  // namespace
+
+double GtPairScale(const Reconstruction& gt, const ModelImage& a, const ModelImage& b,
+                   size_t min_common, size_t* support) {
+  const Camera& ca = gt.cameras.at(a.camera_id);
+  const Camera& cb = gt.cameras.at(b.camera_id);
+  std::vector<Eigen::Vector2d> pa, pb;
+  for (const ModelPoint& p : gt.points) {
+    const auto& track = p.track_images;
+    if (std::find(track.begin(), track.end(), a.image_id) == track.end() ||
+        std::find(track.begin(), track.end(), b.image_id) == track.end()) {
+      continue;
+    }
+    bool front_a, front_b;
+    const Eigen::Vector2d xa = Project(ca, a, p.xyz, &front_a);
+    const Eigen::Vector2d xb = Project(cb, b, p.xyz, &front_b);
+    if (!front_a || !front_b) continue;
+    pa.push_back(xa);
+    pb.push_back(xb);
+  }
+  *support = pa.size();
+  if (pa.size() < std::max<size_t>(min_common, 2)) return 0;
+  return ScaleFromCorrespondences(pa, pb, 200, a.image_id * 7919u + b.image_id);
+}
+
+}  // namespace scalesfm
