@@ -18,24 +18,6 @@
 namespace scalesfm {
 namespace fs = std::filesystem;
 
-double ScaleFromCorrespondences(const std::vector<Eigen::Vector2d>& a,
-                                const std::vector<Eigen::Vector2d>& b, int num_samples,
-                                unsigned seed) {
-  if (a.size() < 2 || a.size() != b.size()) return 0;
-  std::mt19937 rng(seed);
-  std::uniform_int_distribution<size_t> pick(0, a.size() - 1);
-  double sum = 0;
-  int n = 0;
-  for (int attempt = 0; attempt < 50 * num_samples && n < num_samples; ++attempt) {
-    const size_t i = pick(rng), j = pick(rng);
-    const double da = (a[i] - a[j]).norm(), db = (b[i] - b[j]).norm();
-    if (i == j || da < 5.0 || db < 1e-9) continue;
-    sum += std::log(db / da);
-    ++n;
-  }
-  return n > 0 ? std::exp(sum / n) : 0;
-}
-
 std::vector<std::pair<bool, Eigen::Vector2d>> ProjectPoints(
     const Reconstruction& model, const ModelImage& image,
     const std::vector<Eigen::Vector3d>& points) {

@@ -15,14 +15,9 @@
 #include "colmap_ext/colmap_runner.h"
 #include "colmap_ext/reconstruction.h"
 #include "eval_common/homography_pairs.h"
+#include "scale/gt_scale.h"
 
 namespace scalesfm {
-
-// Eqs. 4-5: exp(mean ln(|kB_i - kB_j| / |kA_i - kA_j|)) over `num_samples` random pairs of
-// corresponding points (fixed seed). Pairs closer than 5 px in A are not drawn.
-double ScaleFromCorrespondences(const std::vector<Eigen::Vector2d>& points_a,
-                                const std::vector<Eigen::Vector2d>& points_b, int num_samples,
-                                unsigned seed);
 
 // Projects `points` with the GT camera of `image`; keeps those in front and inside the image.
 // Returns, per point, whether it is visible and its projection.
