@@ -162,6 +162,25 @@ void ReadText(const fs::path& dir, Reconstruction* rec) {
 
 }  // namespace
 
+Eigen::Matrix3d CalibrationMatrix(const Camera& camera) {
+  Eigen::Matrix3d K;
+  K << camera.FocalX(), 0, camera.PrincipalX(), 0, camera.FocalY(), camera.PrincipalY(), 0, 0, 1;
+  return K;
+}
+
+bool ProjectWorldPoint(const Camera& camera, const Eigen::Quaterniond& q, const Eigen::Vector3d& t,
+                       const Eigen::Vector3d& X, Eigen::Vector2d* pixel) {
+  const Eigen::Vector3d x = q.normalized() * X + t;
+  if (x.z() <= 1e-9) return false;
+  *pixel = Eigen::Vector2d(camera.FocalX() * x.x() / x.z() + camera.PrincipalX(),
+                           camera.FocalY() * x.y() / x.z() + camera.PrincipalY());
+  return true;
+}
+
+bool InsideImage(const Camera& camera, const Eigen::Vector2d& p) {
+  return p.x() >= 0 && p.y() >= 0 && p.x() < camera.width && p.y() < camera.height;
+}
+
 Reconstruction Reconstruction::Read(const std::string& path) {
   const fs::path dir(path);
   if (!fs::is_directory(dir)) throw Error("model folder " + path + " does not exist");

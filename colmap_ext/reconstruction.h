@@ -55,6 +55,17 @@ class Reconstruction {
   const ModelImage* FindImageByName(const std::string& name) const;
 };
 
+// K of `camera` from its focal lengths and principal point (distortion, if any, ignored).
+Eigen::Matrix3d CalibrationMatrix(const Camera& camera);
+
+// Pinhole projection of world point X by `camera` at pose (q, t) (world -> camera), in COLMAP's
+// pixel convention. False when X is not in front of the camera (then *pixel is unset).
+bool ProjectWorldPoint(const Camera& camera, const Eigen::Quaterniond& q, const Eigen::Vector3d& t,
+                       const Eigen::Vector3d& X, Eigen::Vector2d* pixel);
+
+// Whether a pixel position lies in [0, width) x [0, height).
+bool InsideImage(const Camera& camera, const Eigen::Vector2d& pixel);
+
 // The sub-models under a mapper output folder (sparse/0, sparse/1, ...), largest first by number
 // of registered images. Empty when the mapper produced no model.
 std::vector<std::string> ListModels(const std::string& sparse_path);

@@ -26,9 +26,7 @@ size_t CountGtConsistent(const Reconstruction& gt, const ModelImage& a, const Mo
                          const Keypoints& ka, const Keypoints& kb, const Matches& inliers) {
   const Camera& ca = gt.cameras.at(a.camera_id);
   const Camera& cb = gt.cameras.at(b.camera_id);
-  Eigen::Matrix3d Ka, Kb;
-  Ka << ca.FocalX(), 0, ca.PrincipalX(), 0, ca.FocalY(), ca.PrincipalY(), 0, 0, 1;
-  Kb << cb.FocalX(), 0, cb.PrincipalX(), 0, cb.FocalY(), cb.PrincipalY(), 0, 0, 1;
+  const Eigen::Matrix3d Ka = CalibrationMatrix(ca), Kb = CalibrationMatrix(cb);
   const Eigen::Matrix3d R = b.R() * a.R().transpose();
   const Eigen::Vector3d t = b.t - R * a.t;
   Eigen::Matrix3d tx;

@@ -22,19 +22,12 @@ std::vector<std::pair<bool, Eigen::Vector2d>> ProjectPoints(
     const Reconstruction& model, const ModelImage& image,
     const std::vector<Eigen::Vector3d>& points) {
   const Camera& camera = model.cameras.at(image.camera_id);
-  const Eigen::Matrix3d R = image.R();
   std::vector<std::pair<bool, Eigen::Vector2d>> out;
   out.reserve(points.size());
   for (const Eigen::Vector3d& X : points) {
-    const Eigen::Vector3d x = R * X + image.t;
-    if (x.z() <= 1e-9) {
-      out.emplace_back(false, Eigen::Vector2d::Zero());
-      continue;
-    }
-    const Eigen::Vector2d p(camera.FocalX() * x.x() / x.z() + camera.PrincipalX(),
-                            camera.FocalY() * x.y() / x.z() + camera.PrincipalY());
-    const bool inside = p.x() >= 0 && p.y() >= 0 && p.x() < camera.width && p.y() < camera.height;
-    out.emplace_back(inside, p);
+    Eigen::Vector2d p = Eigen::Vector2d::Zero();
+    const bool in_front = ProjectWorldPoint(camera, image.q, image.t, X, &p);
+    out.emplace_back(in_front && InsideImage(camera, p), p);
   }
   return out;
 }

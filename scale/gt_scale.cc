@@ -24,18 +24,6 @@ double ScaleFromCorrespondences(const std::vector<Eigen::Vector2d>& a,
   return n > 0 ? std::exp(sum / n) : 0;
 }
 
-namespace {
-
-Eigen::Vector2d Project(const Camera& c, const ModelImage& image, const Eigen::Vector3d& X,
-                        bool* in_front) {
-  const Eigen::Vector3d x = image.R() * X + image.t;
-  *in_front = x.z() > 1e-12;
-  return Eigen::Vector2d(c.FocalX() * x.x() / x.z() + c.PrincipalX(),
-                         c.FocalY() * x.y() / x.z() + c.PrincipalY());
-}
-
-}  // namespace
-
 double GtPairScale(const Reconstruction& gt, const ModelImage& a, const ModelImage& b,
                    size_t min_common, size_t* support) {
   const Camera& ca = gt.cameras.at(a.camera_id);
@@ -47,10 +35,11 @@ double GtPairScale(const Reconstruction& gt, const ModelImage& a, const ModelIma
         std::find(track.begin(), track.end(), b.image_id) == track.end()) {
       continue;
     }
-    bool front_a, front_b;
-    const Eigen::Vector2d xa = Project(ca, a, p.xyz, &front_a);
-    const Eigen::Vector2d xb = Project(cb, b, p.xyz, &front_b);
-    if (!front_a || !front_b) continue;
+    Eigen::Vector2d xa, xb;
+    if (!ProjectWorldPoint(ca, a.q, a.t, p.xyz, &xa) ||
+        !ProjectWorldPoint(cb, b.q, b.t, p.xyz, &xb)) {
+      continue;
+    }
     pa.push_back(xa);
     pb.push_back(xb);
   }

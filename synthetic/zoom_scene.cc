@@ -21,12 +21,6 @@ namespace {
 constexpr int kSimplePinhole = 0;
 constexpr int kPinhole = 1;
 
-Eigen::Matrix3d Intrinsics(const Camera& c) {
-  Eigen::Matrix3d K;
-  K << c.FocalX(), 0, c.PrincipalX(), 0, c.FocalY(), c.PrincipalY(), 0, 0, 1;
-  return K;
-}
-
 Camera PinholeCamera(int width, int height, double fx, double fy, double cx, double cy) {
   Camera c;
   c.model_id = kPinhole;
@@ -39,11 +33,7 @@ Camera PinholeCamera(int width, int height, double fx, double fy, double cx, dou
 // Projects X with a view's camera and pose; false when behind it or outside the image.
 bool ProjectInto(const Camera& camera, const Eigen::Quaterniond& q, const Eigen::Vector3d& t,
                  const Eigen::Vector3d& X, Eigen::Vector2d* p) {
-  const Eigen::Vector3d x = q.normalized() * X + t;
-  if (x.z() <= 1e-12) return false;
-  *p = Eigen::Vector2d(camera.FocalX() * x.x() / x.z() + camera.PrincipalX(),
-                       camera.FocalY() * x.y() / x.z() + camera.PrincipalY());
-  return p->x() >= 0 && p->y() >= 0 && p->x() < camera.width && p->y() < camera.height;
+  return ProjectWorldPoint(camera, q, t, X, p) && InsideImage(camera, *p);
 }
 
 std::string ZoomLabel(double zoom) {
@@ -78,12 +68,13 @@ ZoomView MakeZoomedView(const ModelImage& source, const Camera& cam, int wide_wi
   const double sx = double(wide_width) / cam.width, sy = double(wide_height) / cam.height;
   v.camera = PinholeCamera(wide_width, wide_height, zoom * sx * cam.FocalX(),
                            zoom * sy * cam.FocalY(), 0.5 * wide_width, 0.5 * wide_height);
-  const Eigen::Matrix3d K = Intrinsics(cam);
+  const Eigen::Matrix3d K = CalibrationMatrix(cam);
   const Eigen::Vector3d ray = K.inverse() * v.spot.homogeneous();
   const Eigen::Quaterniond look = Eigen::Quaterniond::FromTwoVectors(ray, Eigen::Vector3d::UnitZ());
   v.q = (look * source.q.normalized()).normalized();
   v.t = look * source.t;
-  v.source_from_view = K * look.toRotationMatrix().transpose() * Intrinsics(v.camera).inverse();
+  v.source_from_view =
+      K * look.toRotationMatrix().transpose() * CalibrationMatrix(v.camera).inverse();
   return v;
 }
 
