@@ -58,5 +58,6 @@ for scene in $scenes; do
 done
 
 "$bin" eval_eth "${args[@]}" --output_path "$out/eth" --methods "$methods" "$@"
-python3 "$here/scripts/summarise_zoom_generalisation.py" "$out/eth/results.json" \
+base_flag=(); [ "$half" = base ] && base_flag=(--base)
+python3 "$here/scripts/summarise_zoom_generalisation.py" "${base_flag[@]}" "$out/eth/results.json" \
   | tee "$out/summary.md"

@@ -122,7 +122,8 @@ TEST(EthMethods, KnownMethodsComeFromTheTable) {
   EXPECT_EQ(kEthMethodNames,
             "scalesfm, scalesfm-plain, scalesfm-<estimator>, scalesfm-reextract, "
             "scalesfm-levels-only, scalesfm-scfeat, scalesfm-scfeat-sdaim, scalesfm-s2dnet, "
-            "scalesfm-s2dnet-scale, colmap-default, colmap-best; any scalesfm method + "
+            "scalesfm-s2dnet-scale, colmap-default, colmap-best, colmap-small-models; any "
+            "scalesfm method + "
             "\"-norestart\" (one mapper run, without restarts from other initial pairs) and/or + "
             "\"-noguided\" (without guided matching, which is on by default) or + \"-guided\" "
             "(with it: the same as the default)");
@@ -139,6 +140,23 @@ TEST(EthMethods, KnownMethodsComeFromTheTable) {
     EXPECT_EQ(std::string(e.what()),
               "unknown eval_eth method 'scalesfm-bogus' (known: " + kEthMethodNames + ")");
   }
+}
+
+// Stock presets: colmap-small-models only lowers the mapper's model floor; the others keep the
+// mapper's defaults.
+TEST(EthMethods, StockSmallModelsLowersOnlyTheModelFloor) {
+  for (const StockColmapPreset& preset : StockColmapPresets()) {
+    StockColmapConfig c;
+    preset.apply(&c);
+    if (preset.name == "colmap-small-models") {
+      EXPECT_EQ(c.mapper_args, (std::vector<std::string>{"--Mapper.min_model_size", "3"}));
+      EXPECT_TRUE(c.extraction_args.empty());
+      EXPECT_TRUE(c.matching_args.empty());
+    } else {
+      EXPECT_TRUE(c.mapper_args.empty()) << preset.name;
+    }
+  }
+  ASSERT_NE(FindPreset(StockColmapPresets(), "colmap-small-models"), nullptr);
 }
 
 // eval_features' methods: the extraction each one sets, on top of the command line's.
