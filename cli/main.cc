@@ -263,7 +263,9 @@ int MakeZoomScene(int argc, char** argv) {
   Reconstruction triangulated;
   const Reconstruction* point_source = &gt;
   if (ReliablePoints(gt).size() < 100) {
-    if (triangulation_path.empty()) triangulation_path = output_path + "_triangulation";
+    if (triangulation_path.empty()) {
+      triangulation_path = ZoomSceneFolder(output_path).string() + "_triangulation";
+    }
     triangulated = TriangulateWithGtPoses(scene_path, triangulation_path, ColmapRunner());
     point_source = &triangulated;
   }

@@ -370,7 +370,9 @@ std::string FormatViewTable(const std::vector<EthResult>& results) {
   if (views.empty()) return "";
   // wide first, then zooms by magnification.
   const auto magnification = [](const std::string& v) {
-    return v == "wide" ? 1.0 : std::atof(v.substr(4).c_str());
+    std::string number = v.substr(4);
+    std::replace(number.begin(), number.end(), 'p', '.');  // zoom1p5 -> 1.5
+    return v == "wide" ? 1.0 : std::atof(number.c_str());
   };
   std::sort(views.begin(), views.end(), [&](const std::string& a, const std::string& b) {
     return magnification(a) < magnification(b);

@@ -45,6 +45,19 @@ size_t CountGtConsistent(const Reconstruction& gt, const ModelImage& a, const Mo
   return n;
 }
 
+bool UsableForMapping(int config) {
+  switch (static_cast<TwoViewConfig>(config)) {
+    case TwoViewConfig::kCalibrated:
+    case TwoViewConfig::kUncalibrated:
+    case TwoViewConfig::kPlanar:
+    case TwoViewConfig::kPanoramic:
+    case TwoViewConfig::kPlanarOrPanoramic:
+      return true;
+    default:
+      return false;
+  }
+}
+
 }  // namespace
 
 std::vector<ImageRegistration> AnalyseRegistration(const std::string& database_path,
@@ -102,11 +115,13 @@ std::vector<ImageRegistration> AnalyseRegistration(const std::string& database_p
           std::max(r.best_raw_matches, db.ReadMatches(image.image_id, other.image_id).size());
       const auto v = inliers.find(pair);
       if (v == inliers.end() || v->second == 0) continue;
+      // The mapper uses only pairs with a usable configuration (not degenerate, watermark, ...).
+      const TwoViewGeometry tvg = db.ReadTwoViewGeometry(image.image_id, other.image_id);
+      if (!UsableForMapping(tvg.config)) continue;
       r.best_inliers = std::max(r.best_inliers, v->second);
       const ModelImage* ga = gt_of_db.at(image.image_id);
       const ModelImage* gb = gt_of_db.at(other.image_id);
       if (ga == nullptr || gb == nullptr) continue;
-      const TwoViewGeometry tvg = db.ReadTwoViewGeometry(image.image_id, other.image_id);
       r.best_gt_inliers = std::max(
           r.best_gt_inliers, CountGtConsistent(gt, *ga, *gb, keypoints_of(image.image_id),
                                                keypoints_of(other.image_id), tvg.inlier_matches));

@@ -17,7 +17,8 @@ namespace scalesfm {
 constexpr size_t kMinCovisiblePoints = 20;
 // An inlier agrees with the GT when both keypoints lie within this angle (point-to-epipolar-line
 // distance over the focal length) of the GT epipolar lines: 0.01 rad is about 7 px in a
-// 768-pixel wide shot, and 1.3 deg of pseudo-GT error would exceed it.
+// 768-pixel wide shot, and 1.3 deg of pseudo-GT error would exceed it. The GT cameras are taken
+// as pinhole (exact for make_zoom_scene's scenes; distortion of other GT models is ignored).
 constexpr double kMaxEpipolarAngle = 0.01;
 
 struct ImageRegistration {
@@ -27,9 +28,10 @@ struct ImageRegistration {
   size_t covisible_partners = 0;  // GT images it shares kMinCovisiblePoints points with
   size_t matched_partners = 0;    // covisible partners with a raw-matches row
   size_t best_raw_matches = 0;    // over covisible partners
-  size_t best_inliers = 0;        // over covisible partners, verified (two_view_geometries)
-  size_t best_gt_inliers = 0;     // over covisible partners, inliers that agree with the GT
-  std::string lost_at;            // "" when registered; else one of kLostAt
+  size_t best_inliers = 0;     // over covisible partners, verified with a configuration COLMAP maps
+                               // (calibrated, uncalibrated, planar, panoramic)
+  size_t best_gt_inliers = 0;  // over covisible partners, inliers that agree with the GT
+  std::string lost_at;         // "" when registered; else one of kLostAt
 };
 
 // The reasons, in pipeline order.

@@ -47,8 +47,9 @@ for scene in $scenes; do
   if [ "$half" = base ]; then args+=(--dataset_path "$src"); continue; fi
   for seed in $seeds; do
     dst="$out/scenes/$scene-zoom-s$seed"
-    # Generated once; a re-run reuses what is there (make_zoom_scene renames complete folders).
-    if [ ! -f "$dst/zoom_scene.txt" ]; then
+    # Generated once; a re-run reuses a scene made with the same zoom model (make_zoom_scene
+    # renames complete folders into place, and replaces one made otherwise).
+    if ! grep -q -- "--zoom_model $zoom_model\$" "$dst/zoom_scene.txt" 2>/dev/null; then
       "$bin" make_zoom_scene --scene_path "$src" --output_path "$dst" --seed "$seed" \
         --zoom_model "$zoom_model" --triangulation_path "$out/triangulation/$scene" \
         > "$out/make_zoom_scene.log" 2>&1 || { tail -20 "$out/make_zoom_scene.log"; exit 1; }
@@ -57,7 +58,9 @@ for scene in $scenes; do
   done
 done
 
+[ ${#args[@]} -gt 0 ] || { echo "no scenes (SCALESFM_SCENES is empty)" >&2; exit 2; }
 "$bin" eval_eth "${args[@]}" --output_path "$out/eth" --methods "$methods" "$@"
-base_flag=(); [ "$half" = base ] && base_flag=(--base)
-python3 "$here/scripts/summarise_zoom_generalisation.py" "${base_flag[@]}" "$out/eth/results.json" \
+summarise=(python3 "$here/scripts/summarise_zoom_generalisation.py")
+[ "$half" = base ] && summarise+=(--base)
+"${summarise[@]}" "$out/eth/results.json" \
   | tee "$out/summary.md"

@@ -206,7 +206,8 @@ std::vector<ZoomView> PlanZoomScene(const Reconstruction& gt,
         candidates.push_back(c);
       }
     }
-    // The centred window is always a candidate (it fits for any zoom > 1).
+    // The centred window is the fallback (a crop of it always fits; an optical view of it may
+    // leave the source when the principal point is far off centre).
     candidates.push_back(
         {MakeZoomedView(source, cam, wide_width, wide_height, zoom, (cam.width - w) / 2,
                         (cam.height - h) / 2, w, h, options.zoom_model),
@@ -221,6 +222,10 @@ std::vector<ZoomView> PlanZoomScene(const Reconstruction& gt,
     if (good.empty()) {
       LogWarning("make_zoom_scene: no triangulated point of " + source.name +
                  " is seen by a wide shot; its zoomed view looks at the image centre");
+      if (!FootprintInside(chosen->view, cam.width, cam.height)) {
+        throw Error("make_zoom_scene: the " + options.zoom_model + " view of " + source.name +
+                    " at the image centre leaves the image; use --zoom_model crop");
+      }
     } else {
       chosen = good[std::uniform_int_distribution<size_t>(0, good.size() - 1)(rng)];
     }
@@ -263,19 +268,30 @@ cv::Mat RenderZoomView(const cv::Mat& source, const Camera& source_camera, const
   return out;
 }
 
+fs::path ZoomSceneFolder(const std::string& output_path) {
+  fs::path out = fs::absolute(output_path).lexically_normal();
+  if (!out.has_filename()) out = out.parent_path();  // "dir/" -> "dir"
+  return out;
+}
+
 void WriteZoomScene(const std::string& scene_path, const Reconstruction& gt,
                     const std::vector<const ModelPoint*>& points,
                     const std::vector<ZoomView>& views, const ZoomSceneOptions& options,
                     const std::string& output_path) {
-  const fs::path out(output_path);
-  if (fs::exists(out) && !fs::is_empty(out) && !fs::exists(out / "zoom_scene.txt")) {
-    throw Error("--output_path " + output_path +
-                " exists and was not written by make_zoom_scene; refusing to replace it");
+  const fs::path out = ZoomSceneFolder(output_path);
+  const fs::path partial = out.string() + ".partial", old = out.string() + ".old";
+  // Only folders this command wrote (they hold zoom_scene.txt) are replaced or removed.
+  for (const fs::path& dir : {out, partial, old}) {
+    if (fs::exists(dir) && !fs::is_empty(dir) && !fs::exists(dir / "zoom_scene.txt")) {
+      throw Error(dir.string() +
+                  " exists and was not written by make_zoom_scene; refusing to "
+                  "replace it");
+    }
   }
-  const fs::path partial = out.string() + ".partial";
   fs::remove_all(partial);
   fs::create_directories(partial / "images");
   fs::create_directories(partial / "gt");
+  std::ofstream info(partial / "zoom_scene.txt");
 
   std::map<image_t, size_t> view_of_source;
   for (size_t i = 0; i < views.size(); ++i) view_of_source[views[i].source_image_id] = i;
@@ -297,7 +313,6 @@ void WriteZoomScene(const std::string& scene_path, const Reconstruction& gt,
   std::ofstream cameras(partial / "gt" / "cameras.txt");
   std::ofstream images(partial / "gt" / "images.txt");
   std::ofstream points3d(partial / "gt" / "points3D.txt");
-  std::ofstream info(partial / "zoom_scene.txt");
   cameras.precision(17);
   images.precision(17);
   points3d.precision(17);
@@ -333,10 +348,15 @@ void WriteZoomScene(const std::string& scene_path, const Reconstruction& gt,
          << v.spot.y() << " " << v.spot_support << "\n";
 
     const ModelImage& source = gt.images.at(v.source_image_id);
-    const cv::Mat rgb =
-        ReadImageOrThrow((fs::path(scene_path) / "images" / source.name).string(), 3);
+    const std::string source_path = (fs::path(scene_path) / "images" / source.name).string();
+    const cv::Mat rgb = ReadImageOrThrow(source_path, 3);
+    const Camera& source_camera = gt.cameras.at(source.camera_id);
+    if (rgb.cols != source_camera.width || rgb.rows != source_camera.height) {
+      throw Error(StringPrintf("%s is %dx%d but its GT camera is %dx%d", source_path.c_str(),
+                               rgb.cols, rgb.rows, source_camera.width, source_camera.height));
+    }
     cv::Mat bgr;
-    cv::cvtColor(RenderZoomView(rgb, gt.cameras.at(source.camera_id), v), bgr, cv::COLOR_RGB2BGR);
+    cv::cvtColor(RenderZoomView(rgb, source_camera, v), bgr, cv::COLOR_RGB2BGR);
     const std::string path = (partial / "images" / v.name).string();
     if (!cv::imwrite(path, bgr, {cv::IMWRITE_JPEG_QUALITY, options.jpeg_quality})) {
       throw Error("cannot write " + path);
@@ -360,7 +380,6 @@ void WriteZoomScene(const std::string& scene_path, const Reconstruction& gt,
     if (!*f) throw Error("cannot write the zoom scene under " + partial.string());
   }
   // Swap in: the old folder (ours, checked above) goes only once the new one is complete.
-  const fs::path old = out.string() + ".old";
   fs::remove_all(old);
   if (fs::exists(out)) fs::rename(out, old);
   fs::rename(partial, out);

@@ -16,6 +16,7 @@
 
 #include <Eigen/Core>
 #include <Eigen/Geometry>
+#include <filesystem>
 #include <opencv2/core.hpp>
 #include <string>
 #include <vector>
@@ -60,6 +61,10 @@ std::vector<ZoomView> PlanZoomScene(const Reconstruction& gt,
 
 // The view rendered from its 8-bit source image.
 cv::Mat RenderZoomView(const cv::Mat& source, const Camera& source_camera, const ZoomView& view);
+
+// `output_path` as an absolute folder name without a trailing separator; the siblings
+// <name>.partial, <name>.old and <name>_triangulation are named from it.
+std::filesystem::path ZoomSceneFolder(const std::string& output_path);
 
 // Renders the views and writes `output_path`: images/, gt/ (PINHOLE cameras, poses, and the
 // points as points3D with each view's projections as observations, where the source image saw

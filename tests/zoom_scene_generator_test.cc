@@ -227,8 +227,10 @@ TEST_P(ZoomSceneTest, GtProjectsThePointsOntoThePixelsThatShowThem) {
   EXPECT_GT(observations, 1000u);
   for (const auto& [id, image] : out.images) EXPECT_EQ(image.num_points2D, image.num_points3D);
 
-  // Re-running replaces the folder it wrote.
-  WriteZoomScene(src.dir, src.gt, Pointers(src.points), views, o, out_dir);
+  // Re-running replaces the folder it wrote, named with a trailing separator too.
+  WriteZoomScene(src.dir, src.gt, Pointers(src.points), views, o, out_dir + "/");
+  EXPECT_FALSE(fs::exists(out_dir + "/.partial"));
+  EXPECT_FALSE(fs::exists(out_dir + "/.old"));
   EXPECT_TRUE(fs::exists(out_dir + "/zoom_scene.txt"));
   EXPECT_FALSE(fs::exists(out_dir + ".partial"));
   EXPECT_FALSE(fs::exists(out_dir + ".old"));
@@ -301,6 +303,14 @@ TEST(ZoomScene, BadInputIsRefused) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("image_undistorter"), std::string::npos) << e.what();
   }
+
+  // A GT camera that does not fit its image file is an error, not a wrong GT.
+  Reconstruction resized = src.gt;
+  resized.cameras.begin()->second.width = 479;
+  EXPECT_THROW(WriteZoomScene(src.dir, resized, Pointers(src.points),
+                              PlanZoomScene(resized, Pointers(src.points), ZoomSceneOptions()),
+                              ZoomSceneOptions(), test::MakeTempDir("zoom_resized") + "/s"),
+               Error);
 
   // A folder make_zoom_scene did not write is left as it is.
   o = ZoomSceneOptions();
