@@ -181,7 +181,8 @@ EthResult RunMethod(const std::string& dataset, const std::string& method,
   EthResult result;
   result.dataset = fs::path(dataset).filename().string();
   result.method = method;
-  result.num_images = ListImages((fs::path(dataset) / "images").string()).size();
+  const std::vector<std::string> image_names = ListImages((fs::path(dataset) / "images").string());
+  result.num_images = image_names.size();
   const MethodDatabase prepared =
       PrepareMethodDatabase(dataset, method, options.max_num_features, options.num_threads,
                             workspace, colmap, options.device);
@@ -204,7 +205,7 @@ EthResult RunMethod(const std::string& dataset, const std::string& method,
   result.stats = mapper.stats;
   const Reconstruction estimate =
       mapper.model_path.empty() ? Reconstruction() : Reconstruction::Read(mapper.model_path);
-  for (const std::string& name : ListImages(image_path)) {
+  for (const std::string& name : image_names) {
     const std::string view = ViewTypeOfImage(name);
     if (view.empty()) continue;
     auto& [registered, images] = result.registered_by_view[view];
@@ -360,6 +361,34 @@ std::string ViewTypeOfImage(const std::string& name) {
   return "";
 }
 
+namespace {
+
+// A markdown table's header row and separator: the fixed columns, then `more`.
+std::string TableHeader(const std::vector<std::string>& fixed,
+                        const std::vector<std::string>& more) {
+  std::string header = "|", separator = "|";
+  for (const std::vector<std::string>* columns : {&fixed, &more}) {
+    for (const std::string& c : *columns) {
+      header += " " + c + " |";
+      separator += "---|";
+    }
+  }
+  return header + "\n" + separator + "\n";
+}
+
+// Each result's method once, in the order of first appearance.
+std::vector<std::string> MethodsInOrder(const std::vector<EthResult>& results) {
+  std::vector<std::string> methods;
+  for (const EthResult& r : results) {
+    if (std::find(methods.begin(), methods.end(), r.method) == methods.end()) {
+      methods.push_back(r.method);
+    }
+  }
+  return methods;
+}
+
+}  // namespace
+
 std::string FormatViewTable(const std::vector<EthResult>& results) {
   std::vector<std::string> views;
   for (const EthResult& r : results) {
@@ -378,17 +407,9 @@ std::string FormatViewTable(const std::vector<EthResult>& results) {
     return magnification(a) < magnification(b);
   });
   std::ostringstream out;
-  out << "| dataset | method | run |";
-  for (const std::string& v : views) out << " " << v << " |";
-  out << "\n|---|---|---|";
-  for (size_t i = 0; i < views.size(); ++i) out << "---|";
-  out << "\n";
-  std::vector<std::string> methods;
+  out << TableHeader({"dataset", "method", "run"}, views);
   std::map<std::string, std::map<std::string, std::pair<size_t, size_t>>> totals;
   for (const EthResult& r : results) {
-    if (std::find(methods.begin(), methods.end(), r.method) == methods.end()) {
-      methods.push_back(r.method);
-    }
     out << "| " << r.dataset << " | " << r.method << " | " << r.repetition << " |";
     for (const std::string& v : views) {
       const auto it = r.registered_by_view.find(v);
@@ -402,7 +423,7 @@ std::string FormatViewTable(const std::vector<EthResult>& results) {
     }
     out << "\n";
   }
-  for (const std::string& m : methods) {
+  for (const std::string& m : MethodsInOrder(results)) {
     out << "| **all** | " << m << " | |";
     for (const std::string& v : views) {
       const auto& [registered, images] = totals[m][v];
@@ -417,24 +438,18 @@ std::string FormatViewTable(const std::vector<EthResult>& results) {
 std::string FormatLostTable(const std::vector<EthResult>& results) {
   // method -> view -> reason -> count, summed over datasets and runs.
   std::map<std::string, std::map<std::string, std::map<std::string, size_t>>> totals;
-  std::vector<std::string> methods;
   for (const EthResult& r : results) {
     for (const auto& [view, reasons] : r.lost_by_view) {
-      if (std::find(methods.begin(), methods.end(), r.method) == methods.end()) {
-        methods.push_back(r.method);
-      }
       for (const auto& [reason, count] : reasons) totals[r.method][view][reason] += count;
     }
   }
-  if (methods.empty()) return "";
+  if (totals.empty()) return "";
   std::ostringstream out;
-  out << "| method | view | lost |";
-  for (const std::string& reason : kLostAt) out << " " << reason << " |";
-  out << "\n|---|---|---|";
-  for (size_t i = 0; i < kLostAt.size(); ++i) out << "---|";
-  out << "\n";
-  for (const std::string& m : methods) {
-    for (const auto& [view, reasons] : totals[m]) {
+  out << TableHeader({"method", "view", "lost"}, kLostAt);
+  for (const std::string& m : MethodsInOrder(results)) {
+    const auto method_totals = totals.find(m);
+    if (method_totals == totals.end()) continue;
+    for (const auto& [view, reasons] : method_totals->second) {
       size_t lost = 0;
       for (const auto& [reason, count] : reasons) lost += count;
       out << "| " << m << " | " << view << " | " << lost << " |";

@@ -145,17 +145,10 @@ std::vector<ZoomView> PlanZoomScene(const Reconstruction& gt,
         std::max(1, static_cast<int>(std::lround(cam.height * options.wide_scale)));
     const std::string number = StringPrintf("%04zu", k);
     if (k % 2 == 0) {
-      ZoomView v;
+      // A wide shot is the whole source, downscaled: a crop of magnification 1.
+      ZoomView v = MakeZoomedView(source, cam, wide_width, wide_height, 1.0, 0, 0, cam.width,
+                                  cam.height, "crop");
       v.name = number + "_wide.jpg";
-      v.source_image_id = source.image_id;
-      v.source_name = source.name;
-      const double sx = double(wide_width) / cam.width, sy = double(wide_height) / cam.height;
-      v.camera = PinholeCamera(wide_width, wide_height, sx * cam.FocalX(), sy * cam.FocalY(),
-                               sx * cam.PrincipalX(), sy * cam.PrincipalY());
-      v.q = source.q;
-      v.t = source.t;
-      v.source_from_view = Eigen::Vector3d(1 / sx, 1 / sy, 1).asDiagonal();
-      v.spot = Eigen::Vector2d(0.5 * cam.width, 0.5 * cam.height);
       views.push_back(v);
       continue;
     }
@@ -197,8 +190,7 @@ std::vector<ZoomView> PlanZoomScene(const Reconstruction& gt,
         for (size_t i = 0; i < seen.size(); ++i) {
           const Eigen::Vector3d p = view_from_source * seen[i].homogeneous();
           if (p.z() <= 0) continue;
-          const Eigen::Vector2d q = p.hnormalized();
-          if (q.x() >= 0 && q.y() >= 0 && q.x() < v.camera.width && q.y() < v.camera.height) {
+          if (InsideImage(v.camera, p.hnormalized())) {
             ++c.support;
             c.score += weight[i];
           }
