@@ -266,20 +266,13 @@ fs::path ZoomSceneFolder(const std::string& output_path) {
   return out;
 }
 
-void WriteZoomScene(const std::string& scene_path, const Reconstruction& gt,
-                    const std::vector<const ModelPoint*>& points,
-                    const std::vector<ZoomView>& views, const ZoomSceneOptions& options,
-                    const std::string& output_path) {
-  const fs::path out = ZoomSceneFolder(output_path);
-  const fs::path partial = out.string() + ".partial", old = out.string() + ".old";
-  // Only folders this command wrote (they hold zoom_scene.txt) are replaced or removed.
-  for (const fs::path& dir : {out, partial, old}) {
-    if (fs::exists(dir) && !fs::is_empty(dir) && !fs::exists(dir / "zoom_scene.txt")) {
-      throw Error(dir.string() +
-                  " exists and was not written by make_zoom_scene; refusing to "
-                  "replace it");
-    }
-  }
+namespace {
+
+// Renders and writes the whole scene into `partial` (created afresh).
+void WriteSceneFolder(const std::string& scene_path, const Reconstruction& gt,
+                      const std::vector<const ModelPoint*>& points,
+                      const std::vector<ZoomView>& views, const ZoomSceneOptions& options,
+                      const fs::path& partial) {
   fs::remove_all(partial);
   fs::create_directories(partial / "images");
   fs::create_directories(partial / "gt");
@@ -370,6 +363,32 @@ void WriteZoomScene(const std::string& scene_path, const Reconstruction& gt,
   for (std::ofstream* f : {&cameras, &images, &points3d, &info}) {
     f->close();
     if (!*f) throw Error("cannot write the zoom scene under " + partial.string());
+  }
+}
+
+}  // namespace
+
+void WriteZoomScene(const std::string& scene_path, const Reconstruction& gt,
+                    const std::vector<const ModelPoint*>& points,
+                    const std::vector<ZoomView>& views, const ZoomSceneOptions& options,
+                    const std::string& output_path) {
+  const fs::path out = ZoomSceneFolder(output_path);
+  const fs::path partial = out.string() + ".partial", old = out.string() + ".old";
+  // Only folders this command wrote (they hold zoom_scene.txt) are replaced or removed.
+  for (const fs::path& dir : {out, partial, old}) {
+    if (fs::exists(dir) && !fs::is_empty(dir) && !fs::exists(dir / "zoom_scene.txt")) {
+      throw Error(dir.string() +
+                  " exists and was not written by make_zoom_scene; refusing to "
+                  "replace it");
+    }
+  }
+  // A failed write leaves neither the partial folder nor a changed output behind.
+  try {
+    WriteSceneFolder(scene_path, gt, points, views, options, partial);
+  } catch (...) {
+    std::error_code ignored;
+    fs::remove_all(partial, ignored);
+    throw;
   }
   // Swap in: the old folder (ours, checked above) goes only once the new one is complete.
   fs::remove_all(old);

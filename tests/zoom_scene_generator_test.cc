@@ -307,10 +307,13 @@ TEST(ZoomScene, BadInputIsRefused) {
   // A GT camera that does not fit its image file is an error, not a wrong GT.
   Reconstruction resized = src.gt;
   resized.cameras.begin()->second.width = 479;
+  const std::string resized_out = test::MakeTempDir("zoom_resized") + "/s";
   EXPECT_THROW(WriteZoomScene(src.dir, resized, Pointers(src.points),
                               PlanZoomScene(resized, Pointers(src.points), ZoomSceneOptions()),
-                              ZoomSceneOptions(), test::MakeTempDir("zoom_resized") + "/s"),
+                              ZoomSceneOptions(), resized_out),
                Error);
+  EXPECT_FALSE(fs::exists(resized_out));
+  EXPECT_FALSE(fs::exists(resized_out + ".partial")) << "a failed write left its partial folder";
 
   // A folder make_zoom_scene did not write is left as it is.
   o = ZoomSceneOptions();
