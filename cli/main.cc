@@ -192,6 +192,9 @@ int MakeSyntheticScene(int argc, char** argv) {
       "num_cameras", po::value(&o.num_cameras)->default_value(o.num_cameras), "")(
       "num_zoomed", po::value(&o.num_zoomed)->default_value(o.num_zoomed), "")(
       "zoom", po::value(&o.zoom)->default_value(o.zoom), "focal factor of zoomed cameras")(
+      "zoom_model", po::value(&o.zoom_model)->default_value(o.zoom_model),
+      "optical (zoomed cameras turn towards their target, centred principal point) | crop "
+      "(they face as wide ones do, principal point off centre)")(
       "width", po::value(&o.width)->default_value(o.width), "")(
       "height", po::value(&o.height)->default_value(o.height), "")(
       "focal", po::value(&o.focal)->default_value(o.focal), "wide-camera focal (pixels)")(
@@ -225,12 +228,16 @@ int MakeZoomScene(int argc, char** argv) {
       "wide_scale", po::value(&o.wide_scale)->default_value(o.wide_scale),
       "wide shot size / source image size")(
       "zoom_model", po::value(&o.zoom_model)->default_value(o.zoom_model),
-      "crop (same pose, off-centre principal point) | optical (rotated towards the spot, "
-      "centred principal point)")(
+      "optical (rotated towards the spot, focal length times the zoom, centred principal "
+      "point: what a zoom lens does) | crop (same pose, off-centre principal point)")(
       "spot_score_fraction",
       po::value(&o.spot_score_fraction)->default_value(o.spot_score_fraction),
       "spots within this fraction of the best coverage score are candidates")(
       "jpeg_quality", po::value(&o.jpeg_quality)->default_value(o.jpeg_quality), "")(
+      "exif_focal_error", po::value(&o.exif_focal_error)->default_value(o.exif_focal_error),
+      "each image's EXIF focal length is its GT one times 1 + e, e uniform in +-this, drawn "
+      "per image from the seed (every image carries FocalLength, the focal-plane resolution "
+      "and FocalLengthIn35mmFilm)")(
       "triangulation_path", po::value(&triangulation_path),
       "where the source scene's GT-posed triangulation is cached (default: "
       "<output_path>_triangulation); used when gt/points3D has fewer than 100 points seen "
@@ -314,6 +321,13 @@ int EvaluateModel(int argc, char** argv) {
   return 0;
 }
 
+// --intrinsics of eval_eth and eval_imc (eval_eth/eth_evaluation.h).
+constexpr char kIntrinsicsHelp[] =
+    "gt | exif | free, the same for every method. gt: the dataset's gt/ cameras, fixed. exif: "
+    "each image's EXIF focal length (every image must have one; make_zoom_scene writes it), "
+    "SIMPLE_RADIAL, centred principal point, focal length and distortion refined. free: no "
+    "prior, 1.2 * max(w, h), refined.";
+
 int EvalEth(int argc, char** argv) {
   EthEvaluationOptions o;
   std::string methods;
@@ -326,6 +340,7 @@ int EvalEth(int argc, char** argv) {
       "max_num_features", po::value(&o.max_num_features)->default_value(o.max_num_features), "")(
       "num_threads", po::value(&o.num_threads)->default_value(o.num_threads), "")(
       "repetitions", po::value(&o.repetitions)->default_value(o.repetitions), "")(
+      "intrinsics", po::value(&o.intrinsics)->default_value(o.intrinsics), kIntrinsicsHelp)(
       "device", po::value(&o.device)->default_value(o.device),
       "auto | cpu | cuda: scalesfm's extraction, matching and scale estimation (stock COLMAP "
       "runs on the CPU)");
@@ -371,9 +386,11 @@ int EvalImc(int argc, char** argv) {
       "stereo", po::value(&o.stereo)->default_value(o.stereo), "run the stereo task")(
       "stereo_threshold_px",
       po::value(&o.stereo_threshold_px)->default_value(o.stereo_threshold_px),
-      "")("device", po::value(&o.device)->default_value(o.device),
-          "auto | cpu | cuda: scalesfm's extraction, matching and scale estimation (stock COLMAP "
-          "runs on the CPU)");
+      "")("intrinsics", po::value(&o.intrinsics)->default_value(o.intrinsics),
+          (std::string(kIntrinsicsHelp) + " The default is IMC 2020's multiview setting.").c_str())(
+      "device", po::value(&o.device)->default_value(o.device),
+      "auto | cpu | cuda: scalesfm's extraction, matching and scale estimation "
+      "(stock COLMAP runs on the CPU)");
   if (!ParseCommandLine(argc, argv,
                         "scalesfm eval_imc --dataset_path DIR [--dataset_path DIR ...] "
                         "--output_path DIR",

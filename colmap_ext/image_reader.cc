@@ -126,9 +126,10 @@ std::optional<double> ReadExifFocalLengthPixels(const std::string& path, int wid
   if (!data) return std::nullopt;
   const double max_size = std::max(width, height);
   std::optional<double> focal_px;
-  // 35 mm equivalent: a full-frame sensor is 36 mm wide.
+  // 35 mm equivalent over COLMAP's 35 mm frame width (colmap feature_extractor gives the same
+  // prior for the same file: tests/image_reader_test.cc compares them).
   if (auto f35 = ExifDouble(data, EXIF_TAG_FOCAL_LENGTH_IN_35MM_FILM); f35 && *f35 > 0) {
-    focal_px = *f35 / 36.0 * max_size;
+    focal_px = *f35 / kExifFilmWidthMm * max_size;
   } else if (auto f_mm = ExifDouble(data, EXIF_TAG_FOCAL_LENGTH); f_mm && *f_mm > 0) {
     // Focal-plane resolution in pixels per unit (2 = inch, 3 = cm, 4 = mm, 5 = um).
     auto res = ExifDouble(data, EXIF_TAG_FOCAL_PLANE_X_RESOLUTION);

@@ -36,8 +36,13 @@ ImageListing ListImageFolder(const std::string& image_path);
 // ListImageFolder's names; each skipped entry is logged as a warning.
 std::vector<std::string> ListImages(const std::string& image_path);
 
+// The frame width that COLMAP 3.8 divides FocalLengthIn35mmFilm by (f = f35 / 35 * max(w, h));
+// the reader follows it so scalesfm and colmap give one photo the same prior.
+constexpr double kExifFilmWidthMm = 35.0;
+
 // Focal length in pixels from the image's EXIF, if it has enough information: the 35 mm
-// equivalent focal length, else the focal length in mm with the focal-plane resolution.
+// equivalent focal length (over kExifFilmWidthMm), else the focal length in mm with the
+// focal-plane resolution.
 std::optional<double> ReadExifFocalLengthPixels(const std::string& path, int width, int height);
 
 // A camera for an image of the given size, initialised as COLMAP's ImageReader does.

@@ -59,6 +59,16 @@ void EthEvaluationOptions::Check() const {
   }
   if (repetitions < 1) throw Error("--repetitions must be >= 1");
   ParseDevice(device);
+  CheckIntrinsicsMode(intrinsics);
+}
+
+const char kIntrinsicsModes[] = "gt, exif, free";
+
+void CheckIntrinsicsMode(const std::string& mode) {
+  if (mode != "gt" && mode != "exif" && mode != "free") {
+    throw Error("--intrinsics must be one of " + std::string(kIntrinsicsModes) + ", got '" + mode +
+                "'");
+  }
 }
 
 const std::string kEthMethodNames = PresetNames(ScalesfmMethodPresets()) + ", " +
@@ -83,12 +93,29 @@ void RunMethodMatching(const std::string& db_path, const std::string& image_path
 
 }  // namespace
 
-// Extraction and matching of one method into `workspace`/database.db (created afresh), with GT
-// intrinsics imported when the dataset has gt/.
+namespace {
+
+// exif mode: every image states a focal length, or the mode would silently become free.
+void RequireExifFocalLengths(const std::string& image_path) {
+  for (const std::string& name : ListImages(image_path)) {
+    if (!ReadExifFocalLengthPixels((fs::path(image_path) / name).string(), 1, 1)) {
+      throw Error("--intrinsics exif: " + (fs::path(image_path) / name).string() +
+                  " has no EXIF focal length (FocalLengthIn35mmFilm, or FocalLength with the "
+                  "focal-plane resolution); use --intrinsics free or gt, or a scene from "
+                  "make_zoom_scene, which writes EXIF");
+    }
+  }
+}
+
+}  // namespace
+
+// Extraction and matching of one method into `workspace`/database.db (created afresh), with the
+// cameras of the intrinsics mode.
 MethodDatabase PrepareMethodDatabase(const std::string& dataset, const std::string& method,
                                      int max_num_features, int num_threads,
                                      const std::string& workspace, const ColmapRunner& colmap,
-                                     const std::string& device) {
+                                     const std::string& device, const std::string& intrinsics) {
+  CheckIntrinsicsMode(intrinsics);
   MethodDatabase out;
   fs::remove_all(workspace);
   fs::create_directories(workspace);
@@ -102,11 +129,18 @@ MethodDatabase PrepareMethodDatabase(const std::string& dataset, const std::stri
   const std::string& db_path = out.database_path;
   const std::string& image_path = out.image_path;
   const std::string& log_path = out.log_path;
-  if (out.has_gt) {
-    // GT intrinsics go into the database and stay fixed, the same for every method.
+  // The same cameras for every method: imported here (gt, free), or read from EXIF by each
+  // method's own image reader (exif; refined by the mapper's defaults).
+  if (intrinsics == "gt" && out.has_gt) {
     ImportIntrinsicsFromModel(db_path, out.gt_path, image_path);
     const auto fixed = FixedIntrinsicsMapperArgs();
     out.mapper_args.insert(out.mapper_args.end(), fixed.begin(), fixed.end());
+  } else if (intrinsics == "free") {
+    const ImageReaderOptions reader;
+    ImportPriorlessCameras(db_path, image_path, ListImages(image_path), reader.camera_model,
+                           reader.default_focal_length_factor);
+  } else if (intrinsics == "exif") {
+    RequireExifFocalLengths(image_path);
   }
   const bool has_match_list = fs::exists(match_list);
   const std::string threads = std::to_string(num_threads);
@@ -185,7 +219,8 @@ EthResult RunMethod(const std::string& dataset, const std::string& method,
   result.num_images = image_names.size();
   const MethodDatabase prepared =
       PrepareMethodDatabase(dataset, method, options.max_num_features, options.num_threads,
-                            workspace, colmap, options.device);
+                            workspace, colmap, options.device, options.intrinsics);
+  result.intrinsics = options.intrinsics;
   result.has_gt = prepared.has_gt;
   result.workspace = workspace;
   result.image_path = prepared.image_path;
@@ -243,19 +278,20 @@ void WriteJson(const std::string& path, const std::vector<EthResult>& results) {
           StringPrintf("%s\"%s\": {%s}", lost.empty() ? "" : ", ", view.c_str(), counts.c_str());
     }
     out << StringPrintf(
-        "  {\"dataset\": \"%s\", \"method\": \"%s\", \"repetition\": %d, \"num_images\": %zu, "
+        "  {\"dataset\": \"%s\", \"method\": \"%s\", \"intrinsics\": \"%s\", "
+        "\"repetition\": %d, \"num_images\": %zu, "
         "\"registered\": %zu, \"num_models\": %zu, \"points\": %zu, \"observations\": %zu, "
         "\"mean_track_length\": %.6f, \"mean_reprojection_error\": %.6f, \"has_gt\": %s, "
         "\"maa5\": %.6f, \"maa10\": %.6f, \"median_rotation_deg\": %.6f, "
         "\"median_translation_deg\": %.6f, \"median_center_error\": %.6f, "
         "\"extraction_s\": %.3f, \"matching_s\": %.3f, \"mapping_s\": %.3f, \"total_s\": %.3f, "
         "\"views\": {%s}, \"lost\": {%s}}%s\n",
-        r.dataset.c_str(), r.method.c_str(), r.repetition, r.num_images, r.stats.num_images,
-        r.num_models, r.stats.num_points, r.stats.num_observations, r.stats.mean_track_length,
-        r.stats.mean_reprojection_error, r.has_gt ? "true" : "false", r.pose.maa5, r.pose.maa10,
-        r.pose.median_rotation_deg, r.pose.median_translation_deg, r.pose.median_center_error,
-        r.extraction_seconds, r.matching_seconds, r.mapping_seconds, r.TotalSeconds(),
-        views.c_str(), lost.c_str(), i + 1 < results.size() ? "," : "");
+        r.dataset.c_str(), r.method.c_str(), r.intrinsics.c_str(), r.repetition, r.num_images,
+        r.stats.num_images, r.num_models, r.stats.num_points, r.stats.num_observations,
+        r.stats.mean_track_length, r.stats.mean_reprojection_error, r.has_gt ? "true" : "false",
+        r.pose.maa5, r.pose.maa10, r.pose.median_rotation_deg, r.pose.median_translation_deg,
+        r.pose.median_center_error, r.extraction_seconds, r.matching_seconds, r.mapping_seconds,
+        r.TotalSeconds(), views.c_str(), lost.c_str(), i + 1 < results.size() ? "," : "");
   }
   out << "]\n";
 }
@@ -464,7 +500,14 @@ std::string FormatLostTable(const std::vector<EthResult>& results) {
 }
 
 std::string FormatResultsMarkdown(const std::vector<EthResult>& results) {
-  std::string md = FormatMarkdownTable(results);
+  std::set<std::string> modes;
+  for (const EthResult& r : results) modes.insert(r.intrinsics);
+  std::string md;
+  for (const std::string& mode : modes) {
+    md += (md.empty() ? "Intrinsics (--intrinsics): " : ", ") + mode;
+  }
+  if (!md.empty()) md += "\n\n";
+  md += FormatMarkdownTable(results);
   if (const std::string views = FormatViewTable(results); !views.empty()) {
     md += "\nRegistered by view type:\n\n" + views;
   }

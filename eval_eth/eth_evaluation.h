@@ -15,23 +15,36 @@ namespace scalesfm {
 // presets (eval_common/method_presets.h), colmap-default, colmap-best and the suffixes.
 extern const std::string kEthMethodNames;
 
+// Where the evaluated cameras' intrinsics come from (--intrinsics), the same for every method:
+//  - gt: the dataset's gt/ cameras, held fixed by bundle adjustment (matching quality alone;
+//    without gt/ the images' EXIF or COLMAP's default, as in exif/free);
+//  - exif: each image's EXIF focal length (scalesfm's image reader, colmap's own for stock
+//    methods: the same prior, tests/image_reader_test.cc), SIMPLE_RADIAL with the principal
+//    point at the centre, refined as COLMAP does by default (focal length and distortion);
+//    every image must have EXIF focal information;
+//  - free: no prior, COLMAP's 1.2 * max(w, h) and centred principal point, refined: IMC 2020's
+//    multiview setting.
+extern const char kIntrinsicsModes[];  // "gt, exif, free"
+void CheckIntrinsicsMode(const std::string& mode);
+
 // One method's database for one dataset folder (images/, optional gt/ and match-list.txt).
 struct MethodDatabase {
   std::string database_path, image_path, gt_path, log_path;
   bool has_gt = false;
-  std::vector<std::string> mapper_args;  // threads, and fixed intrinsics with gt/
+  std::vector<std::string> mapper_args;  // threads, and fixed intrinsics in gt mode with gt/
   MapperRestartOptions restarts;         // none for colmap-* and "-norestart" methods
   double extraction_seconds = 0, matching_seconds = 0;
 };
 
 // Runs extraction and matching of `method` (scalesfm* or colmap-default/colmap-best) into
-// `workspace`/database.db, created afresh; GT intrinsics are imported first when gt/ exists.
+// `workspace`/database.db, created afresh, with the cameras of `intrinsics` (see above).
 // `device` (--device) runs scalesfm's extraction, matching and scale estimation; stock COLMAP
 // always extracts and matches on the CPU (Debian's colmap has no CUDA).
 MethodDatabase PrepareMethodDatabase(const std::string& dataset, const std::string& method,
                                      int max_num_features, int num_threads,
                                      const std::string& workspace, const ColmapRunner& colmap,
-                                     const std::string& device = "auto");
+                                     const std::string& device = "auto",
+                                     const std::string& intrinsics = "gt");
 
 struct EthEvaluationOptions {
   std::vector<std::string> dataset_paths;
@@ -42,6 +55,9 @@ struct EthEvaluationOptions {
   int num_threads = -1;
   int repetitions = 1;
   std::string device = "auto";  // --device: scalesfm's stages (auto | cpu | cuda)
+  // --intrinsics: gt by default, so pose accuracy and registration measure the matches alone
+  // (as every earlier table); exif and free are what users and IMC 2020 have.
+  std::string intrinsics = "gt";
 
   void Check() const;
 };

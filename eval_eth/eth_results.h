@@ -14,6 +14,7 @@ struct EthResult {
   std::string dataset;
   std::string method;
   int repetition = 0;
+  std::string intrinsics = "gt";  // eth_evaluation.h's --intrinsics mode of the run
   size_t num_images = 0;
   size_t num_models = 0;
   ReconstructionStats stats;

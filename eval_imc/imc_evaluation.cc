@@ -39,7 +39,8 @@ void ImcEvaluationOptions::Check() const {
   eth.output_path = output_path;
   eth.methods = methods;
   eth.device = device;
-  eth.Check();  // the same method names as eval_eth
+  eth.intrinsics = intrinsics;
+  eth.Check();  // the same method names and intrinsics modes as eval_eth
   for (int k : bag_sizes) {
     if (k < 2) throw Error("--bag_sizes must be >= 2");
   }
@@ -323,7 +324,7 @@ std::vector<ImcResult> RunImcEvaluation(const ImcEvaluationOptions& options,
           (fs::path(options.output_path) / fs::path(dataset).filename() / method).string();
       const MethodDatabase prepared =
           PrepareMethodDatabase(dataset, method, options.max_num_features, options.num_threads,
-                                work, colmap, options.device);
+                                work, colmap, options.device, options.intrinsics);
       if (options.stereo) {
         results.push_back(
             RunStereo(dataset, method, prepared.database_path, gt, options.stereo_threshold_px));

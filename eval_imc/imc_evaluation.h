@@ -29,6 +29,10 @@ struct ImcEvaluationOptions {
   bool stereo = true;
   double stereo_threshold_px = 1.0;  // MAGSAC threshold in pixels (IMC's stereo default range)
   std::string device = "auto";       // --device: scalesfm's stages (auto | cpu | cuda)
+  // --intrinsics (eval_eth/eth_evaluation.h) of the multiview task: free by default, as IMC
+  // 2020's multiview task lets COLMAP find and refine them. Stereo uses the GT intrinsics, as
+  // IMC's stereo task does.
+  std::string intrinsics = "free";
 
   void Check() const;
 };

@@ -1,9 +1,12 @@
 #include "pipeline/reconstruction_pipeline.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <set>
 
+#include "colmap_ext/camera.h"
 #include "colmap_ext/database.h"
+#include "feature/image_io.h"
 #include "pipeline/mapper_restarts.h"
 #include "util/logging.h"
 #include "util/progress.h"
@@ -37,6 +40,28 @@ size_t ImportIntrinsicsFromModel(const std::string& database_path, const std::st
     db_image.camera_id = camera_written ? camera.camera_id : db.WriteCamera(camera, keep_ids);
     written_cameras.insert(db_image.camera_id);
     db.WriteImage(db_image, keep_ids);
+    ++imported;
+  }
+  transaction.Commit();
+  return imported;
+}
+
+size_t ImportPriorlessCameras(const std::string& database_path, const std::string& image_path,
+                              const std::vector<std::string>& image_names,
+                              const std::string& camera_model, double default_focal_length_factor) {
+  Database db(database_path);
+  Database::Transaction transaction(&db);
+  size_t imported = 0;
+  for (const std::string& name : image_names) {
+    if (db.ReadImageWithName(name)) continue;
+    const cv::Mat image = ReadImageOrThrow((fs::path(image_path) / name).string(), 1);
+    const Camera camera =
+        MakeDefaultCamera(camera_model, image.cols, image.rows,
+                          default_focal_length_factor * std::max(image.cols, image.rows), false);
+    Image db_image;
+    db_image.name = name;
+    db_image.camera_id = db.WriteCamera(camera, false);
+    db.WriteImage(db_image, false);
     ++imported;
   }
   transaction.Commit();

@@ -18,6 +18,15 @@ namespace scalesfm {
 size_t ImportIntrinsicsFromModel(const std::string& database_path, const std::string& model_path,
                                  const std::string& image_path);
 
+// Writes, for each of `image_names` below `image_path` not yet in the database, an image row and
+// a camera of `camera_model` with COLMAP's default initialisation and no focal prior: focal
+// default_focal_length_factor * max(width, height), principal point at the centre, whatever
+// EXIF the file has. (What `colmap feature_extractor` gives a photo without EXIF, applied to
+// photos with it: IMC 2020's multiview setting.) Returns the number of images imported.
+size_t ImportPriorlessCameras(const std::string& database_path, const std::string& image_path,
+                              const std::vector<std::string>& image_names,
+                              const std::string& camera_model, double default_focal_length_factor);
+
 // COLMAP mapper options that keep intrinsics fixed (when they come from a known model).
 std::vector<std::string> FixedIntrinsicsMapperArgs();
 

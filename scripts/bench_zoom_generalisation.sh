@@ -6,10 +6,12 @@
 #   validate = seeds 1 3 5   (report these; a default changes only when it wins here)
 # `base` runs the base scenes themselves (no loss allowed there).
 # Every method runs in the same eval_eth call, on one copy of the binary (so rebuilding during a
-# run changes nothing), with GT intrinsics fixed, as eval_eth does.
+# run changes nothing), in one intrinsics mode (eval_eth --intrinsics: gt fixed, exif, free).
 #
 # Usage: scripts/bench_zoom_generalisation.sh tune|validate|base [OUTPUT_DIR] [extra eval_eth flags]
-# Environment: SCALESFM_METHODS (default colmap-default,scalesfm), SCALESFM_ZOOM_MODEL (crop),
+# Environment: SCALESFM_METHODS (default colmap-default,scalesfm), SCALESFM_ZOOM_MODEL (optical;
+#              crop: issue 24's scenes), SCALESFM_INTRINSICS (gt | exif | free; default gt),
+#              SCALESFM_EXIF_FOCAL_ERROR (make_zoom_scene --exif_focal_error, default 0),
 #              SCALESFM_SCENES (default: all seven base scenes), SCALESFM_BIN.
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
@@ -24,7 +26,9 @@ case "$half" in
   *) echo "unknown half '$half' (tune, validate, base)" >&2; exit 2 ;;
 esac
 methods="${SCALESFM_METHODS:-colmap-default,scalesfm}"
-zoom_model="${SCALESFM_ZOOM_MODEL:-crop}"
+zoom_model="${SCALESFM_ZOOM_MODEL:-optical}"
+intrinsics="${SCALESFM_INTRINSICS:-gt}"
+focal_error="${SCALESFM_EXIF_FOCAL_ERROR:-0}"
 scenes="${SCALESFM_SCENES:-fountain-P11 Herz-Jesus-P8 entry-P10 castle-P19 statue sacre_coeur british_museum}"
 
 mkdir -p "$out/bin"
@@ -32,7 +36,8 @@ cp "${SCALESFM_BIN:-$here/build/cli/scalesfm}" "$out/bin/scalesfm"
 bin="$out/bin/scalesfm"
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(lscpu | sed -n 's/^Model name: *//p')"
 echo "commit: $(git -C "$here" rev-parse --short HEAD)$(git -C "$here" diff --quiet || echo '+dirty')"
-echo "half: $half (seeds: ${seeds:-none}), zoom model: $zoom_model, methods: $methods"
+echo "half: $half (seeds: ${seeds:-none}), zoom model: $zoom_model, intrinsics: $intrinsics" \
+  "(EXIF focal error $focal_error), methods: $methods"
 
 base_path() {
   if [ -d "$shared/data/strecha/$1" ]; then echo "$shared/data/strecha/$1"
@@ -47,11 +52,13 @@ for scene in $scenes; do
   if [ "$half" = base ]; then args+=(--dataset_path "$src"); continue; fi
   for seed in $seeds; do
     dst="$out/scenes/$scene-zoom-s$seed"
-    # Generated once; a re-run reuses a scene made with the same zoom model (make_zoom_scene
-    # renames complete folders into place, and replaces one made otherwise).
-    if ! grep -q -- "--zoom_model $zoom_model\$" "$dst/zoom_scene.txt" 2>/dev/null; then
+    # Generated once; a re-run reuses a scene made with the same zoom model and EXIF error
+    # (make_zoom_scene renames complete folders into place, and replaces one made otherwise).
+    if ! grep -q -- "--zoom_model $zoom_model --exif_focal_error $focal_error\$" \
+      "$dst/zoom_scene.txt" 2>/dev/null; then
       "$bin" make_zoom_scene --scene_path "$src" --output_path "$dst" --seed "$seed" \
-        --zoom_model "$zoom_model" --triangulation_path "$out/triangulation/$scene" \
+        --zoom_model "$zoom_model" --exif_focal_error "$focal_error" \
+        --triangulation_path "$out/triangulation/$scene" \
         > "$out/make_zoom_scene.log" 2>&1 || { tail -20 "$out/make_zoom_scene.log"; exit 1; }
     fi
     args+=(--dataset_path "$dst")
@@ -59,7 +66,8 @@ for scene in $scenes; do
 done
 
 [ ${#args[@]} -gt 0 ] || { echo "no scenes (SCALESFM_SCENES is empty)" >&2; exit 2; }
-"$bin" eval_eth "${args[@]}" --output_path "$out/eth" --methods "$methods" "$@"
+"$bin" eval_eth "${args[@]}" --output_path "$out/eth" --methods "$methods" \
+  --intrinsics "$intrinsics" "$@"
 summarise=(python3 "$here/scripts/summarise_zoom_generalisation.py")
 [ "$half" = base ] && summarise+=(--base)
 "${summarise[@]}" "$out/eth/results.json" \

@@ -102,7 +102,7 @@ cv::Mat Render(const SyntheticCamera& cam, const std::vector<Rect>& rects, int s
                double octave_gain) {
   cv::Mat image(cam.height, cam.width, CV_8UC3);
   const Eigen::Vector3d center = -cam.R.transpose() * cam.t;
-  const double cx = cam.width / 2.0, cy = cam.height / 2.0;
+  const double cx = cam.cx, cy = cam.cy;
   cv::parallel_for_(cv::Range(0, cam.height), [&](const cv::Range& range) {
     for (int row = range.start; row < range.end; ++row) {
       for (int col = 0; col < cam.width; ++col) {
@@ -149,6 +149,9 @@ void SyntheticSceneOptions::Check() const {
     throw Error("--num_zoomed must be in [0, num_cameras)");
   }
   if (zoom < 1) throw Error("--zoom must be >= 1");
+  if (zoom_model != "optical" && zoom_model != "crop") {
+    throw Error("--zoom_model must be optical or crop, got '" + zoom_model + "'");
+  }
   if (width < 32 || height < 32) throw Error("--width and --height must be at least 32");
   if (supersampling < 1) throw Error("--supersampling must be >= 1");
   if (!(texture_octave_gain > 0 && texture_octave_gain <= 2)) {
@@ -177,11 +180,22 @@ SyntheticScene RenderSyntheticScene(const SyntheticSceneOptions& options) {
     cam.height = options.height;
     cam.zoom = zoomed[i] ? options.zoom : 1.0;
     cam.focal = options.focal * cam.zoom;
-    // Wide cameras look at the scene centre; zoomed ones at a point on a box or the ground.
-    Eigen::Vector3d target(jitter(rng), jitter(rng), 1.0 + jitter(rng));
+    // Wide cameras look at the scene centre; zoomed ones at a point on a box or the ground:
+    // optical, turned towards it; crop, facing as a wide camera would with the principal point
+    // moved so the point is at the image centre.
+    const Eigen::Vector3d wide_target(jitter(rng), jitter(rng), 1.0 + jitter(rng));
+    Eigen::Vector3d target = wide_target;
     if (zoomed[i]) target += Eigen::Vector3d(2 * jitter(rng), 2 * jitter(rng), 0);
-    cam.R = LookAt(center, target);
+    const bool crop = zoomed[i] && options.zoom_model == "crop";
+    cam.R = LookAt(center, crop ? wide_target : target);
     cam.t = -cam.R * center;
+    cam.cx = cam.width / 2.0;
+    cam.cy = cam.height / 2.0;
+    if (crop) {
+      const Eigen::Vector3d p = cam.R * target + cam.t;
+      cam.cx -= cam.focal * p.x() / p.z();
+      cam.cy -= cam.focal * p.y() / p.z();
+    }
     scene.images.push_back(Render(cam, rects, options.supersampling, options.texture_octave_gain));
     scene.cameras.push_back(cam);
   }
@@ -212,7 +226,7 @@ void WriteSyntheticScene(const SyntheticScene& scene, const std::string& output_
     const SyntheticCamera& c = scene.cameras[i];
     const int id = static_cast<int>(i) + 1;
     cameras << id << " PINHOLE " << c.width << " " << c.height << " " << c.focal << " " << c.focal
-            << " " << c.width / 2.0 << " " << c.height / 2.0 << "\n";
+            << " " << c.cx << " " << c.cy << "\n";
     const Eigen::Quaterniond q(c.R);
     images << id << " " << q.w() << " " << q.x() << " " << q.y() << " " << q.z() << " " << c.t.x()
            << " " << c.t.y() << " " << c.t.z() << " " << id << " " << c.name << "\n\n";

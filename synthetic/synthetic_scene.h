@@ -15,6 +15,10 @@ struct SyntheticSceneOptions {
   int num_cameras = 10;  // total, zoomed ones included
   int num_zoomed = 2;    // every so often a camera is replaced by a zoomed one
   double zoom = 4.0;     // focal-length factor of zoomed cameras
+  // optical: a zoomed camera turns towards its target, principal point at the centre (a zoom
+  // lens); crop: it faces as the wide cameras do and its principal point moves so the target
+  // is at the image centre (a crop of a wider image).
+  std::string zoom_model = "optical";
   int width = 640;
   int height = 480;
   double focal = 520.0;   // wide cameras, pixels
@@ -32,6 +36,7 @@ struct SyntheticCamera {
   Eigen::Matrix3d R;  // world -> camera
   Eigen::Vector3d t;
   double focal = 0;
+  double cx = 0, cy = 0;  // principal point, pixels (COLMAP convention)
   double zoom = 1;
   int width = 0, height = 0;
 };

@@ -11,6 +11,7 @@
 #include <set>
 
 #include "feature/image_io.h"
+#include "synthetic/jpeg_exif.h"
 #include "util/logging.h"
 
 namespace scalesfm {
@@ -111,6 +112,9 @@ void ZoomSceneOptions::Check() const {
     throw Error("--spot_score_fraction must be in (0, 1]");
   }
   if (jpeg_quality < 1 || jpeg_quality > 100) throw Error("--jpeg_quality must be in [1, 100]");
+  if (!(exif_focal_error >= 0 && exif_focal_error < 1)) {
+    throw Error(StringPrintf("--exif_focal_error must be in [0, 1), got %g", exif_focal_error));
+  }
 }
 
 std::vector<ZoomView> PlanZoomScene(const Reconstruction& gt,
@@ -268,6 +272,16 @@ fs::path ZoomSceneFolder(const std::string& output_path) {
 
 namespace {
 
+// The focal length a view's EXIF states: the GT one (the mean of fx and fy), times 1 + e with e
+// uniform in [-exif_focal_error, exif_focal_error], drawn per view from the seed.
+double ExifFocalOfView(const ZoomView& v, size_t index, const ZoomSceneOptions& options) {
+  const double focal = 0.5 * (v.camera.FocalX() + v.camera.FocalY());
+  if (options.exif_focal_error == 0) return focal;
+  std::mt19937 rng(options.seed * 7919u + static_cast<unsigned>(index) * 104729u + 17u);
+  std::uniform_real_distribution<double> error(-options.exif_focal_error, options.exif_focal_error);
+  return focal * (1 + error(rng));
+}
+
 // Renders and writes the whole scene into `partial` (created afresh).
 void WriteSceneFolder(const std::string& scene_path, const Reconstruction& gt,
                       const std::vector<const ModelPoint*>& points,
@@ -312,7 +326,8 @@ void WriteSceneFolder(const std::string& scene_path, const Reconstruction& gt,
   for (double z : options.zooms) zooms += (zooms.empty() ? "" : ",") + StringPrintf("%g", z);
   info << "# make_zoom_scene --scene_path " << fs::weakly_canonical(scene_path).string()
        << " --seed " << options.seed << " --zooms " << zooms << " --wide_scale "
-       << options.wide_scale << " --zoom_model " << options.zoom_model << "\n"
+       << options.wide_scale << " --zoom_model " << options.zoom_model << " --exif_focal_error "
+       << options.exif_focal_error << "\n"
        << "# NAME SOURCE_NAME ZOOM SPOT_X SPOT_Y SPOT_SUPPORT\n";
 
   for (size_t i = 0; i < views.size(); ++i) {
@@ -343,9 +358,13 @@ void WriteSceneFolder(const std::string& scene_path, const Reconstruction& gt,
     cv::Mat bgr;
     cv::cvtColor(RenderZoomView(rgb, source_camera, v), bgr, cv::COLOR_RGB2BGR);
     const std::string path = (partial / "images" / v.name).string();
-    if (!cv::imwrite(path, bgr, {cv::IMWRITE_JPEG_QUALITY, options.jpeg_quality})) {
-      throw Error("cannot write " + path);
-    }
+    const std::vector<unsigned char> jpeg =
+        EncodeJpegWithExif(bgr, options.jpeg_quality,
+                           {ExifFocalOfView(v, i, options), v.camera.width, v.camera.height});
+    std::ofstream file(path, std::ios::binary);
+    file.write(reinterpret_cast<const char*>(jpeg.data()),
+               static_cast<std::streamsize>(jpeg.size()));
+    if (!file.flush()) throw Error("cannot write " + path);
     LogInfo(v.zoom == 1 ? StringPrintf("[%zu/%zu] %s from %s (wide shot)", i + 1, views.size(),
                                        v.name.c_str(), source.name.c_str())
                         : StringPrintf("[%zu/%zu] %s from %s (zoom %g at %.0f,%.0f; %zu covered "

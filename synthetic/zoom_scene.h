@@ -29,8 +29,11 @@ namespace scalesfm {
 struct ZoomSceneOptions {
   std::vector<double> zooms = {2, 4, 8};  // magnification relative to the wide shots, each > 1
   double wide_scale = 0.5;                // wide shot size / source size
-  std::string zoom_model = "crop";        // crop | optical
+  // optical (what a zoom lens does: principal point at the centre) | crop (off-centre).
+  std::string zoom_model = "optical";
   unsigned seed = 0;
+  // Every image's EXIF states its GT focal length times 1 + e, e uniform in +-this (seeded).
+  double exif_focal_error = 0;
   // A spot is a candidate when its coverage score is at least this fraction of the best one.
   double spot_score_fraction = 0.5;
   int jpeg_quality = 95;
@@ -69,6 +72,7 @@ std::filesystem::path ZoomSceneFolder(const std::string& output_path);
 // Renders the views and writes `output_path`: images/, gt/ (PINHOLE cameras, poses, and the
 // points as points3D with each view's projections as observations, where the source image saw
 // the point and the projection is inside the view) and zoom_scene.txt (what each view is). The
+// images are JPEG with the EXIF focal length of synthetic/jpeg_exif.h. The
 // folder is built beside `output_path` and renamed into place; an existing folder is replaced
 // only when make_zoom_scene wrote it.
 void WriteZoomScene(const std::string& scene_path, const Reconstruction& gt,

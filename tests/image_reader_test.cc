@@ -4,7 +4,11 @@
 
 #include <filesystem>
 #include <fstream>
+#include <opencv2/core.hpp>
 
+#include "colmap_ext/colmap_runner.h"
+#include "colmap_ext/database.h"
+#include "synthetic/jpeg_exif.h"
 #include "tests/test_util.h"
 #include "util/logging.h"
 
@@ -38,7 +42,8 @@ TEST(ImageReader, CameraModelAndParamsOptions) {
 }
 
 // A minimal JPEG-less EXIF test: libexif parses APP1 segments inside a JPEG stream; we build a
-// tiny JPEG header with an EXIF block holding FocalLengthIn35mmFilm = 36 (so f = max(w, h)).
+// tiny JPEG header with an EXIF block holding FocalLengthIn35mmFilm = 36, so f = 36 / 35 *
+// max(w, h) (COLMAP's 35 mm convention).
 TEST(ImageReader, ExifFocalLength35mm) {
   const std::string path = test::MakeTempDir("exif") + "/exif.jpg";
   // TIFF header (little endian) with one IFD0 entry pointing to an EXIF sub-IFD holding 0xA405.
@@ -61,10 +66,10 @@ TEST(ImageReader, ExifFocalLength35mm) {
   out.close();
   const auto focal = ReadExifFocalLengthPixels(path, 800, 600);
   ASSERT_TRUE(focal.has_value());
-  EXPECT_NEAR(*focal, 800.0, 1e-9);
+  EXPECT_NEAR(*focal, 36.0 / 35.0 * 800.0, 1e-9);
   const Camera camera = SetupCamera(ImageReaderOptions(), path, 800, 600);
   EXPECT_TRUE(camera.has_prior_focal_length);
-  EXPECT_NEAR(camera.FocalX(), 800.0, 1e-9);
+  EXPECT_NEAR(camera.FocalX(), 36.0 / 35.0 * 800.0, 1e-9);
 }
 
 TEST(ImageReader, ListsImagesRecursivelyAndSorted) {
@@ -86,6 +91,55 @@ TEST(ImageReader, SymlinkedImagesKeepTheirNames) {
   std::filesystem::create_symlink(archive + "/original.png", dir + "/view1.png");
   EXPECT_EQ(ListImages(dir), (std::vector<std::string>{"view1.png"}));
   EXPECT_EQ(ListImages(dir + "/"), (std::vector<std::string>{"view1.png"}));
+}
+
+// A JPEG as make_zoom_scene writes it: the 35 mm equivalent (whole millimetres) wins, as in
+// COLMAP; without it, FocalLength with the focal-plane resolution gives the focal length to the
+// rationals' precision.
+TEST(ImageReader, ExifWrittenByMakeZoomSceneGivesTheFocalPrior) {
+  const std::string dir = test::MakeTempDir("exif_writer");
+  const cv::Mat bgr(512, 768, CV_8UC3, cv::Scalar(90, 120, 150));
+  const double focal = 1381.4;  // 35 mm equivalent 1381.4 / 768 * 35 = 62.96 -> 63
+  auto write = [&](const std::string& name, bool with_35mm) {
+    const std::vector<unsigned char> jpeg =
+        EncodeJpegWithExif(bgr, 90, {focal, 768, 512, with_35mm});
+    std::ofstream(dir + "/" + name, std::ios::binary)
+        .write(reinterpret_cast<const char*>(jpeg.data()), jpeg.size());
+    return dir + "/" + name;
+  };
+  const auto from_35mm = ReadExifFocalLengthPixels(write("a.jpg", true), 768, 512);
+  ASSERT_TRUE(from_35mm.has_value());
+  EXPECT_NEAR(*from_35mm, 63.0 / 35.0 * 768, 1e-9);
+  const auto from_focal_plane = ReadExifFocalLengthPixels(write("b.jpg", false), 768, 512);
+  ASSERT_TRUE(from_focal_plane.has_value());
+  EXPECT_NEAR(*from_focal_plane, focal, 1e-2);
+  EXPECT_THROW(EncodeJpegWithExif(bgr, 90, {0.0, 768, 512}), Error);
+}
+
+// scalesfm's image reader and colmap feature_extractor give the same file the same camera: the
+// same focal prior, flagged as a prior, at the image centre.
+TEST(ImageReader, ExifPriorEqualsColmapFeatureExtractors) {
+  const std::string dir = test::MakeTempDir("exif_colmap");
+  std::filesystem::create_directories(dir + "/images");
+  const cv::Mat bgr(480, 640, CV_8UC3, cv::Scalar(60, 200, 30));
+  cv::Mat textured = bgr.clone();
+  cv::randu(textured, 0, 255);
+  const std::vector<unsigned char> jpeg = EncodeJpegWithExif(textured, 90, {1003.7, 640, 480});
+  std::ofstream(dir + "/images/a.jpg", std::ios::binary)
+      .write(reinterpret_cast<const char*>(jpeg.data()), jpeg.size());
+  ColmapRunner().Run("feature_extractor",
+                     {"--database_path", dir + "/colmap.db", "--image_path", dir + "/images",
+                      "--SiftExtraction.use_gpu", "0", "--SiftExtraction.max_num_features", "50"});
+  const std::vector<Camera> cameras = Database(dir + "/colmap.db").ReadAllCameras();
+  ASSERT_EQ(cameras.size(), 1u);
+  const Camera ours = SetupCamera(ImageReaderOptions(), dir + "/images/a.jpg", 640, 480);
+  EXPECT_EQ(cameras[0].ModelName(), ours.ModelName());
+  EXPECT_TRUE(cameras[0].has_prior_focal_length);
+  EXPECT_TRUE(ours.has_prior_focal_length);
+  ASSERT_EQ(cameras[0].params.size(), ours.params.size());
+  for (size_t i = 0; i < ours.params.size(); ++i)
+    EXPECT_NEAR(cameras[0].params[i], ours.params[i], 1e-9);
+  EXPECT_NEAR(ours.FocalX(), std::lround(1003.7 / 640 * 35) / 35.0 * 640, 1e-9);
 }
 
 }  // namespace

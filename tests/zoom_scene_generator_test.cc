@@ -10,6 +10,7 @@
 #include <opencv2/imgproc.hpp>
 #include <random>
 
+#include "colmap_ext/image_reader.h"
 #include "synthetic/synthetic_scene.h"
 #include "synthetic/zoom_scene.h"
 #include "tests/test_util.h"
@@ -237,6 +238,84 @@ TEST_P(ZoomSceneTest, GtProjectsThePointsOntoThePixelsThatShowThem) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, ZoomSceneTest, ::testing::Values("crop", "optical"));
+
+// Every image carries the EXIF a camera writes, stating its GT focal length (35 mm equivalent
+// in whole millimetres, COLMAP's convention), or that times 1 + e with --exif_focal_error, drawn
+// per image from the seed.
+TEST(ZoomScene, ExifStatesTheFocalLength) {
+  const SourceScene& src = Source();
+  ZoomSceneOptions o;
+  EXPECT_EQ(o.zoom_model, "optical") << "the default is what a zoom lens does";
+  o.seed = 5;
+  const std::vector<ZoomView> views = PlanZoomScene(src.gt, Pointers(src.points), o);
+  const std::string dir = test::MakeTempDir("zoom_exif");
+  std::vector<std::vector<double>> runs;  // EXIF priors per run
+  for (double error : {0.0, 0.2, 0.2}) {
+    o.exif_focal_error = error;
+    WriteZoomScene(src.dir, src.gt, Pointers(src.points), views, o, dir + "/scene");
+    const Reconstruction out = Reconstruction::Read(dir + "/scene/gt");
+    std::vector<double>& priors = runs.emplace_back();
+    for (const ZoomView& v : views) {
+      const Camera& cam = out.cameras.at(out.FindImageByName(v.name)->camera_id);
+      const auto prior = ReadExifFocalLengthPixels(dir + "/scene/images/" + v.name, 240, 180);
+      ASSERT_TRUE(prior.has_value()) << v.name;
+      const double mm = cam.FocalX() / 240 * kExifFilmWidthMm;
+      const double rounding = 0.5 / kExifFilmWidthMm * 240;  // half a millimetre, in pixels
+      if (error == 0) {
+        EXPECT_NEAR(*prior, std::round(mm) / kExifFilmWidthMm * 240, 1e-9) << v.name;
+      } else {
+        EXPECT_LE(*prior, cam.FocalX() * (1 + error) + rounding) << v.name;
+        EXPECT_GE(*prior, cam.FocalX() * (1 - error) - rounding) << v.name;
+      }
+      priors.push_back(*prior);
+    }
+  }
+  EXPECT_NE(runs[1], runs[0]) << "the error changed nothing";
+  EXPECT_EQ(runs[2], runs[1]) << "the error is not drawn from the seed";
+}
+
+// make_synthetic_scene's zoom models: with one seed, the same cameras, except that a zoomed one
+// turns towards its target (optical, principal point at the centre) or keeps a wide camera's
+// orientation with its principal point moved (crop). Either way its image centre shows the target.
+TEST(SyntheticScene, ZoomModels) {
+  SyntheticSceneOptions o;
+  o.num_cameras = 4;
+  o.num_zoomed = 1;
+  o.width = 96;
+  o.height = 64;
+  o.focal = 80;
+  o.supersampling = 1;
+  const SyntheticScene optical = RenderSyntheticScene(o);
+  o.zoom_model = "crop";
+  const SyntheticScene crop = RenderSyntheticScene(o);
+  ASSERT_EQ(optical.cameras.size(), crop.cameras.size());
+  int zoomed = 0;
+  for (size_t i = 0; i < optical.cameras.size(); ++i) {
+    const SyntheticCamera& a = optical.cameras[i];
+    const SyntheticCamera& b = crop.cameras[i];
+    EXPECT_LT((-a.R.transpose() * a.t + b.R.transpose() * b.t).norm(), 1e-12) << "same centre";
+    EXPECT_EQ(a.focal, b.focal);
+    EXPECT_EQ(a.cx, 48.0);
+    EXPECT_EQ(a.cy, 32.0);
+    if (a.zoom == 1) {
+      EXPECT_EQ(b.cx, 48.0);
+      EXPECT_LT((a.R - b.R).norm(), 1e-12);
+      EXPECT_EQ(cv::norm(optical.images[i], crop.images[i], cv::NORM_INF), 0) << "wide camera";
+      continue;
+    }
+    ++zoomed;
+    EXPECT_GT(std::hypot(b.cx - 48.0, b.cy - 32.0), 5.0)
+        << "a crop's principal point is off centre";
+    const Eigen::Vector3d ray_a = a.R.transpose() * Eigen::Vector3d(0, 0, 1);
+    const Eigen::Vector3d ray_b =
+        (b.R.transpose() * Eigen::Vector3d((48.0 - b.cx) / b.focal, (32.0 - b.cy) / b.focal, 1))
+            .normalized();
+    EXPECT_LT((ray_a - ray_b).norm(), 1e-9) << "the image centres show the same point";
+  }
+  EXPECT_EQ(zoomed, 1);
+  o.zoom_model = "digital";
+  EXPECT_THROW(o.Check(), Error);
+}
 
 TEST(ZoomScene, SpotsFollowTheSeed) {
   const SourceScene& src = Source();
