@@ -3,6 +3,7 @@
 # scalesfm and stock COLMAP alike; results.md ends with the repeatability table (registration
 # counts equal, mAA@10 spread <= 0.02).
 # Usage: scripts/bench_repeatability.sh [OUTPUT_DIR] [extra eval_eth flags]
+# SCALESFM_INTRINSICS: eval_eth --intrinsics gt|exif|free (default gt, the mode of its tables).
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 shared="${SCALESFM_SHARED:-$here/../shared}"
@@ -15,5 +16,5 @@ for scene in fountain-P11 Herz-Jesus-P8 entry-P10 castle-P19; do
 done
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(lscpu | sed -n 's/^Model name: *//p')"
 echo "commit: $(git -C "$here" rev-parse --short HEAD)"
-"$bin" eval_eth "${args[@]}" --output_path "$out" --methods scalesfm,colmap-default \
+"$bin" eval_eth --intrinsics "${SCALESFM_INTRINSICS:-gt}" "${args[@]}" --output_path "$out" --methods scalesfm,colmap-default \
   --repetitions 3 "$@"

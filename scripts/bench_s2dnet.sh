@@ -11,6 +11,7 @@
 # Usage: scripts/bench_s2dnet.sh [OUTPUT_DIR] [parts: homography,time,base,zoom]
 # SCALESFM_BASE_METHODS / SCALESFM_ZOOM_METHODS replace the eval_eth method lists (e.g. only the
 # S2DNet row after a new model); SCALESFM_THREADS sets eval_eth's --num_threads.
+# SCALESFM_INTRINSICS: eval_eth --intrinsics gt|exif|free (default gt, the mode of its tables).
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 shared="${SCALESFM_SHARED:-$here/../shared}"
@@ -47,7 +48,7 @@ if [[ ",$parts," == *",base,"* ]]; then
   for scene in $scenes; do
     args+=(--dataset_path "$shared/data/strecha/$scene")
   done
-  "$bin" eval_eth "${args[@]}" --output_path "$out/eth_base" --max_num_features 2048 \
+  "$bin" eval_eth --intrinsics "${SCALESFM_INTRINSICS:-gt}" "${args[@]}" --output_path "$out/eth_base" --max_num_features 2048 \
     --methods "${SCALESFM_BASE_METHODS:-scalesfm-s2dnet,scalesfm-plain,colmap-default}" \
     --num_threads "${SCALESFM_THREADS:--1}"
 fi
@@ -57,7 +58,7 @@ if [[ ",$parts," == *",zoom,"* ]]; then
   for scene in $scenes; do
     args+=(--dataset_path "$shared/data/strecha/$scene-zoom")
   done
-  "$bin" eval_eth "${args[@]}" --output_path "$out/eth_zoom" --max_num_features 2048 \
+  "$bin" eval_eth --intrinsics "${SCALESFM_INTRINSICS:-gt}" "${args[@]}" --output_path "$out/eth_zoom" --max_num_features 2048 \
     --methods "${SCALESFM_ZOOM_METHODS:-scalesfm-s2dnet-scale,colmap-default}" \
     --num_threads "${SCALESFM_THREADS:--1}"
 fi

@@ -3,6 +3,7 @@
 # single-level variant (scalesfm-plain) and stock COLMAP 3.8 in the same run, GT intrinsics
 # fixed for every method.
 # Usage: scripts/bench_scale_matching.sh zoom|base|zoom2048 [OUTPUT_DIR] [extra eval_eth flags]
+# SCALESFM_INTRINSICS: eval_eth --intrinsics gt|exif|free (default gt, the mode of its tables).
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 shared="${SCALESFM_SHARED:-$here/../shared}"
@@ -26,4 +27,4 @@ for scene in fountain-P11 Herz-Jesus-P8 entry-P10 castle-P19; do
 done
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(lscpu | sed -n 's/^Model name: *//p')"
 echo "commit: $(git -C "$here" rev-parse --short HEAD)"
-"$bin" eval_eth "${args[@]}" --output_path "$out" --methods "$methods" "${extra[@]}" "$@"
+"$bin" eval_eth --intrinsics "${SCALESFM_INTRINSICS:-gt}" "${args[@]}" --output_path "$out" --methods "$methods" "${extra[@]}" "$@"

@@ -9,6 +9,7 @@
 #     sift_vote's scale (scalesfm-scfeat-sdaim), and stock COLMAP.
 # Usage: scripts/bench_scfeat.sh [OUTPUT_DIR] [parts: homography,time,base,zoom]
 # SCALESFM_THREADS sets eval_eth's --num_threads (default: all cores).
+# SCALESFM_INTRINSICS: eval_eth --intrinsics gt|exif|free (default gt, the mode of its tables).
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 shared="${SCALESFM_SHARED:-$here/../shared}"
@@ -56,7 +57,7 @@ if [[ ",$parts," == *",base,"* ]]; then
   for scene in fountain-P11 Herz-Jesus-P8 entry-P10 castle-P19; do
     args+=(--dataset_path "$shared/data/strecha/$scene")
   done
-  "$bin" eval_eth "${args[@]}" --output_path "$out/eth_base" --methods scalesfm-scfeat,colmap-default \
+  "$bin" eval_eth --intrinsics "${SCALESFM_INTRINSICS:-gt}" "${args[@]}" --output_path "$out/eth_base" --methods scalesfm-scfeat,colmap-default \
     --num_threads "${SCALESFM_THREADS:--1}"
 fi
 
@@ -65,6 +66,6 @@ if [[ ",$parts," == *",zoom,"* ]]; then
   for scene in fountain-P11 Herz-Jesus-P8 entry-P10 castle-P19; do
     args+=(--dataset_path "$shared/data/strecha/$scene-zoom")
   done
-  "$bin" eval_eth "${args[@]}" --output_path "$out/eth_zoom" \
+  "$bin" eval_eth --intrinsics "${SCALESFM_INTRINSICS:-gt}" "${args[@]}" --output_path "$out/eth_zoom" \
     --methods scalesfm-scfeat,scalesfm-scfeat-sdaim,colmap-default --num_threads "${SCALESFM_THREADS:--1}"
 fi
