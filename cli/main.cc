@@ -280,16 +280,20 @@ int MakeZoomScene(int argc, char** argv) {
 
 int EvaluateModel(int argc, char** argv) {
   std::string model_path, gt_path;
+  PoseMetricOptions metric;
   po::options_description desc("evaluate_model options");
   desc.add_options()("model_path", po::value(&model_path),
-                     "COLMAP model, or a mapper output folder (largest model is used)")(
+                     "COLMAP model, or a mapper output folder (the model IMC 2020's "
+                     "get_best_colmap_index picks: most images, non-finite poses skipped)")(
       "gt_path", po::value(&gt_path), "GT COLMAP model");
+  AddPoseMetricOptions(&desc, &metric);
   if (!ParseCommandLine(argc, argv, "scalesfm evaluate_model --model_path DIR --gt_path DIR",
                         desc)) {
     return 0;
   }
   Require(model_path, "model_path");
   Require(gt_path, "gt_path");
+  metric.Check();
   // A path that does not exist is a typo, not a failed reconstruction; a mapper output folder
   // without a model is the latter, and is scored as an empty model.
   if (!fs::is_directory(model_path)) {
@@ -300,17 +304,18 @@ int EvaluateModel(int argc, char** argv) {
   }
   std::string path = model_path;
   if (!fs::exists(fs::path(path) / "cameras.bin") && !fs::exists(fs::path(path) / "cameras.txt")) {
-    const auto models = ListModels(path);
-    path = models.empty() ? "" : models.front();
+    path = BestModelPath(path);
     if (path.empty()) {
       LogWarning("no COLMAP model in " + model_path + ": scored as an empty reconstruction");
+    } else {
+      LogInfo("Model: " + path);
     }
   }
   const Reconstruction estimate = path.empty() ? Reconstruction() : Reconstruction::Read(path);
   const Reconstruction gt = Reconstruction::Read(gt_path);
   PrintHeading1("Model evaluation");
   PrintReconstructionStats(estimate.ComputeStats());
-  PrintPoseAccuracy(EvaluatePoses(gt, estimate));
+  PrintPoseAccuracy(EvaluatePoses(gt, estimate, metric));
   return 0;
 }
 

@@ -78,13 +78,6 @@ namespace {
 
 double AngleDeg(double cosine) { return std::acos(std::clamp(cosine, -1.0, 1.0)) * 180.0 / M_PI; }
 
-// GT relative pose of image 2 w.r.t. image 1 (x2 = R x1 + t).
-void RelativePose(const ModelImage& a, const ModelImage& b, Eigen::Matrix3d* r,
-                  Eigen::Vector3d* t) {
-  *r = b.R() * a.R().transpose();
-  *t = b.t - *r * a.t;
-}
-
 }  // namespace
 
 PairPoseError StereoPoseError(const std::vector<Eigen::Vector2d>& points1,
