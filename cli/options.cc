@@ -113,6 +113,17 @@ void AddMatchingConfigOptions(po::options_description* desc, MatchingConfig* o) 
   AddScaleMatchingOptions(desc, &o->scale);
 }
 
+void AddPoseMetricOptions(po::options_description* desc, PoseMetricOptions* o) {
+  desc->add_options()(
+      "translation_angle", po::value(&o->translation_angle)->default_value(o->translation_angle),
+      "folded: IMC 2020's evaluate_R_t, arccos(|cos|) in [0, 90] deg (a reversed baseline scores "
+      "~0; zero translation 90, a fail) | signed: ours before, arccos(cos) in [0, 180] deg (zero "
+      "translation 180, a fail)")(
+      "thresholds", po::value(&o->thresholds)->default_value(o->thresholds),
+      "imc: IMC 2020's np.histogram bins (compute_qt_auc): error < t at 1..9 deg, <= 10 at 10 deg "
+      "| strict: ours before, error < t at every threshold");
+}
+
 void AddDeviceOption(po::options_description* desc) {
   desc->add_options()("device", po::value<std::string>()->default_value("auto"),
                       "auto | cpu | cuda: every stage's device, unless its own "

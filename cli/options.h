@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "colmap_ext/image_reader.h"
+#include "eval_common/pose_metrics.h"
 #include "feature/extractor.h"
 #include "matching/matching_options.h"
 #include "pipeline/mapper_restarts.h"
@@ -34,6 +35,8 @@ void AddS2DNetMatchOptions(po::options_description* desc, S2DNetMatchOptions* o)
 // and --ScaleMatching.*. (--image_path and the --Extraction.* flags of re-extraction are the
 // command's, which may share them with its extraction stage.)
 void AddMatchingConfigOptions(po::options_description* desc, MatchingConfig* o);
+// --translation_angle and --thresholds: the pose-error definitions (IMC 2020's by default).
+void AddPoseMetricOptions(po::options_description* desc, PoseMetricOptions* o);
 // --device: the device of every stage of the command, unless a stage's own flag
 // (--Extraction.device, --Matching.device, --ScaleMatching.device) is given.
 void AddDeviceOption(po::options_description* desc);
