@@ -267,16 +267,12 @@ int MakeZoomScene(int argc, char** argv) {
     }
   }
   const Reconstruction gt = Reconstruction::Read((fs::path(scene_path) / "gt").string());
-  Reconstruction triangulated;
-  const Reconstruction* point_source = &gt;
-  if (ReliablePoints(gt).size() < 100) {
-    if (triangulation_path.empty()) {
-      triangulation_path = ZoomSceneFolder(output_path).string() + "_triangulation";
-    }
-    triangulated = TriangulateWithGtPoses(scene_path, triangulation_path, ColmapRunner());
-    point_source = &triangulated;
+  if (triangulation_path.empty()) {
+    triangulation_path = ZoomSceneFolder(output_path).string() + "_triangulation";
   }
-  const std::vector<const ModelPoint*> points = ReliablePoints(*point_source);
+  const Reconstruction point_source =
+      GtPointsOrTriangulation(scene_path, gt, triangulation_path, ColmapRunner());
+  const std::vector<const ModelPoint*> points = ReliablePoints(point_source);
   LogInfo(StringPrintf("%zu source points seen in >= 3 images", points.size()));
   PrintHeading1("Making zoom scene");
   const std::vector<ZoomView> views = PlanZoomScene(gt, points, o);

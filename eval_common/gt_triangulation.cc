@@ -52,4 +52,18 @@ std::vector<const ModelPoint*> ReliablePoints(const Reconstruction& model, size_
   return points;
 }
 
+Reconstruction GtPointsOrTriangulation(const std::string& scene_path, const Reconstruction& gt,
+                                       const std::string& work_path, const ColmapRunner& colmap) {
+  const size_t reliable = ReliablePoints(gt).size();
+  if (reliable >= kMinReliableGtPoints) {
+    LogInfo(StringPrintf("GT points from the GT model (%zu seen 3 times)", reliable));
+    return gt;
+  }
+  LogInfo(StringPrintf(
+      "The GT model has %zu points seen 3 times: GT points from a triangulation of SIFT matches "
+      "with the GT poses (cached in %s)",
+      reliable, work_path.c_str()));
+  return TriangulateWithGtPoses(scene_path, work_path, colmap);
+}
+
 }  // namespace scalesfm

@@ -24,4 +24,11 @@ Reconstruction TriangulateWithGtPoses(const std::string& scene_path, const std::
 std::vector<const ModelPoint*> ReliablePoints(const Reconstruction& model,
                                               size_t min_track_length = 3, double max_error = 2.0);
 
+// A scene's GT 3D points: `gt` itself when it has at least kMinReliableGtPoints ReliablePoints,
+// else TriangulateWithGtPoses(scene_path, work_path) (cached there). make_zoom_scene places its
+// views with them; eval_imc takes the GT co-visibility from them.
+constexpr size_t kMinReliableGtPoints = 100;
+Reconstruction GtPointsOrTriangulation(const std::string& scene_path, const Reconstruction& gt,
+                                       const std::string& work_path, const ColmapRunner& colmap);
+
 }  // namespace scalesfm

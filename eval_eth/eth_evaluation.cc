@@ -91,10 +91,6 @@ void RunMethodMatching(const std::string& db_path, const std::string& image_path
   RunMatching(db_path, config, colmap);
 }
 
-}  // namespace
-
-namespace {
-
 // exif mode: every image states a focal length, or the mode would silently become free.
 void RequireExifFocalLengths(const std::string& image_path) {
   for (const std::string& name : ListImages(image_path)) {

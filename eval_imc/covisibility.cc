@@ -6,9 +6,6 @@
 #include <random>
 #include <set>
 
-#include "eval_common/gt_triangulation.h"
-#include "util/logging.h"
-
 namespace scalesfm {
 namespace {
 
@@ -164,21 +161,6 @@ void CovisibilityTable::Set(const std::string& name1, const std::string& name2,
 bool CovisibilityTable::Covisible(const std::string& name1, const std::string& name2,
                                   double vis_th) const {
   return static_cast<double>(Get(name1, name2).shared_points) > vis_th;
-}
-
-Reconstruction CovisibilityPoints(const std::string& scene_path, const Reconstruction& gt,
-                                  const std::string& work_path, const ColmapRunner& colmap) {
-  const size_t reliable = ReliablePoints(gt).size();
-  if (reliable >= 100) {
-    LogInfo(
-        StringPrintf("GT co-visibility from the GT model's points (%zu seen 3 times)", reliable));
-    return gt;
-  }
-  LogInfo(StringPrintf(
-      "The GT model has %zu points seen 3 times: GT co-visibility from a triangulation of SIFT "
-      "matches with the GT poses (cached in %s)",
-      reliable, work_path.c_str()));
-  return TriangulateWithGtPoses(scene_path, work_path, colmap);
 }
 
 CovisibilityMatrix MakeCovisibilityMatrix(const std::vector<std::string>& names,

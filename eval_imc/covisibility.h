@@ -18,7 +18,6 @@
 #include <utility>
 #include <vector>
 
-#include "colmap_ext/colmap_runner.h"
 #include "colmap_ext/reconstruction.h"
 
 namespace scalesfm {
@@ -44,12 +43,6 @@ class CovisibilityTable {
  private:
   std::map<std::pair<std::string, std::string>, PairCovisibility> pairs_;
 };
-
-// The GT model itself when it has at least 100 points seen three times, else a triangulation of
-// the scene's SIFT matches with the GT poses held fixed (TriangulateWithGtPoses, cached under
-// `work_path`; the Strecha scenes ship an empty points3D.txt).
-Reconstruction CovisibilityPoints(const std::string& scene_path, const Reconstruction& gt,
-                                  const std::string& work_path, const ColmapRunner& colmap);
 
 // covisible[i][j]: whether images i and j of a scene are co-visible (symmetric, false on the
 // diagonal).

@@ -13,6 +13,7 @@
 #include <unordered_map>
 
 #include "colmap_ext/database.h"
+#include "eval_common/gt_triangulation.h"
 #include "eval_eth/eth_evaluation.h"
 #include "pipeline/mapper_restarts.h"
 #include "pipeline/reconstruction_pipeline.h"
@@ -500,7 +501,8 @@ std::vector<ImcResult> RunImcEvaluation(const ImcEvaluationOptions& options,
     if (NeedsCovisibility(options)) {
       PrintHeading1("GT co-visibility: " + fs::path(dataset).filename().string());
       covisibility = CovisibilityTable::Compute(
-          gt, CovisibilityPoints(dataset, gt, (scene_out / "gt_triangulation").string(), colmap));
+          gt,
+          GtPointsOrTriangulation(dataset, gt, (scene_out / "gt_triangulation").string(), colmap));
     }
     for (const std::string& method : options.methods) {
       PrintHeading1("IMC protocol: " + fs::path(dataset).filename().string() + " / " + method);
