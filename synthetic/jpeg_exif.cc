@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <memory>
 #include <opencv2/imgcodecs.hpp>
 
@@ -109,6 +110,14 @@ std::vector<unsigned char> EncodeJpegWithExif(const cv::Mat& bgr, int quality,
   out.insert(out.end(), block.begin(), block.end());
   out.insert(out.end(), jpeg.begin() + 2, jpeg.end());
   return out;
+}
+
+void WriteJpegWithExif(const std::string& path, const cv::Mat& bgr, int quality,
+                       const FocalExif& focal) {
+  const std::vector<unsigned char> jpeg = EncodeJpegWithExif(bgr, quality, focal);
+  std::ofstream file(path, std::ios::binary);
+  file.write(reinterpret_cast<const char*>(jpeg.data()), static_cast<std::streamsize>(jpeg.size()));
+  if (!file.flush()) throw Error("cannot write " + path);
 }
 
 }  // namespace scalesfm

@@ -29,4 +29,8 @@ std::vector<unsigned char> MakeFocalExifBlock(const FocalExif& focal);
 std::vector<unsigned char> EncodeJpegWithExif(const cv::Mat& bgr, int quality,
                                               const FocalExif& focal);
 
+// EncodeJpegWithExif written to `path`; throws Error when the file cannot be written.
+void WriteJpegWithExif(const std::string& path, const cv::Mat& bgr, int quality,
+                       const FocalExif& focal);
+
 }  // namespace scalesfm

@@ -358,13 +358,8 @@ void WriteSceneFolder(const std::string& scene_path, const Reconstruction& gt,
     cv::Mat bgr;
     cv::cvtColor(RenderZoomView(rgb, source_camera, v), bgr, cv::COLOR_RGB2BGR);
     const std::string path = (partial / "images" / v.name).string();
-    const std::vector<unsigned char> jpeg =
-        EncodeJpegWithExif(bgr, options.jpeg_quality,
-                           {ExifFocalOfView(v, i, options), v.camera.width, v.camera.height});
-    std::ofstream file(path, std::ios::binary);
-    file.write(reinterpret_cast<const char*>(jpeg.data()),
-               static_cast<std::streamsize>(jpeg.size()));
-    if (!file.flush()) throw Error("cannot write " + path);
+    WriteJpegWithExif(path, bgr, options.jpeg_quality,
+                      {ExifFocalOfView(v, i, options), v.camera.width, v.camera.height});
     LogInfo(v.zoom == 1 ? StringPrintf("[%zu/%zu] %s from %s (wide shot)", i + 1, views.size(),
                                        v.name.c_str(), source.name.c_str())
                         : StringPrintf("[%zu/%zu] %s from %s (zoom %g at %.0f,%.0f; %zu covered "

@@ -101,10 +101,7 @@ TEST(ImageReader, ExifWrittenByMakeZoomSceneGivesTheFocalPrior) {
   const cv::Mat bgr(512, 768, CV_8UC3, cv::Scalar(90, 120, 150));
   const double focal = 1381.4;  // 35 mm equivalent 1381.4 / 768 * 35 = 62.96 -> 63
   auto write = [&](const std::string& name, bool with_35mm) {
-    const std::vector<unsigned char> jpeg =
-        EncodeJpegWithExif(bgr, 90, {focal, 768, 512, with_35mm});
-    std::ofstream(dir + "/" + name, std::ios::binary)
-        .write(reinterpret_cast<const char*>(jpeg.data()), jpeg.size());
+    WriteJpegWithExif(dir + "/" + name, bgr, 90, {focal, 768, 512, with_35mm});
     return dir + "/" + name;
   };
   const auto from_35mm = ReadExifFocalLengthPixels(write("a.jpg", true), 768, 512);
@@ -124,9 +121,7 @@ TEST(ImageReader, ExifPriorEqualsColmapFeatureExtractors) {
   const cv::Mat bgr(480, 640, CV_8UC3, cv::Scalar(60, 200, 30));
   cv::Mat textured = bgr.clone();
   cv::randu(textured, 0, 255);
-  const std::vector<unsigned char> jpeg = EncodeJpegWithExif(textured, 90, {1003.7, 640, 480});
-  std::ofstream(dir + "/images/a.jpg", std::ios::binary)
-      .write(reinterpret_cast<const char*>(jpeg.data()), jpeg.size());
+  WriteJpegWithExif(dir + "/images/a.jpg", textured, 90, {1003.7, 640, 480});
   ColmapRunner().Run("feature_extractor",
                      {"--database_path", dir + "/colmap.db", "--image_path", dir + "/images",
                       "--SiftExtraction.use_gpu", "0", "--SiftExtraction.max_num_features", "50"});

@@ -102,10 +102,7 @@ TEST(IntrinsicsModes, ExifModeGivesEveryMethodTheExifPrior) {
     const Camera& camera = gt.cameras.at(image.camera_id);
     const cv::Mat bgr = cv::imread(scene + "/images/" + image.name);
     const std::string name = fs::path(image.name).stem().string() + ".jpg";
-    const std::vector<unsigned char> jpeg =
-        EncodeJpegWithExif(bgr, 95, {camera.FocalX(), bgr.cols, bgr.rows});
-    std::ofstream(dataset + "/images/" + name, std::ios::binary)
-        .write(reinterpret_cast<const char*>(jpeg.data()), jpeg.size());
+    WriteJpegWithExif(dataset + "/images/" + name, bgr, 95, {camera.FocalX(), bgr.cols, bgr.rows});
     expected[name] = std::round(camera.FocalX() / 480 * kExifFilmWidthMm) / kExifFilmWidthMm * 480;
   }
   for (const std::string& method : kMethods) {
