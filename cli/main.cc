@@ -22,6 +22,7 @@
 #include "pipeline/reconstruction_pipeline.h"
 #include "synthetic/synthetic_scene.h"
 #include "synthetic/zoom_scene.h"
+#include "training/cvarm_trainer.h"
 #include "training/s2dnet_trainer.h"
 #include "training/scalenet_trainer.h"
 #include "training/scfeat_trainer.h"
@@ -481,8 +482,10 @@ int EvalScale(int argc, char** argv) {
                      "folder with pairs.txt and <pair>/A.jpg, B.jpg")(
       "scene_path", po::value(&o.scene_paths)->composing(),
       "posed scene with images/ and gt/; repeatable")(
-      "estimators", po::value(&estimators)->default_value(estimators), "comma-separated")(
-      "ScaleMatching.weights", po::value(&o.weights), "ScaleNet weights")(
+      "estimators", po::value(&estimators)->default_value(estimators),
+      "comma-separated, of: none (s = 1), sift_vote, scalenet, dscalenet, cvarm")(
+      "ScaleMatching.weights", po::value(&o.weights),
+      "weights for every network estimator of the run (empty: each one's default file)")(
       "output_path", po::value(&o.output_path), "results folder")(
       "device", po::value(&o.device)->default_value(o.device), "auto | cpu | cuda")(
       "min_covisible_points",
@@ -579,6 +582,30 @@ int TrainScaleNetCommand(int argc, char** argv) {
   return 0;
 }
 
+int TrainCvarmCommand(int argc, char** argv) {
+  CvarmTrainOptions o;
+  po::options_description desc("train_cvarm options");
+  desc.add_options()("iterations", po::value(&o.iterations)->default_value(o.iterations), "")(
+      "learning_rate", po::value(&o.learning_rate)->default_value(o.learning_rate), "")(
+      "lambda_d", po::value(&o.lambda_d)->default_value(o.lambda_d),
+      "weight of the dual loss l_d (eq. 12)")("lambda_c",
+                                              po::value(&o.lambda_c)->default_value(o.lambda_c),
+                                              "weight of the consistent loss l_c (eq. 12)")(
+      "posed_pairs", po::value(&o.posed_pairs)->composing(),
+      "an eval_scale gt_pairs.csv of posed scenes, whose pairs join the synthetic ones "
+      "(repeatable; never -zoom scenes)")(
+      "posed_fraction", po::value(&o.posed_fraction)->default_value(o.posed_fraction),
+      "fraction of each batch drawn from --posed_pairs");
+  AddTrainingRunOptions(&desc, &o);
+  if (!ParseCommandLine(argc, argv, "scalesfm train_cvarm --data_path DIR --output_path FILE.pt",
+                        desc)) {
+    return 0;
+  }
+  o.command_line = CommandLine(argc, argv);
+  TrainCvarm(o);
+  return 0;
+}
+
 int EvalFeatures(int argc, char** argv) {
   FeatureMatchingOptions o;
   o.extraction.max_image_size = 1600;
@@ -668,6 +695,8 @@ const std::map<std::string, std::pair<std::function<int(int, char**)>, const cha
           {"eval_sdaim",
            {EvalSdaim, "SIFT matching accuracy with and without SDAIM (homographies)"}},
           {"train_scalenet", {TrainScaleNetCommand, "train ScaleNet on synthetic pairs"}},
+          {"train_cvarm",
+           {TrainCvarmCommand, "train Scale-Net with CVARM on synthetic and posed pairs"}},
           {"eval_features",
            {EvalFeatures, "feature matching accuracy (MMA, eq. 24) on homography pairs"}},
           {"train_scfeat", {TrainScfeatCommand, "train SCFeat on synthetic posed plane pairs"}},

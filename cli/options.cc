@@ -194,9 +194,10 @@ void AddScaleOptions(po::options_description* desc, ScaleEstimatorOptions* o) {
                       po::value(&o->estimator)->default_value(o->estimator),
                       EstimatorHelp().c_str())(
       "ScaleMatching.weights", po::value(&o->weights)->default_value(o->weights),
-      "ScaleNet weights (default: models/scalenet_compact.pt)")(
-      "ScaleMatching.device", po::value(&o->device)->default_value(o->device),
-      "auto | cpu | cuda (network estimators)")(
+      "network estimator weights (default: models/scalenet_compact.pt; cvarm: "
+      "models/cvarm_compact.pt)")("ScaleMatching.device",
+                                  po::value(&o->device)->default_value(o->device),
+                                  "auto | cpu | cuda (network estimators)")(
       "ScaleMatching.gt_path", po::value(&o->gt_path)->default_value(o->gt_path),
       "GT model with 3D points, for the gt oracle estimator (evaluation only)")(
       "ScaleMatching.max_num_features",

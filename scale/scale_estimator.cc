@@ -6,6 +6,7 @@
 #include <map>
 
 #include "feature/image_io.h"
+#include "scale/cvarm_estimator.h"
 #include "scale/scalenet_estimator.h"
 #include "scale/sift_vote.h"
 #include "util/device.h"
@@ -56,7 +57,6 @@ const std::map<std::string, Entry>& Registry() {
       {"sift_vote",
        {{/*trivial=*/false, /*votes_on_keypoint_scales=*/true},
         [](const ScaleEstimatorOptions& o) { return std::make_unique<SiftVoteEstimator>(o); }}},
-      // The slot for Scale-Net (CVARM) of the SDAIM paper, sec. III-C; not built yet.
       {"gt",
        {{/*trivial=*/false, /*votes_on_keypoint_scales=*/false, /*reads_gt_model=*/true},
         [](const ScaleEstimatorOptions&) -> std::unique_ptr<ScaleEstimator> {
@@ -64,13 +64,9 @@ const std::map<std::string, Entry>& Registry() {
               "--ScaleMatching.estimator gt is an oracle for evaluation: it reads the scale of a "
               "pair from the GT model (--ScaleMatching.gt_path), not from two images");
         }}},
+      // Scale-Net with CVARM of the SDAIM paper (sec. III-C).
       {"cvarm",
-       {{},
-        [](const ScaleEstimatorOptions&) -> std::unique_ptr<ScaleEstimator> {
-          throw Error(
-              "--ScaleMatching.estimator cvarm (Scale-Net with CVARM) is not implemented yet; "
-              "use sift_vote, dscalenet or scalenet");
-        }}},
+       {{}, [](const ScaleEstimatorOptions& o) { return std::make_unique<CvarmEstimator>(o); }}},
   };
   return registry;
 }

@@ -283,9 +283,36 @@ TEST(ScaleAwareMatching, OptionErrorsAreClear) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("--image_path"), std::string::npos) << e.what();
   }
+  // A network estimator without its weights file is an error that names the file.
   o.scale.estimator.estimator = "cvarm";
+  o.scale.estimator.weights = test::MakeTempDir("sam_noweights") + "/missing.pt";
   o.image_path = MakeZoomPair().image_dir;
-  EXPECT_THROW(RunRawMatching(ExtractZoomPair("sam_cvarm", "1"), {{1, 2}}, o), Error);
+  const std::string db_path = ExtractZoomPair("sam_cvarm_missing", "1");
+  try {
+    RunRawMatching(db_path, {{1, 2}}, o);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("missing.pt"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(Database(db_path).ExistsMatches(1, 2));
+}
+
+TEST(ScaleAwareMatching, SdaimWithCvarmCachesItsScale) {
+  // --ScaleMatching.estimator cvarm with the shipped weights: the matcher encodes each image once,
+  // estimates the pair, matches and caches the scale under "cvarm", inverted for (2, 1).
+  MatchingConfig o;
+  o.scale.estimator.estimator = "cvarm";
+  o.scale.estimator.device = "cpu";
+  o.image_path = MakeZoomPair().image_dir;
+  const std::string db_path = ExtractZoomPair("sam_cvarm", "auto");
+  const MatchingSummary summary = RunRawMatching(db_path, {{1, 2}}, o);
+  EXPECT_EQ(summary.num_matched, 1u);
+  Database db(db_path);
+  const auto scale = db.ReadPairScale(1, 2, "cvarm");
+  ASSERT_TRUE(scale.has_value());
+  EXPECT_TRUE(std::isfinite(scale->scale) && scale->scale > 0);
+  EXPECT_NEAR(std::log2(db.ReadPairScale(2, 1, "cvarm")->scale), -std::log2(scale->scale), 1e-9);
+  EXPECT_TRUE(db.ExistsMatches(1, 2));
 }
 
 TEST(Sharding, ShardsCoverAllPairsOnceAndBadSpecsAreErrors) {

@@ -7,6 +7,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "feature/image_io.h"
+#include "scale/scale_estimator.h"
 #include "scale/scalenet_input.h"
 #include "util/logging.h"
 #include "util/random.h"
@@ -186,6 +187,68 @@ ScalePair ScalePairGenerator::Sample(std::mt19937* rng) const {
     pair.nominal_scale = 1.0 / zoom;
   }
   return pair;
+}
+
+ScalePairBatch ToScalePairBatch(const std::vector<ScalePair>& pairs) {
+  std::vector<torch::Tensor> a, b;
+  std::vector<float> log_scale;
+  for (const ScalePair& pair : pairs) {
+    const int s = pair.a.rows;
+    a.push_back(torch::from_blob(pair.a.clone().data, {1, 1, s, s}, torch::kFloat32).clone());
+    b.push_back(torch::from_blob(pair.b.clone().data, {1, 1, s, s}, torch::kFloat32).clone());
+    log_scale.push_back(static_cast<float>(std::log(pair.scale)));
+  }
+  return {torch::cat(a), torch::cat(b), torch::tensor(log_scale)};
+}
+
+ScalePairBatch MakeScalePairBatch(const ScalePairGenerator& generator, int n, std::mt19937* rng) {
+  std::vector<ScalePair> pairs;
+  for (int i = 0; i < n; ++i) pairs.push_back(generator.Sample(rng));
+  return ToScalePairBatch(pairs);
+}
+
+ScaleValidation SummariseScaleValidation(const std::vector<double>& est_log2,
+                                         const std::vector<double>& gt_log2,
+                                         const std::vector<int>& est_bins) {
+  double sum = 0, sum_ge1 = 0;
+  size_t n_ge1 = 0, within = 0;
+  std::array<double, 3> octave_error{}, octave_bias{};
+  std::array<size_t, 3> octave_n{};
+  const size_t n = est_log2.size();
+  for (size_t i = 0; i < n; ++i) {
+    const double e = std::abs(est_log2[i] - gt_log2[i]);
+    const double g = gt_log2[i];
+    sum += e;
+    if (std::abs(g) >= 1) {
+      sum_ge1 += e;
+      ++n_ge1;
+    }
+    const size_t octave = std::min<size_t>(2, static_cast<size_t>(std::abs(g)));
+    octave_error[octave] += e;
+    octave_bias[octave] += std::abs(est_log2[i]) - std::abs(g);
+    ++octave_n[octave];
+    within += std::abs(est_bins[i] - NearestScaleBin(std::exp2(g))) <= 1;
+  }
+  ScaleValidation v;
+  v.mean_log2_error = n ? sum / n : 0;
+  v.mean_log2_error_ge1 = n_ge1 ? sum_ge1 / n_ge1 : 0;
+  v.bin_within_one_bin = n ? double(within) / n : 0;
+  for (size_t k = 0; k < 3; ++k) {
+    v.error_by_octave[k] = octave_n[k] ? octave_error[k] / octave_n[k] : 0;
+    v.magnitude_bias_by_octave[k] = octave_n[k] ? octave_bias[k] / octave_n[k] : 0;
+  }
+  return v;
+}
+
+void LogScaleValidation(int iteration, const ScaleValidation& v) {
+  LogInfo(
+      StringPrintf("Validation at %d: E = %.4f, E(|log2 s|>=1) = %.4f, bin within one bin: %.3f",
+                   iteration, v.mean_log2_error, v.mean_log2_error_ge1, v.bin_within_one_bin));
+  LogInfo(StringPrintf(
+      "  per octave of |log2 s| (0-1, 1-2, 2-3): E %.3f / %.3f / %.3f, |log2 s| estimated "
+      "minus GT %+.3f / %+.3f / %+.3f",
+      v.error_by_octave[0], v.error_by_octave[1], v.error_by_octave[2],
+      v.magnitude_bias_by_octave[0], v.magnitude_bias_by_octave[1], v.magnitude_bias_by_octave[2]));
 }
 
 }  // namespace scalesfm

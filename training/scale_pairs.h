@@ -5,6 +5,9 @@
 // distractor image filling whatever falls outside the source.
 #pragma once
 
+#include <torch/torch.h>
+
+#include <array>
 #include <opencv2/core.hpp>
 #include <random>
 #include <string>
@@ -47,5 +50,29 @@ class ScalePairGenerator {
   std::vector<cv::Mat> images_;
   size_t largest_ = 0;  // the image with the longest short side
 };
+
+// A batch of pairs as the scale networks take them: a, b [N, 1, S, S] and log s(A->B) [N].
+struct ScalePairBatch {
+  torch::Tensor a, b, log_scale;
+};
+ScalePairBatch ToScalePairBatch(const std::vector<ScalePair>& pairs);
+ScalePairBatch MakeScalePairBatch(const ScalePairGenerator& generator, int n, std::mt19937* rng);
+
+// What train_scalenet and train_cvarm report at each validation.
+struct ScaleValidation {
+  double mean_log2_error = 0;      // E over all validation pairs
+  double mean_log2_error_ge1 = 0;  // E over pairs with |log2 s| >= 1
+  double bin_within_one_bin = 0;   // fraction whose estimated bin is within 1 of the GT bin
+  // Per octave of |log2 s| ([0,1), [1,2), [2,3]): E, and the mean signed error of the magnitude,
+  // |log2 s_est| - |log2 s| (negative: zooms are underestimated, estimates shrink towards 1).
+  std::array<double, 3> error_by_octave{};
+  std::array<double, 3> magnitude_bias_by_octave{};
+};
+// From per-pair log2 estimates, GT log2 scales and estimated bins (0..12).
+ScaleValidation SummariseScaleValidation(const std::vector<double>& est_log2,
+                                         const std::vector<double>& gt_log2,
+                                         const std::vector<int>& est_bins);
+// Logs a validation as both trainers print it.
+void LogScaleValidation(int iteration, const ScaleValidation& v);
 
 }  // namespace scalesfm

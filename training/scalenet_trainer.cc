@@ -37,66 +37,29 @@ void ScaleNetTrainOptions::Check() const {
 
 namespace {
 
-struct Batch {
-  torch::Tensor a, b, log_scale;  // [N,1,S,S] x2, [N]
-};
-
-Batch MakeBatch(const ScalePairGenerator& generator, int n, std::mt19937* rng) {
-  std::vector<torch::Tensor> a, b;
-  std::vector<float> log_scale;
-  for (int i = 0; i < n; ++i) {
-    const ScalePair pair = generator.Sample(rng);
-    const int s = pair.a.rows;
-    a.push_back(torch::from_blob(pair.a.clone().data, {1, 1, s, s}, torch::kFloat32).clone());
-    b.push_back(torch::from_blob(pair.b.clone().data, {1, 1, s, s}, torch::kFloat32).clone());
-    log_scale.push_back(static_cast<float>(std::log(pair.scale)));
-  }
-  return {torch::cat(a), torch::cat(b), torch::tensor(log_scale)};
-}
-
-ScaleNetValidation Validate(ScaleNet& model, const std::vector<Batch>& batches,
-                            const torch::Device& device) {
+ScaleValidation Validate(ScaleNet& model, const std::vector<ScalePairBatch>& batches,
+                         const torch::Device& device) {
   torch::NoGradGuard no_grad;
   model->eval();
-  double sum = 0, sum_ge1 = 0;
-  size_t n = 0, n_ge1 = 0, within = 0;
-  std::array<double, 3> octave_error{}, octave_bias{};
-  std::array<size_t, 3> octave_n{};
-  for (const Batch& batch : batches) {
+  std::vector<double> est_log2, gt_log2;
+  std::vector<int> argmax_bins;
+  for (const ScalePairBatch& batch : batches) {
     const auto fa = model->ExtractFeatures(batch.a.to(device));
     const auto fb = model->ExtractFeatures(batch.b.to(device));
     const torch::Tensor p_ab = torch::softmax(model->PairLogits(fa, fb), 1).cpu();
     const torch::Tensor p_ba = torch::softmax(model->PairLogits(fb, fa), 1).cpu();
     const torch::Tensor est = ConsistentLogScale(p_ab, p_ba) / std::log(2.0);
     const torch::Tensor gt = batch.log_scale / std::log(2.0);
-    const torch::Tensor err = (est - gt).abs();
     const torch::Tensor argmax = p_ab.argmax(1);
-    for (int64_t i = 0; i < err.size(0); ++i) {
-      const double e = err[i].item<double>();
-      sum += e;
-      ++n;
-      const double g = gt[i].item<double>();
-      if (std::abs(g) >= 1) {
-        sum_ge1 += e;
-        ++n_ge1;
-      }
-      const size_t octave = std::min<size_t>(2, static_cast<size_t>(std::abs(g)));
-      octave_error[octave] += e;
-      octave_bias[octave] += std::abs(est[i].item<double>()) - std::abs(g);
-      ++octave_n[octave];
-      within += std::abs(argmax[i].item<int64_t>() - NearestScaleBin(std::exp2(g))) <= 1;
+    for (int64_t i = 0; i < est.size(0); ++i) {
+      est_log2.push_back(est[i].item<double>());
+      gt_log2.push_back(gt[i].item<double>());
+      argmax_bins.push_back(static_cast<int>(argmax[i].item<int64_t>()));
     }
   }
   model->train();
-  ScaleNetValidation v;
-  v.mean_log2_error = n ? sum / n : 0;
-  v.mean_log2_error_ge1 = n_ge1 ? sum_ge1 / n_ge1 : 0;
-  v.argmax_within_one_bin = n ? double(within) / n : 0;
-  for (size_t k = 0; k < 3; ++k) {
-    v.error_by_octave[k] = octave_n[k] ? octave_error[k] / octave_n[k] : 0;
-    v.magnitude_bias_by_octave[k] = octave_n[k] ? octave_bias[k] / octave_n[k] : 0;
-  }
-  return v;
+  // D-ScaleNet's hard assignment is the argmax bin.
+  return SummariseScaleValidation(est_log2, gt_log2, argmax_bins);
 }
 
 }  // namespace
@@ -117,12 +80,12 @@ void TrainScaleNet(const ScaleNetTrainOptions& options) {
   const ScalePairGenerator val_data(val_paths, pair_options);
   LogInfo(StringPrintf("Training images: %zu, validation images: %zu", train_data.num_images(),
                        val_data.num_images()));
-  std::vector<Batch> validation;
+  std::vector<ScalePairBatch> validation;
   {
     std::mt19937 rng(options.seed + 977);
     for (int done = 0; done < options.validation_pairs; done += options.batch_size) {
-      validation.push_back(
-          MakeBatch(val_data, std::min(options.batch_size, options.validation_pairs - done), &rng));
+      validation.push_back(MakeScalePairBatch(
+          val_data, std::min(options.batch_size, options.validation_pairs - done), &rng));
     }
   }
 
@@ -139,7 +102,7 @@ void TrainScaleNet(const ScaleNetTrainOptions& options) {
   Progress progress("iteration", options.iterations - start);
   double running = 0;
   int running_n = 0;
-  ScaleNetValidation last;
+  ScaleValidation last;
   for (int it = start; it < options.iterations; ++it) {
     double lr = options.learning_rate;
     if (it >= 0.7 * options.iterations) lr *= 0.1;
@@ -149,7 +112,7 @@ void TrainScaleNet(const ScaleNetTrainOptions& options) {
     }
     // The batch depends on (seed, iteration) only, so a resumed run sees the same data.
     std::mt19937 rng(options.seed * 1000003u + static_cast<unsigned>(it));
-    const Batch batch = MakeBatch(train_data, options.batch_size, &rng);
+    const ScalePairBatch batch = MakeScalePairBatch(train_data, options.batch_size, &rng);
     optimizer.zero_grad();
     const torch::Tensor logits = model->forward(batch.a.to(device), batch.b.to(device));
     const torch::Tensor loss =
@@ -167,16 +130,7 @@ void TrainScaleNet(const ScaleNetTrainOptions& options) {
     }
     if ((it + 1) % options.validate_every == 0 || last_it) {
       last = Validate(model, validation, device);
-      LogInfo(StringPrintf(
-          "Validation at %d: E = %.4f, E(|log2 s|>=1) = %.4f, argmax within "
-          "one bin: %.3f",
-          it + 1, last.mean_log2_error, last.mean_log2_error_ge1, last.argmax_within_one_bin));
-      LogInfo(StringPrintf(
-          "  per octave of |log2 s| (0-1, 1-2, 2-3): E %.3f / %.3f / %.3f, |log2 s| estimated "
-          "minus GT %+.3f / %+.3f / %+.3f",
-          last.error_by_octave[0], last.error_by_octave[1], last.error_by_octave[2],
-          last.magnitude_bias_by_octave[0], last.magnitude_bias_by_octave[1],
-          last.magnitude_bias_by_octave[2]));
+      LogScaleValidation(it + 1, last);
     }
     if ((it + 1) % options.checkpoint_every == 0 && !last_it) {
       checkpoint.Save(*model, optimizer, it + 1);
@@ -198,7 +152,7 @@ void TrainScaleNet(const ScaleNetTrainOptions& options) {
                     {"max_rotation_deg", options.max_rotation_deg}};
   sidecar.final_metrics = {{"E_log2", last.mean_log2_error},
                            {"E_log2_abs_ge1", last.mean_log2_error_ge1},
-                           {"argmax_within_one_bin", last.argmax_within_one_bin},
+                           {"argmax_within_one_bin", last.bin_within_one_bin},
                            {"E_log2_by_octave", last.error_by_octave},
                            {"abs_log2_bias_by_octave", last.magnitude_bias_by_octave}};
   WriteTrainedWeights(checkpoint, *model, options, sidecar);
