@@ -86,14 +86,8 @@ void TrainCvarm(const CvarmTrainOptions& options) {
                    "batch of %d)",
                    train_data.num_images(), val_data.num_images(), posed.size(), posed_per_batch,
                    options.batch_size));
-  std::vector<ScalePairBatch> validation;
-  {
-    std::mt19937 rng(options.seed + 977);
-    for (int done = 0; done < options.validation_pairs; done += options.batch_size) {
-      validation.push_back(MakeScalePairBatch(
-          val_data, std::min(options.batch_size, options.validation_pairs - done), &rng));
-    }
-  }
+  const std::vector<ScalePairBatch> validation = MakeScaleValidationBatches(
+      val_data, options.validation_pairs, options.batch_size, options.seed);
 
   CvarmNet model(config);
   model->to(device);
@@ -110,12 +104,8 @@ void TrainCvarm(const CvarmTrainOptions& options) {
   int running_n = 0;
   ScaleValidation last;
   for (int it = start; it < options.iterations; ++it) {
-    double lr = options.learning_rate;
-    if (it >= 0.7 * options.iterations) lr *= 0.1;
-    if (it >= 0.9 * options.iterations) lr *= 0.1;
-    for (auto& group : optimizer.param_groups()) {
-      static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
-    }
+    const double lr =
+        SetStepDecayLearningRate(&optimizer, options.learning_rate, it, options.iterations);
     // The batch depends on (seed, iteration) only, so a resumed run sees the same data.
     std::mt19937 rng(options.seed * 1000003u + static_cast<unsigned>(it));
     std::vector<ScalePair> pairs;

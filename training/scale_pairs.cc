@@ -207,6 +207,17 @@ ScalePairBatch MakeScalePairBatch(const ScalePairGenerator& generator, int n, st
   return ToScalePairBatch(pairs);
 }
 
+std::vector<ScalePairBatch> MakeScaleValidationBatches(const ScalePairGenerator& generator,
+                                                       int num_pairs, int batch_size,
+                                                       unsigned seed) {
+  std::vector<ScalePairBatch> batches;
+  std::mt19937 rng(seed + 977);
+  for (int done = 0; done < num_pairs; done += batch_size) {
+    batches.push_back(MakeScalePairBatch(generator, std::min(batch_size, num_pairs - done), &rng));
+  }
+  return batches;
+}
+
 ScaleValidation SummariseScaleValidation(const std::vector<double>& est_log2,
                                          const std::vector<double>& gt_log2,
                                          const std::vector<int>& est_bins) {

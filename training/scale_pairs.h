@@ -57,6 +57,11 @@ struct ScalePairBatch {
 };
 ScalePairBatch ToScalePairBatch(const std::vector<ScalePair>& pairs);
 ScalePairBatch MakeScalePairBatch(const ScalePairGenerator& generator, int n, std::mt19937* rng);
+// The fixed validation set of a scale trainer: `num_pairs` pairs in batches of `batch_size`,
+// drawn with a seed derived from `seed`.
+std::vector<ScalePairBatch> MakeScaleValidationBatches(const ScalePairGenerator& generator,
+                                                       int num_pairs, int batch_size,
+                                                       unsigned seed);
 
 // What train_scalenet and train_cvarm report at each validation.
 struct ScaleValidation {

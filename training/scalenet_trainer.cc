@@ -80,14 +80,8 @@ void TrainScaleNet(const ScaleNetTrainOptions& options) {
   const ScalePairGenerator val_data(val_paths, pair_options);
   LogInfo(StringPrintf("Training images: %zu, validation images: %zu", train_data.num_images(),
                        val_data.num_images()));
-  std::vector<ScalePairBatch> validation;
-  {
-    std::mt19937 rng(options.seed + 977);
-    for (int done = 0; done < options.validation_pairs; done += options.batch_size) {
-      validation.push_back(MakeScalePairBatch(
-          val_data, std::min(options.batch_size, options.validation_pairs - done), &rng));
-    }
-  }
+  const std::vector<ScalePairBatch> validation = MakeScaleValidationBatches(
+      val_data, options.validation_pairs, options.batch_size, options.seed);
 
   ScaleNet model(config);
   model->to(device);
@@ -104,12 +98,8 @@ void TrainScaleNet(const ScaleNetTrainOptions& options) {
   int running_n = 0;
   ScaleValidation last;
   for (int it = start; it < options.iterations; ++it) {
-    double lr = options.learning_rate;
-    if (it >= 0.7 * options.iterations) lr *= 0.1;
-    if (it >= 0.9 * options.iterations) lr *= 0.1;
-    for (auto& group : optimizer.param_groups()) {
-      static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
-    }
+    const double lr =
+        SetStepDecayLearningRate(&optimizer, options.learning_rate, it, options.iterations);
     // The batch depends on (seed, iteration) only, so a resumed run sees the same data.
     std::mt19937 rng(options.seed * 1000003u + static_cast<unsigned>(it));
     const ScalePairBatch batch = MakeScalePairBatch(train_data, options.batch_size, &rng);

@@ -79,4 +79,15 @@ TrainingStart StartTraining(const TrainingRunOptions& run, const std::string& he
   return start;
 }
 
+double SetStepDecayLearningRate(torch::optim::Adam* optimizer, double base, int iteration,
+                                int iterations) {
+  double lr = base;
+  if (iteration >= 0.7 * iterations) lr *= 0.1;
+  if (iteration >= 0.9 * iterations) lr *= 0.1;
+  for (auto& group : optimizer->param_groups()) {
+    static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
+  }
+  return lr;
+}
+
 }  // namespace scalesfm

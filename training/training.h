@@ -55,6 +55,11 @@ class TrainingCheckpoint {
   std::string output_path_;
 };
 
+// The step schedule of train_scalenet and train_cvarm: `base` until 70% of the iterations, x0.1
+// until 90%, x0.01 after; sets it on every parameter group of the Adam `optimizer` and returns it.
+double SetStepDecayLearningRate(torch::optim::Adam* optimizer, double base, int iteration,
+                                int iterations);
+
 // torch::manual_seed(seed) and LibTorch's intra-op threads (num_threads <= 0: all cores).
 void SetUpTraining(unsigned seed, int num_threads);
 
