@@ -5,8 +5,10 @@
 #include <array>
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <mutex>
+#include <vector>
 
 #include "colmap_ext/colmap_runner.h"
 #include "synthetic/synthetic_scene.h"
@@ -14,13 +16,49 @@
 namespace scalesfm::test {
 namespace fs = std::filesystem;
 
+namespace {
+
+// The folders MakeTempDir made in this process, removed when the process ends: a full ctest
+// run otherwise leaves gigabytes in /tmp, and repeated runs fill the disk. Only the process that
+// made a folder removes it (a forked child that exits must not delete its parent's folders).
+// SCALESFM_KEEP_TEST_DIRS=1 keeps them for debugging.
+class TempDirRegistry {
+ public:
+  void Add(const fs::path& dir) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    dirs_.push_back(dir);
+  }
+  ~TempDirRegistry() {
+    if (getpid() != owner_ || std::getenv("SCALESFM_KEEP_TEST_DIRS")) return;
+    for (const fs::path& dir : dirs_) {
+      std::error_code ignored;  // best effort: a test may have left a folder read-only
+      fs::permissions(dir, fs::perms::owner_all, fs::perm_options::add, ignored);
+      fs::remove_all(dir, ignored);
+    }
+  }
+
+ private:
+  const pid_t owner_ = getpid();
+  std::mutex mutex_;
+  std::vector<fs::path> dirs_;
+};
+
+TempDirRegistry& TempDirs() {
+  static TempDirRegistry registry;
+  return registry;
+}
+
+}  // namespace
+
 std::string MakeTempDir(const std::string& tag) {
   static std::atomic<int> counter{0};
+  TempDirRegistry& registry = TempDirs();  // constructed first, so destroyed after its users
   const fs::path dir =
       fs::temp_directory_path() /
       ("scalesfm_test_" + tag + "_" + std::to_string(getpid()) + "_" + std::to_string(counter++));
   fs::remove_all(dir);
   fs::create_directories(dir);
+  registry.Add(dir);
   return dir.string();
 }
 

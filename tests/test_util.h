@@ -7,7 +7,8 @@
 
 namespace scalesfm::test {
 
-// A fresh, empty folder under the system temp dir, unique per call.
+// A fresh, empty folder under the system temp dir, unique per call; removed with its contents
+// when the test process exits (SCALESFM_KEEP_TEST_DIRS=1 keeps it).
 std::string MakeTempDir(const std::string& tag);
 
 // The synthetic scene (images/ and gt/) rendered once per process: 8 cameras, 2 of them zoomed
