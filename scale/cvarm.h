@@ -65,11 +65,10 @@ class MsfefImpl : public torch::nn::Module {
   explicit MsfefImpl(const CvarmConfig& config);
   // images [N, in_channels, S, S] -> F [N, c, S/stride, S/stride], L2-normalised over c.
   torch::Tensor forward(const torch::Tensor& images);
-  torch::Tensor weights() const { return omega_; }  // w1 (Us level), w2 (I), w3 (Ds level)
 
  private:
   torch::nn::Sequential extractor_{nullptr};  // E(.)
-  torch::Tensor omega_;
+  torch::Tensor omega_;                       // w1 (Us level), w2 (I), w3 (Ds level)
 };
 TORCH_MODULE(Msfef);
 

@@ -156,11 +156,7 @@ void TrainCvarm(const CvarmTrainOptions& options) {
                     {"posed_pairs", options.posed_pairs},
                     {"posed_pair_count", posed.size()},
                     {"posed_fraction", options.posed_fraction}};
-  sidecar.final_metrics = {{"E_log2", last.mean_log2_error},
-                           {"E_log2_abs_ge1", last.mean_log2_error_ge1},
-                           {"bin_within_one_bin", last.bin_within_one_bin},
-                           {"E_log2_by_octave", last.error_by_octave},
-                           {"abs_log2_bias_by_octave", last.magnitude_bias_by_octave}};
+  sidecar.final_metrics = ScaleValidationJson(last, "bin_within_one_bin");
   WriteTrainedWeights(checkpoint, *model, options, sidecar);
   PrintElapsedTime(timer.ElapsedSeconds());
 }

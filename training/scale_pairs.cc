@@ -251,6 +251,14 @@ ScaleValidation SummariseScaleValidation(const std::vector<double>& est_log2,
   return v;
 }
 
+nlohmann::json ScaleValidationJson(const ScaleValidation& v, const std::string& bin_key) {
+  return {{"E_log2", v.mean_log2_error},
+          {"E_log2_abs_ge1", v.mean_log2_error_ge1},
+          {bin_key, v.bin_within_one_bin},
+          {"E_log2_by_octave", v.error_by_octave},
+          {"abs_log2_bias_by_octave", v.magnitude_bias_by_octave}};
+}
+
 void LogScaleValidation(int iteration, const ScaleValidation& v) {
   LogInfo(
       StringPrintf("Validation at %d: E = %.4f, E(|log2 s|>=1) = %.4f, bin within one bin: %.3f",

@@ -8,6 +8,7 @@
 #include <torch/torch.h>
 
 #include <array>
+#include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
 #include <random>
 #include <string>
@@ -77,6 +78,10 @@ struct ScaleValidation {
 ScaleValidation SummariseScaleValidation(const std::vector<double>& est_log2,
                                          const std::vector<double>& gt_log2,
                                          const std::vector<int>& est_bins);
+// A validation as both trainers' sidecars record it ("final_metrics"); `bin_key` names the bin
+// rate (train_scalenet: "argmax_within_one_bin", D-ScaleNet's argmax; train_cvarm:
+// "bin_within_one_bin", the estimate's bin).
+nlohmann::json ScaleValidationJson(const ScaleValidation& v, const std::string& bin_key);
 // Logs a validation as both trainers print it.
 void LogScaleValidation(int iteration, const ScaleValidation& v);
 

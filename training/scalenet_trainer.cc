@@ -140,11 +140,7 @@ void TrainScaleNet(const ScaleNetTrainOptions& options) {
                     {"max_zoom_magnification", options.max_zoom_magnification},
                     {"max_corner_jitter", options.max_corner_jitter},
                     {"max_rotation_deg", options.max_rotation_deg}};
-  sidecar.final_metrics = {{"E_log2", last.mean_log2_error},
-                           {"E_log2_abs_ge1", last.mean_log2_error_ge1},
-                           {"argmax_within_one_bin", last.bin_within_one_bin},
-                           {"E_log2_by_octave", last.error_by_octave},
-                           {"abs_log2_bias_by_octave", last.magnitude_bias_by_octave}};
+  sidecar.final_metrics = ScaleValidationJson(last, "argmax_within_one_bin");
   WriteTrainedWeights(checkpoint, *model, options, sidecar);
   PrintElapsedTime(timer.ElapsedSeconds());
 }
