@@ -174,7 +174,11 @@ void AddVerificationOptions(po::options_description* desc, VerificationOptions* 
       "SiftMatching.guided_max_error",
       po::value(&o->guided_max_error)->default_value(o->guided_max_error),
       "scalesfm's: pixel band of guided matching (<= 0: --SiftMatching.max_error)")(
-      "SiftMatching.planar_scene", po::value(&o->planar_scene)->default_value(o->planar_scene), "")(
+      "SiftMatching.guided_max_num_inliers",
+      po::value(&o->guided_max_num_inliers)->default_value(o->guided_max_num_inliers),
+      "scalesfm's: guided matching extends only verified pairs with at most this many inliers "
+      "(0: every verified pair)")("SiftMatching.planar_scene",
+                                  po::value(&o->planar_scene)->default_value(o->planar_scene), "")(
       "SiftMatching.num_threads", po::value(&o->num_threads)->default_value(o->num_threads),
       "threads of each colmap verification process (1: reproducible; -1: all cores, as colmap)")(
       "SiftMatching.num_processes", po::value(&o->num_processes)->default_value(o->num_processes),

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "feature/scale_levels.h"
 #include "scale/scale_estimator.h"
 #include "util/logging.h"
 
@@ -12,6 +13,16 @@ namespace {
 void UseMutualNearestNeighbours(MatchingOptions* matching) {
   matching->nn.max_ratio = 1.0;
   matching->nn.max_distance = M_PI;
+}
+
+// The factors of --Extraction.levels auto that are at most `max_factor`, as a level list.
+std::string AutoLevelsUpTo(double max_factor) {
+  std::string spec;
+  for (double f : ParseLevelSpec("auto")) {
+    if (f > max_factor * (1 + 1e-9)) continue;
+    spec += (spec.empty() ? "" : ",") + StringPrintf("%.17g", f);
+  }
+  return spec;
 }
 
 // One level of `type` features; `sift_normalization` is SIFT's descriptor normalisation.
@@ -43,6 +54,8 @@ std::vector<MethodPreset> MakeScalesfmMethodPresets() {
        [](MethodConfig* c) { c->scale.reextract = true; }},
       {"scalesfm-levels-only", "rescaled pairs drop their native matches",
        [](MethodConfig* c) { c->scale.keep_native = false; }},
+      {"scalesfm-noup", "levels auto without the upsampled sqrt(2) level (1/8 ... 1)",
+       [](MethodConfig* c) { c->extraction.levels = AutoLevelsUpTo(1.0); }},
       {"scalesfm-scfeat", "learned SCFeat features, single level, no scale estimate",
        [](MethodConfig* c) {
          c->extraction.type = "scfeat";
@@ -109,7 +122,8 @@ const std::vector<MethodPreset>& ScalesfmMethodPresets() {
 const char kScalesfmSuffixHelp[] =
     "any scalesfm method + \"-norestart\" (one mapper run, without restarts from other initial "
     "pairs) and/or + \"-noguided\" (without guided matching, which is on by default) or + "
-    "\"-guided\" (with it: the same as the default)";
+    "\"-guided\" (with it: the same as the default) and/or + \"-guidedmax<N>\" "
+    "(--SiftMatching.guided_max_num_inliers N; 0: guided matching of every verified pair)";
 
 bool ConfigureScalesfmMethod(const std::string& name, MethodConfig* config) {
   std::string method = name;
@@ -120,8 +134,24 @@ bool ConfigureScalesfmMethod(const std::string& name, MethodConfig* config) {
     return has;
   };
   std::optional<bool> guided, restarts;  // set by a suffix
+  std::optional<int> guided_max_num_inliers;
+  // "-guidedmax<N>": --SiftMatching.guided_max_num_inliers N.
+  const auto strip_guided_max = [&]() {
+    const std::string prefix = "-guidedmax";
+    const size_t digits = method.find_last_not_of("0123456789") + 1;
+    if (digits == method.size() || digits < prefix.size() ||
+        method.compare(digits - prefix.size(), prefix.size(), prefix) != 0 ||
+        method.size() - digits > 6) {
+      return false;
+    }
+    guided_max_num_inliers = std::stoi(method.substr(digits));
+    method.resize(digits - prefix.size());
+    return true;
+  };
   for (;;) {
-    if (strip("-noguided")) {
+    if (strip_guided_max()) {
+      continue;
+    } else if (strip("-noguided")) {
       guided = false;
     } else if (strip("-guided")) {
       guided = true;
@@ -136,6 +166,9 @@ bool ConfigureScalesfmMethod(const std::string& name, MethodConfig* config) {
   preset->apply(config);
   if (guided) config->verification.guided_matching = *guided;
   if (restarts) config->mapper_restarts = *restarts;
+  if (guided_max_num_inliers) {
+    config->verification.guided_max_num_inliers = *guided_max_num_inliers;
+  }
   return true;
 }
 

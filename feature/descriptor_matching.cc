@@ -81,6 +81,46 @@ torch::Tensor MatchOneWay(const torch::Tensor& d1, const torch::Tensor& d2,
   return torch::cat(parts);
 }
 
+// Both directions from one similarity product: each block of d1's rows gives its rows' best
+// and second-best (1 -> 2) and, merged over the blocks, every column's (2 -> 1). The column
+// statistics are those MatchOneWay(d2, d1) would find: the same cosines (the product's entries
+// do not depend on which side is transposed), the best taken at its first row; a tie between
+// rows is a best equal to the second best, which the ratio test rejects either way.
+struct BothWays {
+  torch::Tensor m12, m21;
+};
+BothWays MatchBothWays(const torch::Tensor& d1, const torch::Tensor& d2,
+                       const NnMatchOptions& options) {
+  const int64_t n2 = d2.size(0);
+  const auto float_opts = d1.options();
+  torch::Tensor col_best = torch::full({n2}, -3.0, float_opts);
+  torch::Tensor col_second = torch::full({n2}, -3.0, float_opts);
+  torch::Tensor col_idx = torch::zeros({n2}, float_opts.dtype(torch::kLong));
+  std::vector<torch::Tensor> parts;
+  const torch::Tensor d2t = d2.t();
+  for (int64_t start = 0; start < d1.size(0); start += options.block_rows) {
+    const int64_t end = std::min(d1.size(0), start + options.block_rows);
+    torch::Tensor sim = torch::matmul(d1.slice(0, start, end), d2t);  // [b, n2]
+    // Columns first (before the row pass knocks out entries): best and second of this block.
+    auto [cb, ci] = sim.max(/*dim=*/0, /*keepdim=*/true);  // [1, n2]
+    sim.scatter_(0, ci, -2.0);
+    const torch::Tensor cs = std::get<0>(sim.max(0));
+    sim.scatter_(0, ci, cb);  // put the column bests back for the row pass
+    const torch::Tensor block_best = cb.squeeze(0), block_idx = ci.squeeze(0) + start;
+    const torch::Tensor better = block_best > col_best;  // strictly: the first row keeps a tie
+    col_second =
+        torch::where(better, torch::maximum(col_best, cs), torch::maximum(col_second, block_best));
+    col_idx = torch::where(better, block_idx, col_idx);
+    col_best = torch::where(better, block_best, col_best);
+    // Rows, as MatchOneWay.
+    auto [best, best_idx] = sim.max(/*dim=*/1, /*keepdim=*/true);
+    sim.scatter_(1, best_idx, -2.0);
+    const torch::Tensor second = std::get<0>(sim.max(1));
+    parts.push_back(ApplyRatioTest(best.squeeze(1), second, best_idx.squeeze(1), options));
+  }
+  return {torch::cat(parts), ApplyRatioTest(col_best, col_second, col_idx, options)};
+}
+
 }  // namespace
 
 Matches MatchNearestNeighbors(const torch::Tensor& d1, const torch::Tensor& d2,
@@ -89,8 +129,28 @@ Matches MatchNearestNeighbors(const torch::Tensor& d1, const torch::Tensor& d2,
   const int64_t n1 = d1.size(0), n2 = d2.size(0);
   if (n1 < 2 || n2 < 2) return {};
   TORCH_CHECK(d1.size(1) == d2.size(1), "descriptor dimensions differ");
-  // The 2 -> 1 direction is a second pass rather than a column-wise top-2 of the same blocks:
-  // a row-wise max over contiguous memory is several times faster than one over columns.
+  torch::Tensor m12;
+  torch::Tensor keep;
+  if (options.cross_check) {
+    const BothWays both = MatchBothWays(d1, d2, options);
+    m12 = both.m12.to(torch::kCPU);
+    const torch::Tensor m21 = both.m21.to(torch::kCPU);
+    const torch::Tensor back = m21.index_select(0, m12.clamp_min(0));
+    keep = (m12 >= 0) & (back == torch::arange(n1, torch::kLong));
+  } else {
+    m12 = MatchOneWay(d1, d2, options).to(torch::kCPU);
+    keep = m12 >= 0;
+  }
+  const torch::Tensor idx1 = torch::nonzero(keep).squeeze(1);
+  return MatchesFromIndices(idx1, m12.index_select(0, idx1));
+}
+
+Matches MatchNearestNeighborsTwoProducts(const torch::Tensor& d1, const torch::Tensor& d2,
+                                         const NnMatchOptions& options) {
+  torch::NoGradGuard no_grad;
+  const int64_t n1 = d1.size(0), n2 = d2.size(0);
+  if (n1 < 2 || n2 < 2) return {};
+  TORCH_CHECK(d1.size(1) == d2.size(1), "descriptor dimensions differ");
   const torch::Tensor m12 = MatchOneWay(d1, d2, options).to(torch::kCPU);
   torch::Tensor keep = m12 >= 0;
   if (options.cross_check) {

@@ -34,8 +34,14 @@ bool PassesRatioTest(double best, double second, const NnMatchOptions& options);
 // keeps at most one match (COLMAP's tracks assume that).
 void AppendUnmatched(const Matches& extra, Matches* matches);
 
-// `d1` [N, D] and `d2` [M, D] float tensors of unit rows on the same device.
+// `d1` [N, D] and `d2` [M, D] float tensors of unit rows on the same device. With cross_check,
+// both directions come from one similarity product (COLMAP's CPU matcher also computes one
+// distance matrix per pair).
 Matches MatchNearestNeighbors(const torch::Tensor& d1, const torch::Tensor& d2,
                               const NnMatchOptions& options);
+// The same matches from two products, d1 d2^T for 1 -> 2 and d2 d1^T for 2 -> 1 (the matcher
+// until the one-product version; kept as its reference in tests and benchmarks).
+Matches MatchNearestNeighborsTwoProducts(const torch::Tensor& d1, const torch::Tensor& d2,
+                                         const NnMatchOptions& options);
 
 }  // namespace scalesfm

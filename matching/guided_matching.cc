@@ -176,7 +176,7 @@ std::string GuidedMatchingSkipReason(const NnMatchOptions& options) {
 
 void RunGuidedMatching(const std::string& database_path, const ImagePairs& pairs,
                        const MatchingOptions& options, size_t cache_images, double max_error,
-                       MatchingSummary* summary) {
+                       int max_num_inliers, MatchingSummary* summary) {
   if (max_error <= 0)
     throw Error("the guided matching band (--SiftMatching.max_error) must be positive");
   Timer timer;
@@ -187,18 +187,26 @@ void RunGuidedMatching(const std::string& database_path, const ImagePairs& pairs
   std::unordered_set<image_pair_t> done;
   for (image_pair_t id : db.ReadGuidedPairIds()) done.insert(id);
   ImagePairs todo;
-  size_t already = 0;
+  size_t already = 0, strong = 0;
   for (const auto& [a, b] : pairs) {
     const image_pair_t id = ImagePairToPairId(a, b);
     const auto it = verified.find(id);
     if (it == verified.end() || it->second == 0) continue;
     if (done.count(id)) {
-      ++already;
+      ++already;  // its inliers now include the guided ones: not compared with the bound
+    } else if (max_num_inliers > 0 && it->second > static_cast<size_t>(max_num_inliers)) {
+      ++strong;
     } else {
       todo.emplace_back(a, b);
     }
   }
   if (already > 0) LogInfo(StringPrintf("Skipping %zu pairs already extended", already));
+  if (strong > 0) {
+    LogInfo(
+        StringPrintf("Leaving %zu pairs with more than %d verified inliers as verified "
+                     "(--SiftMatching.guided_max_num_inliers)",
+                     strong, max_num_inliers));
+  }
   // The candidate search is sparse and runs on the CPU whatever --device says.
   LogInfo(StringPrintf("Guided matching of %zu verified pairs within %.1f px on the CPU",
                        todo.size(), max_error));

@@ -61,8 +61,9 @@ Matches MatchGuided(const torch::Tensor& d1, const torch::Tensor& d2,
 // scalesfm_guided_pairs) and writes the verified inliers plus every guided match whose two
 // keypoints they do not use yet (AppendUnmatched), in transactions of
 // options.pairs_per_commit pairs. Adds the pair count and time to `summary`.
+// Pairs with more than `max_num_inliers` verified inliers are left as verified (<= 0: none is).
 void RunGuidedMatching(const std::string& database_path, const ImagePairs& pairs,
                        const MatchingOptions& options, size_t cache_images, double max_error,
-                       MatchingSummary* summary);
+                       int max_num_inliers, MatchingSummary* summary);
 
 }  // namespace scalesfm

@@ -188,7 +188,8 @@ MatchingSummary RunMatching(const std::string& database_path, const MatchingConf
     if (skip.empty()) {
       RunGuidedMatching(database_path, pairs, config.matching,
                         2 * static_cast<size_t>(config.pairing.block_size),
-                        config.verification.GuidedMaxError(), &summary);
+                        config.verification.GuidedMaxError(),
+                        config.verification.guided_max_num_inliers, &summary);
     } else {
       LogInfo("Guided matching skipped: " + skip);
     }

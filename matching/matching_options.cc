@@ -77,6 +77,11 @@ void VerificationOptions::Check() const {
   if (std::isnan(guided_max_error) || std::isinf(guided_max_error)) {
     throw Error("--SiftMatching.guided_max_error must be a finite number of pixels");
   }
+  if (guided_max_num_inliers < 0) {
+    throw Error(StringPrintf(
+        "--SiftMatching.guided_max_num_inliers must be >= 0 (0: every verified pair), got %d",
+        guided_max_num_inliers));
+  }
   if (num_processes == 0 || num_processes < -1) {
     throw Error(
         StringPrintf("--SiftMatching.num_processes must be -1 or >= 1, got %d", num_processes));

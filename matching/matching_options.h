@@ -95,6 +95,10 @@ struct VerificationOptions {
   bool guided_matching = true;
   // scalesfm's: the Sampson/transfer band (pixels) of guided matching. <= 0: max_error.
   double guided_max_error = 5.0;
+  // scalesfm's: the guided pass extends only verified pairs with at most this many inliers; <= 0:
+  // every verified pair. Strong pairs register without it, and on them it added 1-2 matches per
+  // verified one: points the mapper pays for (docs/DESIGN_NOTES.md, "Guided matching").
+  int guided_max_num_inliers = 0;
   bool planar_scene = false;
   // One thread by default, unlike COLMAP (-1): COLMAP seeds each worker thread's RANSAC
   // generator with the same seed and hands out pairs in a run-dependent order, so multi-threaded

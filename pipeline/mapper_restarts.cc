@@ -141,6 +141,17 @@ std::optional<std::vector<std::string>> SmallModelMapperArgs(const std::vector<s
   return small;
 }
 
+std::vector<std::string> FirstMapperArgs(const std::vector<std::string>& args,
+                                         size_t num_registrable) {
+  if (FindMapperArg(args, "min_model_size") || num_registrable < kSmallModelSize ||
+      num_registrable > kColmapMinModelSize) {
+    return args;
+  }
+  std::vector<std::string> small = args;
+  small.insert(small.end(), {"--Mapper.min_model_size", std::to_string(kSmallModelSize)});
+  return small;
+}
+
 bool IsBetterModel(const ReconstructionStats& a, const ReconstructionStats& b) {
   if (a.num_images != b.num_images) return a.num_images > b.num_images;
   return a.num_observations > b.num_observations;

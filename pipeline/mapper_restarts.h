@@ -72,6 +72,18 @@ std::optional<std::vector<std::string>> SmallModelMapperArgs(const std::vector<s
                                                              const std::string& mapper_log,
                                                              size_t num_registrable);
 
+// COLMAP 3.8's default --Mapper.min_model_size.
+constexpr size_t kColmapMinModelSize = 10;
+
+// The first run's arguments. On a scene of at most kColmapMinModelSize registrable images,
+// COLMAP's floor min(min_model_size, images) asks a model to hold every registrable image, so one
+// image that does not register makes it build and drop a model from each of its initial pairs
+// (up to 200) before a small-model run maps again. There the first run gets --Mapper.min_model_size
+// kSmallModelSize instead: the small-model run's arguments, one run sooner. Otherwise, and when
+// the user chose --Mapper.min_model_size, `args` unchanged.
+std::vector<std::string> FirstMapperArgs(const std::vector<std::string>& args,
+                                         size_t num_registrable);
+
 // More registered images, then more observations.
 bool IsBetterModel(const ReconstructionStats& a, const ReconstructionStats& b);
 

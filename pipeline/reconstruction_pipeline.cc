@@ -197,9 +197,24 @@ MapperResult RunMapper(const std::string& database_path, const std::string& imag
   restarts.Check();
   PrintHeading1("Incremental mapping (colmap mapper)");
   Timer timer;
+  // With restarts (scalesfm's mapping), a small scene maps with the small-model floor at once.
+  std::vector<std::string> args = mapper_args;
+  if (restarts.max_init_pairs > 0) {
+    const size_t min_num_matches = MapperArgOr(mapper_args, "min_num_matches", 15);
+    const size_t num_registrable =
+        RegistrableImages(Database(database_path).ReadTwoViewGeometryNumInliers(), min_num_matches)
+            .size();
+    args = FirstMapperArgs(mapper_args, num_registrable);
+    if (args.size() != mapper_args.size()) {
+      LogInfo(StringPrintf(
+          "%zu registrable images: mapping with --Mapper.min_model_size %zu (COLMAP's floor "
+          "would drop any model that leaves one of them out)",
+          num_registrable, kSmallModelSize));
+    }
+  }
   const ColmapRunResult first =
-      RunMapperOnce(database_path, image_path, output_path, mapper_args, colmap, log_path);
-  RestartMapper(database_path, image_path, output_path, mapper_args, restarts, colmap, log_path,
+      RunMapperOnce(database_path, image_path, output_path, args, colmap, log_path);
+  RestartMapper(database_path, image_path, output_path, args, restarts, colmap, log_path,
                 first.log);
   MapperResult result;
   result.seconds = timer.ElapsedSeconds();

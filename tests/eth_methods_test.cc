@@ -2,10 +2,12 @@
 // method name sets, and the known-method lists generated from the tables.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 
 #include "eval_common/method_presets.h"
 #include "eval_eth/eth_evaluation.h"
+#include "feature/scale_levels.h"
 #include "tests/test_util.h"
 #include "util/logging.h"
 
@@ -73,6 +75,24 @@ TEST(EthMethods, MapperRestartsAreTheDefaultAndNorestartTurnsThemOffWithAnyOther
   EXPECT_FALSE(Configure("scalesfm-norestart-unknown").known);
 }
 
+TEST(EthMethods, GuidedmaxSuffixSetsTheGuidedInlierBound) {
+  const Method all = Configure("scalesfm-guidedmax0");
+  ASSERT_TRUE(all.known);
+  EXPECT_EQ(all.config.verification.guided_max_num_inliers, 0);
+  const Method capped = Configure("scalesfm-plain-guidedmax300-norestart");
+  ASSERT_TRUE(capped.known);
+  EXPECT_EQ(capped.config.verification.guided_max_num_inliers, 300);
+  EXPECT_FALSE(capped.restarts());
+  EXPECT_EQ(capped.extraction().levels, "1");
+  EXPECT_EQ(Configure("scalesfm-norestart-guidedmax50").config.verification.guided_max_num_inliers,
+            50);
+  // Without the suffix, the default.
+  EXPECT_EQ(Configure("scalesfm").config.verification.guided_max_num_inliers,
+            VerificationOptions().guided_max_num_inliers);
+  EXPECT_FALSE(Configure("scalesfm-guidedmax").known);  // no number
+  EXPECT_FALSE(Configure("scalesfm-guidedmax-5").known);
+}
+
 // Every scale estimator, and none, is a method, with any suffix.
 TEST(EthMethods, EveryEstimatorIsAMethodWithAnySuffix) {
   std::vector<std::string> estimators = ScaleEstimator::Names();
@@ -111,22 +131,30 @@ TEST(EthMethods, PresetsSetTheMatcher) {
   EXPECT_EQ(sift.config.matching.type, "nn");
   EXPECT_EQ(sift.config.matching.nn.max_ratio, MatchingOptions().nn.max_ratio);
   EXPECT_FALSE(Configure("scalesfm-levels-only").scale().keep_native);
+  // noup: the auto levels without sqrt(2), the same factors below it.
+  std::vector<double> noup = ParseLevelSpec(Configure("scalesfm-noup").extraction().levels);
+  std::vector<double> all = ParseLevelSpec("auto");
+  ASSERT_EQ(all.front(), std::sqrt(2.0));
+  all.erase(all.begin());
+  EXPECT_EQ(noup, all);
 }
 
 // --methods' help and the unknown-method error list the table, each estimator family once.
 TEST(EthMethods, KnownMethodsComeFromTheTable) {
   EXPECT_EQ(PresetNames(ScalesfmMethodPresets()),
             "scalesfm, scalesfm-plain, scalesfm-<estimator>, scalesfm-reextract, "
-            "scalesfm-levels-only, scalesfm-scfeat, scalesfm-scfeat-sdaim, scalesfm-s2dnet, "
-            "scalesfm-s2dnet-scale");
+            "scalesfm-levels-only, scalesfm-noup, scalesfm-scfeat, scalesfm-scfeat-sdaim, "
+            "scalesfm-s2dnet, scalesfm-s2dnet-scale");
   EXPECT_EQ(kEthMethodNames,
             "scalesfm, scalesfm-plain, scalesfm-<estimator>, scalesfm-reextract, "
-            "scalesfm-levels-only, scalesfm-scfeat, scalesfm-scfeat-sdaim, scalesfm-s2dnet, "
-            "scalesfm-s2dnet-scale, colmap-default, colmap-best, colmap-small-models; any "
+            "scalesfm-levels-only, scalesfm-noup, scalesfm-scfeat, scalesfm-scfeat-sdaim, "
+            "scalesfm-s2dnet, scalesfm-s2dnet-scale, colmap-default, colmap-best, "
+            "colmap-small-models; any "
             "scalesfm method + "
             "\"-norestart\" (one mapper run, without restarts from other initial pairs) and/or + "
             "\"-noguided\" (without guided matching, which is on by default) or + \"-guided\" "
-            "(with it: the same as the default)");
+            "(with it: the same as the default) and/or + \"-guidedmax<N>\" "
+            "(--SiftMatching.guided_max_num_inliers N; 0: guided matching of every verified pair)");
   const std::string dataset = test::MakeTempDir("eth_methods");
   std::filesystem::create_directories(dataset + "/images");
   EthEvaluationOptions o;

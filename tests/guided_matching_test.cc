@@ -230,9 +230,10 @@ TEST(GuidedMatching, RunsOnlyWithDescriptorsAndTheRatioTest) {
   EXPECT_NE(GuidedMatchingSkipReason(options).find("s2dnet"), std::string::npos);
 }
 
-TEST(GuidedMatching, ExtendsVerifiedPairsInTheDatabaseAndResumes) {
-  const std::string path = test::MakeTempDir("guided_matching") + "/database.db";
-  const Eigen::Matrix3d F = SidewaysTranslationF();
+// A database at `path` with images a and b of a repeated-texture pair under F: keypoints,
+// descriptors, and a calibrated geometry with 3 verified inliers, written as (b, a).
+void WriteVerifiedPair(const std::string& path, const Eigen::Matrix3d& F, image_t* a_out,
+                       image_t* b_out) {
   const RepeatedTexturePair p = MakePair(
       100,
       [](const torch::Tensor& x) {
@@ -241,7 +242,8 @@ TEST(GuidedMatching, ExtendsVerifiedPairsInTheDatabaseAndResumes) {
       [](const torch::Tensor& x) {
         return x + torch::tensor({0.0f, 80.0f});
       });
-  image_t a = 0, b = 0;
+  image_t& a = *a_out;
+  image_t& b = *b_out;
   {
     Database db(path);
     Camera camera;
@@ -279,10 +281,17 @@ TEST(GuidedMatching, ExtendsVerifiedPairsInTheDatabaseAndResumes) {
     db.WriteTwoViewGeometry(b, a, reversed);
     EXPECT_TRUE(db.ReadTwoViewGeometry(a, b).F.isApprox(F));
   }
+}
+
+TEST(GuidedMatching, ExtendsVerifiedPairsInTheDatabaseAndResumes) {
+  const std::string path = test::MakeTempDir("guided_matching") + "/database.db";
+  const Eigen::Matrix3d F = SidewaysTranslationF();
+  image_t a = 0, b = 0;
+  WriteVerifiedPair(path, F, &a, &b);
   MatchingOptions options;
   options.device = "cpu";
   MatchingSummary first, second;
-  RunGuidedMatching(path, {{a, b}}, options, 100, 4.0, &first);
+  RunGuidedMatching(path, {{a, b}}, options, 100, 4.0, 0, &first);
   EXPECT_EQ(first.num_guided, 1u);
   Database db(path);
   const TwoViewGeometry extended = db.ReadTwoViewGeometry(a, b);
@@ -290,9 +299,33 @@ TEST(GuidedMatching, ExtendsVerifiedPairsInTheDatabaseAndResumes) {
   EXPECT_TRUE(extended.F.isApprox(F));  // the geometry is kept, only the inliers grow
   EXPECT_GT(extended.inlier_matches.size(), 90u);
   for (const Match& m : extended.inlier_matches) EXPECT_EQ(m.idx2, m.idx1);
-  RunGuidedMatching(path, {{a, b}}, options, 100, 4.0, &second);
+  RunGuidedMatching(path, {{a, b}}, options, 100, 4.0, 0, &second);
   EXPECT_EQ(second.num_guided, 0u);  // resume: already extended
   EXPECT_EQ(db.ReadTwoViewGeometry(a, b).inlier_matches.size(), extended.inlier_matches.size());
+}
+
+TEST(GuidedMatching, LeavesPairsAboveTheInlierBoundAsVerified) {
+  const Eigen::Matrix3d F = SidewaysTranslationF();
+  MatchingOptions options;
+  options.device = "cpu";
+  // The pair has 3 verified inliers: a bound of 2 leaves it alone, a bound of 3 extends it.
+  for (const int bound : {2, 3}) {
+    const std::string path = test::MakeTempDir("guided_bound") + "/database.db";
+    image_t a = 0, b = 0;
+    WriteVerifiedPair(path, F, &a, &b);
+    MatchingSummary summary;
+    RunGuidedMatching(path, {{a, b}}, options, 100, 4.0, bound, &summary);
+    Database db(path);
+    const size_t inliers = db.ReadTwoViewGeometry(a, b).inlier_matches.size();
+    if (bound == 2) {
+      EXPECT_EQ(summary.num_guided, 0u);
+      EXPECT_EQ(inliers, 3u);
+      EXPECT_TRUE(db.ReadGuidedPairIds().empty());
+    } else {
+      EXPECT_EQ(summary.num_guided, 1u);
+      EXPECT_GT(inliers, 90u);
+    }
+  }
 }
 
 }  // namespace

@@ -135,5 +135,21 @@ TEST(MapperRestarts, AskForSmallModelsOnlyAfterAnInitialisedRunKeptNone) {
   EXPECT_FALSE(SmallModelMapperArgs(args, log, kSmallModelSize - 1).has_value());
 }
 
+TEST(MapperRestarts, SmallScenesMapWithTheSmallModelFloorFromTheFirstRun) {
+  const std::vector<std::string> args = {"--Mapper.num_threads", "-1"};
+  // Up to COLMAP's floor of 10, a model must hold every registrable image: the floor drops to 3.
+  for (const size_t n : {kSmallModelSize, size_t{9}, kColmapMinModelSize}) {
+    const std::vector<std::string> first = FirstMapperArgs(args, n);
+    EXPECT_EQ(FindMapperArg(first, "min_model_size"), std::to_string(kSmallModelSize)) << n;
+    EXPECT_EQ(FindMapperArg(first, "num_threads"), "-1") << n;
+  }
+  // Larger scenes keep COLMAP's rule, too few images cannot make a small model, and the user's
+  // own min_model_size stands.
+  EXPECT_EQ(FirstMapperArgs(args, kColmapMinModelSize + 1), args);
+  EXPECT_EQ(FirstMapperArgs(args, kSmallModelSize - 1), args);
+  const std::vector<std::string> own = {"--Mapper.min_model_size", "10"};
+  EXPECT_EQ(FirstMapperArgs(own, 8), own);
+}
+
 }  // namespace
 }  // namespace scalesfm

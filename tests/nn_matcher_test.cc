@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <numeric>
 #include <random>
 
@@ -56,6 +57,46 @@ TEST(NnMatcher, BlockwiseEqualsSingleBlock) {
     EXPECT_EQ(a[i].idx1, b[i].idx1);
     EXPECT_EQ(a[i].idx2, b[i].idx2);
   }
+}
+
+// The one-product matcher gives the two-product matcher's matches exactly: for SIFT-like
+// quantised descriptors (d / 512 of uint8 rows, where equal cosines are common), with and
+// without the ratio test, for blocks that split the rows anywhere.
+TEST(NnMatcher, OneProductEqualsTwoProducts) {
+  torch::manual_seed(11);
+  const auto quantised = [](const torch::Tensor& x) {
+    const torch::Tensor u = (x / x.norm(2, 1, true) * 512).round().clamp(0, 255);
+    return u / 512.0;
+  };
+  const torch::Tensor base = torch::randn({900, 128}).abs();
+  const torch::Tensor d1 = quantised(base);
+  // Half of d2 are noisy copies of d1 rows (true matches), half are unrelated; some rows twice.
+  torch::Tensor d2 = torch::cat({base.slice(0, 0, 450) + 0.15 * torch::randn({450, 128}).abs(),
+                                 torch::randn({430, 128}).abs(), base.slice(0, 0, 20)});
+  d2 = quantised(d2);
+  NnMatchOptions ratio, mutual;
+  mutual.max_ratio = 1.0;
+  mutual.max_distance = M_PI;
+  size_t compared = 0;
+  for (NnMatchOptions options : {ratio, mutual}) {
+    for (const int64_t block_rows : {int64_t{2048}, int64_t{128}, int64_t{7}, int64_t{1}}) {
+      options.block_rows = block_rows;
+      for (const bool swap : {false, true}) {
+        const torch::Tensor& a = swap ? d2 : d1;
+        const torch::Tensor& b = swap ? d1 : d2;
+        const Matches one = MatchNearestNeighbors(a, b, options);
+        const Matches two = MatchNearestNeighborsTwoProducts(a, b, options);
+        ASSERT_EQ(one.size(), two.size()) << block_rows << " " << swap;
+        ASSERT_GT(one.size(), 100u);
+        for (size_t i = 0; i < one.size(); ++i) {
+          EXPECT_EQ(one[i].idx1, two[i].idx1);
+          EXPECT_EQ(one[i].idx2, two[i].idx2);
+        }
+        compared += one.size();
+      }
+    }
+  }
+  EXPECT_GT(compared, 1000u);
 }
 
 TEST(NnMatcher, MutualCheckKeepsOnlyMutualBest) {

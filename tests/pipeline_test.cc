@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <random>
@@ -99,9 +100,22 @@ TEST(Pipeline, AnImageThatCannotRegisterNoLongerCostsTheWholeModel) {
   const MapperResult stock = RunMapper(db_path, options.image_path, options.workspace_path + "/off",
                                        args, off, ColmapRunner(), log);
   EXPECT_EQ(stock.stats.num_images, 0u);
+  const size_t stock_log_size = fs::file_size(log);
   const MapperResult ours = RunMapper(db_path, options.image_path, options.workspace_path + "/on",
                                       args, MapperRestartOptions(), ColmapRunner(), log);
   ASSERT_FALSE(ours.model_path.empty());
+  // 8 registrable images: the first run already keeps small models, so no run drops them and
+  // none maps again for it: one command without a fixed initial pair (restarts have one).
+  std::ifstream in(log);
+  in.seekg(static_cast<std::streamoff>(stock_log_size));
+  std::vector<std::string> runs;
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("$ colmap mapper", 0) == 0 && line.find("init_image_id1") == std::string::npos) {
+      runs.push_back(line);
+    }
+  }
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_NE(runs[0].find("--Mapper.min_model_size 3"), std::string::npos) << runs[0];
   const Reconstruction model = Reconstruction::Read(ours.model_path);
   EXPECT_EQ(model.images.size(), 7u);
   EXPECT_EQ(model.images.count(8), 0u);
