@@ -121,45 +121,44 @@ BothWays MatchBothWays(const torch::Tensor& d1, const torch::Tensor& d2,
   return {torch::cat(parts), ApplyRatioTest(col_best, col_second, col_idx, options)};
 }
 
-}  // namespace
-
-Matches MatchNearestNeighbors(const torch::Tensor& d1, const torch::Tensor& d2,
-                              const NnMatchOptions& options) {
-  torch::NoGradGuard no_grad;
-  const int64_t n1 = d1.size(0), n2 = d2.size(0);
-  if (n1 < 2 || n2 < 2) return {};
+// Whether two descriptor sets can be matched (at least two rows each, for a second best); throws
+// on different descriptor sizes.
+bool CanMatch(const torch::Tensor& d1, const torch::Tensor& d2) {
+  if (d1.size(0) < 2 || d2.size(0) < 2) return false;
   TORCH_CHECK(d1.size(1) == d2.size(1), "descriptor dimensions differ");
-  torch::Tensor m12;
-  torch::Tensor keep;
-  if (options.cross_check) {
-    const BothWays both = MatchBothWays(d1, d2, options);
-    m12 = both.m12.to(torch::kCPU);
-    const torch::Tensor m21 = both.m21.to(torch::kCPU);
-    const torch::Tensor back = m21.index_select(0, m12.clamp_min(0));
-    keep = (m12 >= 0) & (back == torch::arange(n1, torch::kLong));
-  } else {
-    m12 = MatchOneWay(d1, d2, options).to(torch::kCPU);
-    keep = m12 >= 0;
+  return true;
+}
+
+// The 1 -> 2 matches of `m12` (-1: none) whose 2 -> 1 match in `m21` points back; every one of
+// them when `m21` is undefined (no cross check).
+Matches KeepMutual(const torch::Tensor& m12_any, const torch::Tensor& m21_any) {
+  const torch::Tensor m12 = m12_any.to(torch::kCPU);
+  torch::Tensor keep = m12 >= 0;
+  if (m21_any.defined()) {
+    const torch::Tensor back = m21_any.to(torch::kCPU).index_select(0, m12.clamp_min(0));
+    keep = keep & (back == torch::arange(m12.size(0), torch::kLong));
   }
   const torch::Tensor idx1 = torch::nonzero(keep).squeeze(1);
   return MatchesFromIndices(idx1, m12.index_select(0, idx1));
 }
 
+}  // namespace
+
+Matches MatchNearestNeighbors(const torch::Tensor& d1, const torch::Tensor& d2,
+                              const NnMatchOptions& options) {
+  torch::NoGradGuard no_grad;
+  if (!CanMatch(d1, d2)) return {};
+  if (!options.cross_check) return KeepMutual(MatchOneWay(d1, d2, options), torch::Tensor());
+  const BothWays both = MatchBothWays(d1, d2, options);
+  return KeepMutual(both.m12, both.m21);
+}
+
 Matches MatchNearestNeighborsTwoProducts(const torch::Tensor& d1, const torch::Tensor& d2,
                                          const NnMatchOptions& options) {
   torch::NoGradGuard no_grad;
-  const int64_t n1 = d1.size(0), n2 = d2.size(0);
-  if (n1 < 2 || n2 < 2) return {};
-  TORCH_CHECK(d1.size(1) == d2.size(1), "descriptor dimensions differ");
-  const torch::Tensor m12 = MatchOneWay(d1, d2, options).to(torch::kCPU);
-  torch::Tensor keep = m12 >= 0;
-  if (options.cross_check) {
-    const torch::Tensor m21 = MatchOneWay(d2, d1, options).to(torch::kCPU);
-    const torch::Tensor back = m21.index_select(0, m12.clamp_min(0));
-    keep = keep & (back == torch::arange(n1, torch::kLong));
-  }
-  const torch::Tensor idx1 = torch::nonzero(keep).squeeze(1);
-  return MatchesFromIndices(idx1, m12.index_select(0, idx1));
+  if (!CanMatch(d1, d2)) return {};
+  return KeepMutual(MatchOneWay(d1, d2, options),
+                    options.cross_check ? MatchOneWay(d2, d1, options) : torch::Tensor());
 }
 
 void AppendUnmatched(const Matches& extra, Matches* matches) {
