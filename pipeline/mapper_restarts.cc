@@ -129,27 +129,36 @@ std::optional<std::string> FindMapperArg(const std::vector<std::string>& args,
   return value;
 }
 
+namespace {
+
+// The small-model floor is scalesfm's to set: not when the user chose --Mapper.min_model_size,
+// nor when too few images are registrable for a model of kSmallModelSize.
+bool CanKeepSmallModels(const std::vector<std::string>& args, size_t num_registrable) {
+  return !FindMapperArg(args, "min_model_size") && num_registrable >= kSmallModelSize;
+}
+
+std::vector<std::string> WithSmallModelFloor(std::vector<std::string> args) {
+  args.insert(args.end(), {"--Mapper.min_model_size", std::to_string(kSmallModelSize)});
+  return args;
+}
+
+}  // namespace
+
 std::optional<std::vector<std::string>> SmallModelMapperArgs(const std::vector<std::string>& args,
                                                              const std::string& mapper_log,
                                                              size_t num_registrable) {
-  if (FindMapperArg(args, "min_model_size") || TriedInitPairs(mapper_log).empty() ||
-      num_registrable < kSmallModelSize) {
+  if (!CanKeepSmallModels(args, num_registrable) || TriedInitPairs(mapper_log).empty()) {
     return std::nullopt;
   }
-  std::vector<std::string> small = args;
-  small.insert(small.end(), {"--Mapper.min_model_size", std::to_string(kSmallModelSize)});
-  return small;
+  return WithSmallModelFloor(args);
 }
 
 std::vector<std::string> FirstMapperArgs(const std::vector<std::string>& args,
                                          size_t num_registrable) {
-  if (FindMapperArg(args, "min_model_size") || num_registrable < kSmallModelSize ||
-      num_registrable > kColmapMinModelSize) {
+  if (!CanKeepSmallModels(args, num_registrable) || num_registrable > kColmapMinModelSize) {
     return args;
   }
-  std::vector<std::string> small = args;
-  small.insert(small.end(), {"--Mapper.min_model_size", std::to_string(kSmallModelSize)});
-  return small;
+  return WithSmallModelFloor(args);
 }
 
 bool IsBetterModel(const ReconstructionStats& a, const ReconstructionStats& b) {

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <optional>
 #include <set>
+#include <unordered_map>
 
 #include "colmap_ext/camera.h"
 #include "colmap_ext/database.h"
@@ -118,21 +120,42 @@ size_t MapperArgOr(const std::vector<std::string>& args, const std::string& name
   }
 }
 
+// What scalesfm's mapping policy (the first run's floor, the small-model run, the restarts)
+// reads of the database: every pair's verified inliers, and how many images can register.
+struct MapperViewGraph {
+  std::unordered_map<image_pair_t, size_t> num_inliers;
+  size_t min_num_matches = 0;  // COLMAP's --Mapper.min_num_matches (3.8's default 15)
+  size_t num_registrable = 0;
+};
+
+// The view graph when scalesfm's policy applies: restarts on, and no initial pair of the user's.
+// Otherwise none, and the mapper runs once, as colmap.
+std::optional<MapperViewGraph> ReadMapperViewGraph(const std::string& database_path,
+                                                   const std::vector<std::string>& mapper_args,
+                                                   const MapperRestartOptions& restarts) {
+  if (restarts.max_init_pairs == 0 || FindMapperArg(mapper_args, "init_image_id1") ||
+      FindMapperArg(mapper_args, "init_image_id2")) {
+    return std::nullopt;
+  }
+  MapperViewGraph graph;
+  graph.min_num_matches = MapperArgOr(mapper_args, "min_num_matches", 15);
+  graph.num_inliers = Database(database_path).ReadTwoViewGeometryNumInliers();
+  graph.num_registrable = RegistrableImages(graph.num_inliers, graph.min_num_matches).size();
+  return graph;
+}
+
 // Mapper runs from other initial pairs while the largest model leaves registrable images out;
 // the best model (IsBetterModel) ends up under `output_path`.
 void RestartMapper(const std::string& database_path, const std::string& image_path,
                    const std::string& output_path, const std::vector<std::string>& mapper_args,
-                   const MapperRestartOptions& restarts, const ColmapRunner& colmap,
-                   const std::string& log_path, const std::string& first_log) {
-  if (restarts.max_init_pairs == 0 || FindMapperArg(mapper_args, "init_image_id1") ||
-      FindMapperArg(mapper_args, "init_image_id2")) {
-    return;  // switched off, or the user chose the initial pair
-  }
-  // COLMAP 3.8's defaults for the two thresholds.
-  const size_t min_num_matches = MapperArgOr(mapper_args, "min_num_matches", 15);
+                   const MapperRestartOptions& restarts, const MapperViewGraph& graph,
+                   const ColmapRunner& colmap, const std::string& log_path,
+                   const std::string& first_log) {
+  // COLMAP 3.8's default.
   const size_t init_min_num_inliers = MapperArgOr(mapper_args, "init_min_num_inliers", 100);
-  const auto num_inliers = Database(database_path).ReadTwoViewGeometryNumInliers();
-  const size_t num_registrable = RegistrableImages(num_inliers, min_num_matches).size();
+  const auto& num_inliers = graph.num_inliers;
+  const size_t min_num_matches = graph.min_num_matches;
+  const size_t num_registrable = graph.num_registrable;
   std::vector<std::string> args = mapper_args;
   std::string log = first_log;
   Reconstruction first = LargestModel(output_path);
@@ -197,25 +220,23 @@ MapperResult RunMapper(const std::string& database_path, const std::string& imag
   restarts.Check();
   PrintHeading1("Incremental mapping (colmap mapper)");
   Timer timer;
-  // With restarts (scalesfm's mapping), a small scene maps with the small-model floor at once.
-  std::vector<std::string> args = mapper_args;
-  if (restarts.max_init_pairs > 0) {
-    const size_t min_num_matches = MapperArgOr(mapper_args, "min_num_matches", 15);
-    const size_t num_registrable =
-        RegistrableImages(Database(database_path).ReadTwoViewGeometryNumInliers(), min_num_matches)
-            .size();
-    args = FirstMapperArgs(mapper_args, num_registrable);
-    if (args.size() != mapper_args.size()) {
-      LogInfo(StringPrintf(
-          "%zu registrable images: mapping with --Mapper.min_model_size %zu (COLMAP's floor "
-          "would drop any model that leaves one of them out)",
-          num_registrable, kSmallModelSize));
-    }
+  const std::optional<MapperViewGraph> graph =
+      ReadMapperViewGraph(database_path, mapper_args, restarts);
+  // Under scalesfm's policy, a small scene maps with the small-model floor at once.
+  const std::vector<std::string> args =
+      graph ? FirstMapperArgs(mapper_args, graph->num_registrable) : mapper_args;
+  if (graph && args != mapper_args) {
+    LogInfo(StringPrintf(
+        "%zu registrable images: mapping with --Mapper.min_model_size %zu (COLMAP's floor "
+        "would drop any model that leaves one of them out)",
+        graph->num_registrable, kSmallModelSize));
   }
   const ColmapRunResult first =
       RunMapperOnce(database_path, image_path, output_path, args, colmap, log_path);
-  RestartMapper(database_path, image_path, output_path, args, restarts, colmap, log_path,
-                first.log);
+  if (graph) {
+    RestartMapper(database_path, image_path, output_path, args, restarts, *graph, colmap, log_path,
+                  first.log);
+  }
   MapperResult result;
   result.seconds = timer.ElapsedSeconds();
   const std::vector<std::string> models = ListModels(output_path);

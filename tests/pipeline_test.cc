@@ -116,6 +116,21 @@ TEST(Pipeline, AnImageThatCannotRegisterNoLongerCostsTheWholeModel) {
   }
   ASSERT_EQ(runs.size(), 1u);
   EXPECT_NE(runs[0].find("--Mapper.min_model_size 3"), std::string::npos) << runs[0];
+  // With the user's own initial pair, scalesfm's policy (floor, small-model run, restarts) is off:
+  // one run with the user's arguments, as colmap.
+  std::vector<std::string> own_pair = args;
+  own_pair.insert(own_pair.end(), {"--Mapper.init_image_id1", "1", "--Mapper.init_image_id2", "2"});
+  const size_t ours_log_size = fs::file_size(log);
+  RunMapper(db_path, options.image_path, options.workspace_path + "/own_pair", own_pair,
+            MapperRestartOptions(), ColmapRunner(), log);
+  std::ifstream own_in(log);
+  own_in.seekg(static_cast<std::streamoff>(ours_log_size));
+  std::vector<std::string> own_runs;
+  for (std::string line; std::getline(own_in, line);) {
+    if (line.rfind("$ colmap mapper", 0) == 0) own_runs.push_back(line);
+  }
+  ASSERT_EQ(own_runs.size(), 1u);
+  EXPECT_EQ(own_runs[0].find("min_model_size"), std::string::npos) << own_runs[0];
   const Reconstruction model = Reconstruction::Read(ours.model_path);
   EXPECT_EQ(model.images.size(), 7u);
   EXPECT_EQ(model.images.count(8), 0u);
