@@ -28,6 +28,7 @@
 #include "training/scfeat_trainer.h"
 #include "util/logging.h"
 #include "util/progress.h"
+#include "util/thread_environment.h"
 
 namespace scalesfm {
 namespace {
@@ -721,6 +722,7 @@ int PrintUsage() {
 
 int main(int argc, char** argv) {
   using namespace scalesfm;
+  ReexecWithThreadEnvironment(argv);  // before any work: the thread libraries read it at load
   if (argc < 2 || std::string(argv[1]) == "-h" || std::string(argv[1]) == "--help" ||
       std::string(argv[1]) == "help") {
     return PrintUsage();

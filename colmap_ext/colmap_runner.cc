@@ -13,6 +13,7 @@
 
 #include "util/logging.h"
 #include "util/progress.h"
+#include "util/thread_environment.h"
 
 namespace scalesfm {
 
@@ -51,6 +52,16 @@ ColmapRunResult ColmapRunner::Run(const std::string& command, const std::vector<
   std::vector<char*> argv;
   for (auto& s : argv_strings) argv.push_back(s.data());
   argv.push_back(nullptr);
+  // The user's environment (without what scalesfm set for its own threads), built before fork:
+  // the child may only make async-signal-safe calls.
+  std::vector<std::string> env_strings;
+  for (std::string& entry : UserEnvironment(CurrentEnvironment())) {
+    if (entry.rfind("QT_QPA_PLATFORM=", 0) != 0) env_strings.push_back(std::move(entry));
+  }
+  env_strings.push_back("QT_QPA_PLATFORM=offscreen");
+  std::vector<char*> envp;
+  for (auto& s : env_strings) envp.push_back(s.data());
+  envp.push_back(nullptr);
 
   int pipe_fds[2];
   // Close-on-exec: a child started by another thread at the same time must not inherit this
@@ -66,8 +77,7 @@ ColmapRunResult ColmapRunner::Run(const std::string& command, const std::vector<
     dup2(pipe_fds[1], STDERR_FILENO);
     close(pipe_fds[0]);
     close(pipe_fds[1]);
-    setenv("QT_QPA_PLATFORM", "offscreen", 1);
-    execv(binary.c_str(), argv.data());
+    execve(binary.c_str(), argv.data(), envp.data());
     std::fprintf(stderr, "exec %s failed: %s\n", binary.c_str(), std::strerror(errno));
     _exit(127);
   }
