@@ -1,5 +1,7 @@
 #include "matching/guided_matching.h"
 
+#include <ATen/Parallel.h>
+
 #include <Eigen/Geometry>
 #include <Eigen/LU>
 #include <cmath>
@@ -86,6 +88,13 @@ void HomographyCandidates(const std::vector<Eigen::Vector2d>& x1,
     });
   }
 }
+
+// What one pair's guided search reads.
+struct GuidedInput {
+  TwoViewGeometry geometry;
+  torch::Tensor d1, d2;
+  std::vector<Eigen::Vector2d> x1, x2;
+};
 
 // Best and second-best similarity of one keypoint among its candidates.
 struct BestTwo {
@@ -223,27 +232,38 @@ void RunGuidedMatching(const std::string& database_path, const ImagePairs& pairs
   size_t total_added = 0;
   for (size_t start = 0; start < todo.size(); start += options.pairs_per_commit) {
     const size_t end = std::min(todo.size(), start + options.pairs_per_commit);
-    std::vector<Matches> merged;
-    std::vector<size_t> added;
+    // The database and the caches are read in order on this thread; the pairs' searches, which
+    // share nothing, then run on --Matching.num_threads threads. Same matches in any order.
+    std::vector<GuidedInput> inputs;
     for (size_t i = start; i < end; ++i) {
       const auto [a, b] = todo[i];
-      const TwoViewGeometry geometry = db.ReadTwoViewGeometry(a, b);
       // Tensor handles, not references: fetching b may evict a from either cache.
-      const torch::Tensor da = descriptors.Get(a, kDatabaseLevel).descriptors;
-      const torch::Tensor db_ = descriptors.Get(b, kDatabaseLevel).descriptors;
-      const std::vector<Eigen::Vector2d> xa = position(a), xb = position(b);
-      if (da.size(0) != static_cast<int64_t>(xa.size()) ||
-          db_.size(0) != static_cast<int64_t>(xb.size())) {
+      GuidedInput in{db.ReadTwoViewGeometry(a, b), descriptors.Get(a, kDatabaseLevel).descriptors,
+                     descriptors.Get(b, kDatabaseLevel).descriptors, position(a), position(b)};
+      if (in.d1.size(0) != static_cast<int64_t>(in.x1.size()) ||
+          in.d2.size(0) != static_cast<int64_t>(in.x2.size())) {
         throw Error(StringPrintf(
             "guided matching needs one descriptor per keypoint; images %u and %u have %ld/%ld "
             "and %ld/%ld (keypoints added by S2DNet have none)",
-            a, b, static_cast<long>(da.size(0)), static_cast<long>(xa.size()),
-            static_cast<long>(db_.size(0)), static_cast<long>(xb.size())));
+            a, b, static_cast<long>(in.d1.size(0)), static_cast<long>(in.x1.size()),
+            static_cast<long>(in.d2.size(0)), static_cast<long>(in.x2.size())));
       }
-      const Matches guided = MatchGuided(da, db_, xa, xb, geometry, max_error, options.nn);
-      merged.push_back(geometry.inlier_matches);  // verified inliers first, then the new ones
-      AppendUnmatched(guided, &merged.back());
-      added.push_back(merged.back().size() - geometry.inlier_matches.size());
+      inputs.push_back(std::move(in));
+    }
+    std::vector<Matches> guided(inputs.size());
+    at::parallel_for(0, static_cast<int64_t>(inputs.size()), 1, [&](int64_t begin, int64_t stop) {
+      for (int64_t k = begin; k < stop; ++k) {
+        const GuidedInput& in = inputs[k];
+        guided[k] = MatchGuided(in.d1, in.d2, in.x1, in.x2, in.geometry, max_error, options.nn);
+      }
+    });
+    std::vector<Matches> merged;
+    std::vector<size_t> added;
+    for (size_t k = 0; k < inputs.size(); ++k) {
+      const Matches& inliers = inputs[k].geometry.inlier_matches;
+      merged.push_back(inliers);  // verified inliers first, then the new ones
+      AppendUnmatched(guided[k], &merged.back());
+      added.push_back(merged.back().size() - inliers.size());
       total_added += added.back();
     }
     Database::Transaction transaction(&db);

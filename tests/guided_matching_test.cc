@@ -12,6 +12,7 @@
 #include "matching/keypoint_grid.h"
 #include "matching/matching_controller.h"
 #include "tests/test_util.h"
+#include "util/logging.h"
 
 namespace scalesfm {
 namespace {
@@ -230,10 +231,13 @@ TEST(GuidedMatching, RunsOnlyWithDescriptorsAndTheRatioTest) {
   EXPECT_NE(GuidedMatchingSkipReason(options).find("s2dnet"), std::string::npos);
 }
 
-// A database at `path` with images a and b of a repeated-texture pair under F: keypoints,
-// descriptors, and a calibrated geometry with 3 verified inliers, written as (b, a).
+// Images a and b of a repeated-texture pair under F, added to the database at `path` (created
+// if absent): keypoints, descriptors, and a calibrated geometry with 3 verified inliers, written
+// as (b, a).
 void WriteVerifiedPair(const std::string& path, const Eigen::Matrix3d& F, image_t* a_out,
                        image_t* b_out) {
+  static int count = 0;
+  ++count;
   const RepeatedTexturePair p = MakePair(
       100,
       [](const torch::Tensor& x) {
@@ -252,8 +256,8 @@ void WriteVerifiedPair(const std::string& path, const Eigen::Matrix3d& F, image_
     camera.height = 1000;
     camera.params = {1000, 500, 500};
     const camera_t camera_id = db.WriteCamera(camera);
-    a = db.WriteImage({kInvalidImageId, "a.jpg", camera_id});
-    b = db.WriteImage({kInvalidImageId, "b.jpg", camera_id});
+    a = db.WriteImage({kInvalidImageId, StringPrintf("a%d.jpg", count), camera_id});
+    b = db.WriteImage({kInvalidImageId, StringPrintf("b%d.jpg", count), camera_id});
     const auto write = [&](image_t id, const torch::Tensor& x, const torch::Tensor& d) {
       Keypoints keypoints(x.size(0));
       for (int64_t i = 0; i < x.size(0); ++i) {
@@ -324,6 +328,48 @@ TEST(GuidedMatching, LeavesPairsAboveTheInlierBoundAsVerified) {
     } else {
       EXPECT_EQ(summary.num_guided, 1u);
       EXPECT_GT(inliers, 90u);
+    }
+  }
+}
+
+// The pairs' searches run on --Matching.num_threads threads: the database is the same with one
+// thread and with two, across several transactions.
+TEST(GuidedMatching, SameInliersWithOneThreadAndWithTwo) {
+  std::vector<Eigen::Matrix3d> geometries;
+  for (int k = 0; k < 5; ++k) {
+    Eigen::Matrix3d F = SidewaysTranslationF();
+    F(0, 2) += 1e-4 * k;  // a slightly different band per pair
+    geometries.push_back(F);
+  }
+  std::vector<std::vector<Matches>> results;
+  for (const int threads : {1, 2}) {
+    const std::string path = test::MakeTempDir("guided_threads") + "/database.db";
+    ImagePairs pairs;
+    for (const Eigen::Matrix3d& F : geometries) {
+      image_t a = 0, b = 0;
+      WriteVerifiedPair(path, F, &a, &b);
+      pairs.emplace_back(a, b);
+    }
+    MatchingOptions options;
+    options.device = "cpu";
+    options.num_threads = threads;
+    options.pairs_per_commit = 2;
+    MatchingSummary summary;
+    RunGuidedMatching(path, pairs, options, 100, 4.0, 0, &summary);
+    EXPECT_EQ(summary.num_guided, pairs.size());
+    Database db(path);
+    results.emplace_back();
+    for (const auto& [a, b] : pairs) {
+      results.back().push_back(db.ReadTwoViewGeometry(a, b).inlier_matches);
+      EXPECT_GT(results.back().back().size(), 90u);
+    }
+  }
+  ASSERT_EQ(results[0].size(), results[1].size());
+  for (size_t k = 0; k < results[0].size(); ++k) {
+    ASSERT_EQ(results[0][k].size(), results[1][k].size()) << k;
+    for (size_t i = 0; i < results[0][k].size(); ++i) {
+      EXPECT_EQ(results[0][k][i].idx1, results[1][k][i].idx1);
+      EXPECT_EQ(results[0][k][i].idx2, results[1][k][i].idx2);
     }
   }
 }
