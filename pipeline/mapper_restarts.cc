@@ -161,6 +161,13 @@ std::vector<std::string> FirstMapperArgs(const std::vector<std::string>& args,
   return WithSmallModelFloor(args);
 }
 
+std::vector<std::string> WithLocalBundleCap(std::vector<std::string> args) {
+  if (FindMapperArg(args, "ba_local_max_num_iterations")) return args;
+  args.insert(args.end(),
+              {"--Mapper.ba_local_max_num_iterations", std::to_string(kLocalBundleMaxIterations)});
+  return args;
+}
+
 bool IsBetterModel(const ReconstructionStats& a, const ReconstructionStats& b) {
   if (a.num_images != b.num_images) return a.num_images > b.num_images;
   return a.num_observations > b.num_observations;

@@ -84,6 +84,17 @@ constexpr size_t kColmapMinModelSize = 10;
 std::vector<std::string> FirstMapperArgs(const std::vector<std::string>& args,
                                          size_t num_registrable);
 
+// scalesfm's cap on the iterations of COLMAP's local bundle adjustment (COLMAP 3.8: 25). Its
+// models carry 3-4x stock's points (the extra levels and the guided pass), local BA ran into
+// the cap on most registrations, and it cost most of the mapping time; the global BA (COLMAP's
+// 50 iterations) still refines every model, the final one included. Measured in BENCHMARKS,
+// "Issue 24 (continued, 2026-12-07)".
+constexpr int kLocalBundleMaxIterations = 10;
+
+// `args` plus --Mapper.ba_local_max_num_iterations kLocalBundleMaxIterations, unless the user
+// set that option.
+std::vector<std::string> WithLocalBundleCap(std::vector<std::string> args);
+
 // More registered images, then more observations.
 bool IsBetterModel(const ReconstructionStats& a, const ReconstructionStats& b);
 

@@ -222,14 +222,22 @@ MapperResult RunMapper(const std::string& database_path, const std::string& imag
   Timer timer;
   const std::optional<MapperViewGraph> graph =
       ReadMapperViewGraph(database_path, mapper_args, restarts);
-  // Under scalesfm's policy, a small scene maps with the small-model floor at once.
-  const std::vector<std::string> args =
+  // Under scalesfm's policy, a small scene maps with the small-model floor at once, and local
+  // bundle adjustment stops sooner than COLMAP's.
+  const std::vector<std::string> floor_args =
       graph ? FirstMapperArgs(mapper_args, graph->num_registrable) : mapper_args;
-  if (graph && args != mapper_args) {
+  if (graph && floor_args != mapper_args) {
     LogInfo(StringPrintf(
         "%zu registrable images: mapping with --Mapper.min_model_size %zu (COLMAP's floor "
         "would drop any model that leaves one of them out)",
         graph->num_registrable, kSmallModelSize));
+  }
+  const std::vector<std::string> args = graph ? WithLocalBundleCap(floor_args) : floor_args;
+  if (args != floor_args) {
+    LogInfo(
+        StringPrintf("Local bundle adjustment: at most %d iterations "
+                     "(--Mapper.ba_local_max_num_iterations; COLMAP's default is 25)",
+                     kLocalBundleMaxIterations));
   }
   const ColmapRunResult first =
       RunMapperOnce(database_path, image_path, output_path, args, colmap, log_path);

@@ -151,5 +151,16 @@ TEST(MapperRestarts, SmallScenesMapWithTheSmallModelFloorFromTheFirstRun) {
   EXPECT_EQ(FirstMapperArgs(own, 8), own);
 }
 
+TEST(MapperRestarts, LocalBundleAdjustmentIsCappedUnlessTheUserSetTheCap) {
+  const std::vector<std::string> args = {"--Mapper.num_threads", "-1"};
+  const std::vector<std::string> capped = WithLocalBundleCap(args);
+  EXPECT_EQ(FindMapperArg(capped, "ba_local_max_num_iterations"),
+            std::to_string(kLocalBundleMaxIterations));
+  EXPECT_EQ(FindMapperArg(capped, "num_threads"), "-1");
+  EXPECT_EQ(FindMapperArg(capped, "ba_global_max_num_iterations"), std::nullopt);
+  const std::vector<std::string> own = {"--Mapper.ba_local_max_num_iterations=25"};
+  EXPECT_EQ(WithLocalBundleCap(own), own);
+}
+
 }  // namespace
 }  // namespace scalesfm

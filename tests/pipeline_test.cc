@@ -116,6 +116,7 @@ TEST(Pipeline, AnImageThatCannotRegisterNoLongerCostsTheWholeModel) {
   }
   ASSERT_EQ(runs.size(), 1u);
   EXPECT_NE(runs[0].find("--Mapper.min_model_size 3"), std::string::npos) << runs[0];
+  EXPECT_NE(runs[0].find("--Mapper.ba_local_max_num_iterations 10"), std::string::npos) << runs[0];
   // With the user's own initial pair, scalesfm's policy (floor, small-model run, restarts) is off:
   // one run with the user's arguments, as colmap.
   std::vector<std::string> own_pair = args;
@@ -131,6 +132,7 @@ TEST(Pipeline, AnImageThatCannotRegisterNoLongerCostsTheWholeModel) {
   }
   ASSERT_EQ(own_runs.size(), 1u);
   EXPECT_EQ(own_runs[0].find("min_model_size"), std::string::npos) << own_runs[0];
+  EXPECT_EQ(own_runs[0].find("ba_local_max_num_iterations"), std::string::npos) << own_runs[0];
   const Reconstruction model = Reconstruction::Read(ours.model_path);
   EXPECT_EQ(model.images.size(), 7u);
   EXPECT_EQ(model.images.count(8), 0u);
