@@ -69,6 +69,9 @@ Matches MatchesFromIndices(const torch::Tensor& idx1, const torch::Tensor& idx2)
 // every pair was mapped, page-faulted in and unmapped again: on base Strecha images the
 // matcher's system time was 30-70% of its user time.
 torch::Tensor SimilarityBlock(int64_t rows, int64_t cols, const torch::TensorOptions& options) {
+  // CUDA's caching allocator reuses blocks already, and a CUDA tensor must not outlive the
+  // runtime in a thread_local.
+  if (!options.device().is_cpu()) return torch::empty({rows, cols}, options);
   thread_local torch::Tensor buffer;
   const int64_t size = rows * cols;
   if (!buffer.defined() || buffer.numel() < size || buffer.device() != options.device() ||
