@@ -74,8 +74,7 @@ torch::Tensor SimilarityBlock(int64_t rows, int64_t cols, const torch::TensorOpt
   if (!options.device().is_cpu()) return torch::empty({rows, cols}, options);
   thread_local torch::Tensor buffer;
   const int64_t size = rows * cols;
-  if (!buffer.defined() || buffer.numel() < size || buffer.device() != options.device() ||
-      buffer.dtype() != options.dtype()) {
+  if (!buffer.defined() || buffer.numel() < size || buffer.dtype() != options.dtype()) {
     buffer = torch::Tensor();  // free the old one first
     buffer = torch::empty({size}, options);
   }
