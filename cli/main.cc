@@ -26,6 +26,7 @@
 #include "training/s2dnet_trainer.h"
 #include "training/scalenet_trainer.h"
 #include "training/scfeat_trainer.h"
+#include "util/allocator_policy.h"
 #include "util/logging.h"
 #include "util/progress.h"
 #include "util/thread_environment.h"
@@ -723,6 +724,7 @@ int PrintUsage() {
 int main(int argc, char** argv) {
   using namespace scalesfm;
   ReexecWithThreadEnvironment(argv);  // before any work: the thread libraries read it at load
+  ApplyAllocatorPolicy(CurrentEnvironment());
   if (argc < 2 || std::string(argv[1]) == "-h" || std::string(argv[1]) == "--help" ||
       std::string(argv[1]) == "help") {
     return PrintUsage();
