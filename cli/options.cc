@@ -218,7 +218,10 @@ void AddScaleMatchingOptions(po::options_description* desc, ScaleMatchingOptions
       "ScaleMatching.keep_native", po::value(&o->keep_native)->default_value(o->keep_native),
       "rescaled pairs also keep their native-level matches")(
       "ScaleMatching.reextract", po::value(&o->reextract)->default_value(o->reextract),
-      "resize by s^0.5 / s^-0.5 and extract again instead of picking levels");
+      "resize by s^0.5 / s^-0.5 and extract again instead of picking levels")(
+      "ScaleMatching.gt_region", po::value(&o->gt_region)->default_value(o->gt_region),
+      "oracle (evaluation only): match only inside each pair's covisible region by the GT model "
+      "at --ScaleMatching.gt_path");
 }
 
 std::set<std::string> ExplicitFlags(int argc, char** argv) {

@@ -54,6 +54,13 @@ std::vector<MethodPreset> MakeScalesfmMethodPresets() {
        [](MethodConfig* c) { c->scale.reextract = true; }},
       {"scalesfm-levels-only", "rescaled pairs drop their native matches",
        [](MethodConfig* c) { c->scale.keep_native = false; }},
+      {"scalesfm-gt-region",
+       "oracle: the GT scale of every pair (scalesfm-gt) and matching only inside its GT "
+       "covisible region",
+       [](MethodConfig* c) {
+         c->scale.estimator.estimator = "gt";
+         c->scale.gt_region = true;
+       }},
       {"scalesfm-noup", "levels auto without the upsampled sqrt(2) level (1/8 ... 1)",
        [](MethodConfig* c) { c->extraction.levels = AutoLevelsUpTo(1.0); }},
       {"scalesfm-scfeat", "learned SCFeat features, single level, no scale estimate",

@@ -144,8 +144,10 @@ MethodDatabase PrepareMethodDatabase(const std::string& dataset, const std::stri
   MethodConfig config;  // verification: one thread, reproducible (DESIGN_NOTES)
   if (ConfigureScalesfmMethod(method, &config)) {
     if (!config.mapper_restarts) out.restarts.max_init_pairs = 0;
-    if (ScaleEstimator::Traits(config.scale.estimator.estimator).reads_gt_model) {
-      // The oracle (scalesfm-gt): every pair's true scale, from the dataset's GT model.
+    if (ScaleEstimator::Traits(config.scale.estimator.estimator).reads_gt_model ||
+        config.scale.gt_region) {
+      // The oracles (scalesfm-gt, scalesfm-gt-region): every pair's true scale, and its
+      // covisible region, from the dataset's GT model.
       if (!out.has_gt) throw Error("eval_eth method " + method + " needs the dataset's gt/");
       config.scale.estimator.gt_path = out.gt_path;
     }

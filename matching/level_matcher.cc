@@ -17,6 +17,17 @@ Matches ToMergedIndices(const Matches& level_matches, const LevelDescriptors& a,
   return out;
 }
 
+// The rows of `level` whose merged keypoint is in `mask`.
+std::vector<int64_t> RowsInside(const LevelDescriptors& level, const std::vector<bool>& mask) {
+  std::vector<int64_t> rows;
+  const int64_t n = level.descriptors.size(0);
+  for (int64_t r = 0; r < n; ++r) {
+    const size_t merged = level.index.empty() ? size_t(r) : size_t(level.index.at(r));
+    if (merged < mask.size() && mask[merged]) rows.push_back(r);
+  }
+  return rows;
+}
+
 }  // namespace
 
 LevelMatcher::LevelMatcher(const Database* db, const std::vector<Image>& images,
@@ -45,7 +56,23 @@ Matches LevelMatcher::Match(image_t a, int la, image_t b, int lb) {
   // Copies (tensor handles and the index): fetching b may evict a's cache entry.
   const LevelDescriptors da = Descriptors(a, la);
   const LevelDescriptors db = Descriptors(b, lb);
-  return ToMergedIndices(MatchNearestNeighbors(da.descriptors, db.descriptors, nn_), da, db);
+  if (regions_ == nullptr) {
+    return ToMergedIndices(MatchNearestNeighbors(da.descriptors, db.descriptors, nn_), da, db);
+  }
+  const auto [mask_a, mask_b] = regions_->Masks(a, b);
+  const std::vector<int64_t> rows_a = RowsInside(da, mask_a), rows_b = RowsInside(db, mask_b);
+  if (rows_a.empty() || rows_b.empty()) return {};
+  const auto select = [](const torch::Tensor& d, const std::vector<int64_t>& rows) {
+    return d.index_select(0, torch::tensor(rows, torch::kLong).to(d.device()));
+  };
+  const Matches inside =
+      MatchNearestNeighbors(select(da.descriptors, rows_a), select(db.descriptors, rows_b), nn_);
+  Matches level_matches;
+  level_matches.reserve(inside.size());
+  for (const scalesfm::Match& m : inside) {
+    level_matches.push_back({point2D_t(rows_a[m.idx1]), point2D_t(rows_b[m.idx2])});
+  }
+  return ToMergedIndices(level_matches, da, db);
 }
 
 Matches LevelMatcher::MatchNative(image_t a, image_t b) {

@@ -12,6 +12,7 @@
 
 #include "colmap_ext/database.h"
 #include "feature/descriptor_matching.h"
+#include "matching/covisible_region.h"
 #include "matching/descriptor_cache.h"
 
 namespace scalesfm {
@@ -37,10 +38,14 @@ class LevelMatcher {
   Matches Match(image_t a, int la, image_t b, int lb);
   Matches MatchNative(image_t a, image_t b);
   const NnMatchOptions& nn() const { return nn_; }
+  // The GT covisible-region oracle: from now on every Match sees only the keypoints inside the
+  // pair's region (nullptr: all keypoints, the default). `regions` outlives the matcher.
+  void RestrictTo(GtCovisibleRegions* regions) { regions_ = regions; }
 
  private:
   NnMatchOptions nn_;
   DescriptorCache cache_;
+  GtCovisibleRegions* regions_ = nullptr;
   std::unordered_map<image_t, ImageLevels> levels_;
 };
 

@@ -78,6 +78,11 @@ MatchingSummary RunRawMatching(const std::string& database_path, const ImagePair
   }
   const size_t cache_images = 4 * static_cast<size_t>(config.pairing.block_size);
   LevelMatcher levels(&db, images, device, options.nn, cache_images);
+  std::optional<GtCovisibleRegions> regions;
+  if (scale_options.gt_region) {
+    regions.emplace(scale_options.estimator.gt_path, &db, images);
+    levels.RestrictTo(&*regions);
+  }
   std::unordered_set<image_t> with_features;
   for (const Image& image : images) {
     const bool has = entry.traits.needs_descriptors ? levels.HasDescriptors(image.image_id)

@@ -46,6 +46,10 @@ void ScaleMatchingOptions::Check() const {
     throw Error("--ScaleMatching.estimator " + estimator.estimator +
                 " needs --ScaleMatching.gt_path (a GT model with 3D points)");
   }
+  if (gt_region && estimator.gt_path.empty()) {
+    throw Error(
+        "--ScaleMatching.gt_region needs --ScaleMatching.gt_path (a GT model with 3D points)");
+  }
   if (!(min_log2_scale >= 0)) throw Error("--ScaleMatching.min_log2_scale must be >= 0");
   ParseDevice(estimator.device);
 }

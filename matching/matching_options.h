@@ -74,6 +74,9 @@ struct ScaleMatchingOptions {
   // Resize both images by exactly s^0.5 / s^-0.5 and extract again (ScaleNet's way) instead of
   // picking precomputed levels (D-ScaleNet's way). New keypoints join the image's keypoint list.
   bool reextract = false;
+  // An oracle for evaluation (matching/covisible_region.h): each pair's descriptor matching sees
+  // only the keypoints inside the pair's covisible region by the GT model at estimator.gt_path.
+  bool gt_region = false;
 
   bool Enabled() const { return !ScaleEstimator::Traits(estimator.estimator).trivial; }
   void Check() const;
