@@ -4,6 +4,7 @@
 #include <cmath>
 #include <unordered_set>
 
+#include "feature/best_two.h"
 #include "util/logging.h"
 
 namespace scalesfm {
@@ -114,8 +115,40 @@ torch::Tensor MatchOneWay(const torch::Tensor& d1, const torch::Tensor& d2,
 struct BothWays {
   torch::Tensor m12, m21;
 };
+torch::Tensor FloatTensor(const std::vector<float>& v) {
+  return torch::from_blob(const_cast<float*>(v.data()), {int64_t(v.size())}, torch::kFloat32)
+      .clone();
+}
+
+torch::Tensor LongTensor(const std::vector<int64_t>& v) {
+  return torch::from_blob(const_cast<int64_t*>(v.data()), {int64_t(v.size())}, torch::kLong)
+      .clone();
+}
+
+// MatchBothWays on the CPU: the same statistics from one sweep over each block (SweepBlock).
+BothWays MatchBothWaysCpu(const torch::Tensor& d1, const torch::Tensor& d2,
+                          const NnMatchOptions& options) {
+  BestTwo columns(d2.size(0));
+  std::vector<torch::Tensor> parts;
+  const torch::Tensor d2t = d2.t();
+  for (int64_t start = 0; start < d1.size(0); start += options.block_rows) {
+    const int64_t end = std::min(d1.size(0), start + options.block_rows);
+    const torch::Tensor sim = BlockProduct(d1, start, end, d2t);  // [b, n2], contiguous
+    const BlockBestTwo block = SweepBlock(sim.data_ptr<float>(), end - start, sim.size(1), start);
+    columns.MergeLater(block.columns);
+    parts.push_back(ApplyRatioTest(FloatTensor(block.rows.best), FloatTensor(block.rows.second),
+                                   LongTensor(block.rows.index), options));
+  }
+  return {torch::cat(parts), ApplyRatioTest(FloatTensor(columns.best), FloatTensor(columns.second),
+                                            LongTensor(columns.index), options)};
+}
+
 BothWays MatchBothWays(const torch::Tensor& d1, const torch::Tensor& d2,
                        const NnMatchOptions& options) {
+  if (d1.device().is_cpu() && d1.scalar_type() == torch::kFloat32 &&
+      d2.scalar_type() == torch::kFloat32) {
+    return MatchBothWaysCpu(d1, d2, options);
+  }
   const int64_t n2 = d2.size(0);
   const auto float_opts = d1.options();
   torch::Tensor col_best = torch::full({n2}, -3.0, float_opts);
