@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <opencv2/imgproc.hpp>
 
+#include "scale/gt_scale.h"
 #include "util/logging.h"
 
 namespace scalesfm {
@@ -27,18 +28,9 @@ std::vector<bool> InsideHull(const std::vector<Eigen::Vector2d>& hull_points,
 
 GtCovisibleRegions::GtCovisibleRegions(const std::string& gt_path, const Database* db,
                                        const std::vector<Image>& images)
-    : db_(db), gt_(Reconstruction::Read(gt_path)) {
-  for (const Image& image : images) {
-    const ModelImage* m = gt_.FindImageByName(image.name);
-    if (!m) throw Error("--ScaleMatching.gt_region: " + gt_path + " has no image " + image.name);
-    gt_images_[image.image_id] = m;
-  }
-  if (gt_.points.empty()) {
-    throw Error("--ScaleMatching.gt_region: " + gt_path +
-                " has no 3D points; the oracle needs points with tracks (make_zoom_scene writes "
-                "them)");
-  }
-}
+    : db_(db),
+      gt_(Reconstruction::Read(gt_path)),
+      gt_images_(GtImagesByDatabaseId(gt_, images, "--ScaleMatching.gt_region: " + gt_path)) {}
 
 const Keypoints& GtCovisibleRegions::KeypointsOf(image_t id) {
   auto it = keypoints_.find(id);
@@ -54,20 +46,7 @@ std::pair<std::vector<bool>, std::vector<bool>> GtCovisibleRegions::Masks(image_
   const Camera& ca = gt_.cameras.at(ma.camera_id);
   const Camera& cb = gt_.cameras.at(mb.camera_id);
   std::vector<Eigen::Vector2d> in_a, in_b;
-  for (const ModelPoint& p : gt_.points) {
-    const auto& track = p.track_images;
-    if (std::find(track.begin(), track.end(), ma.image_id) == track.end() ||
-        std::find(track.begin(), track.end(), mb.image_id) == track.end()) {
-      continue;
-    }
-    Eigen::Vector2d xa, xb;
-    if (!ProjectWorldPoint(ca, ma.q, ma.t, p.xyz, &xa) ||
-        !ProjectWorldPoint(cb, mb.q, mb.t, p.xyz, &xb)) {
-      continue;
-    }
-    in_a.push_back(xa);
-    in_b.push_back(xb);
-  }
+  CommonProjections(gt_, ma, mb, &in_a, &in_b);
   std::vector<bool> mask_a =
       InsideHull(in_a, KeypointsOf(a), kCovisibleRegionMargin * std::max(ca.width, ca.height));
   std::vector<bool> mask_b =

@@ -91,18 +91,8 @@ class ImageCodeSource : public PairScaleSource {
 class GtModelSource : public PairScaleSource {
  public:
   GtModelSource(const std::string& gt_path, const std::vector<Image>& images)
-      : gt_(Reconstruction::Read(gt_path)) {
-    for (const Image& image : images) {
-      const ModelImage* m = gt_.FindImageByName(image.name);
-      if (!m) throw Error("--ScaleMatching.gt_path " + gt_path + " has no image " + image.name);
-      gt_images_[image.image_id] = m;
-    }
-    if (gt_.points.empty()) {
-      throw Error("--ScaleMatching.gt_path " + gt_path +
-                  " has no 3D points; the gt oracle needs points with tracks (make_zoom_scene "
-                  "writes them)");
-    }
-  }
+      : gt_(Reconstruction::Read(gt_path)),
+        gt_images_(GtImagesByDatabaseId(gt_, images, "--ScaleMatching.gt_path " + gt_path)) {}
 
   ScaleEstimate Estimate(image_t a, image_t b, const std::function<const Matches&()>&) override {
     size_t support = 0;

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <random>
 
+#include "util/logging.h"
+
 namespace scalesfm {
 
 double ScaleFromCorrespondences(const std::vector<Eigen::Vector2d>& a,
@@ -24,11 +26,12 @@ double ScaleFromCorrespondences(const std::vector<Eigen::Vector2d>& a,
   return n > 0 ? std::exp(sum / n) : 0;
 }
 
-double GtPairScale(const Reconstruction& gt, const ModelImage& a, const ModelImage& b,
-                   size_t min_common, size_t* support) {
+void CommonProjections(const Reconstruction& gt, const ModelImage& a, const ModelImage& b,
+                       std::vector<Eigen::Vector2d>* in_a, std::vector<Eigen::Vector2d>* in_b) {
   const Camera& ca = gt.cameras.at(a.camera_id);
   const Camera& cb = gt.cameras.at(b.camera_id);
-  std::vector<Eigen::Vector2d> pa, pb;
+  in_a->clear();
+  in_b->clear();
   for (const ModelPoint& p : gt.points) {
     const auto& track = p.track_images;
     if (std::find(track.begin(), track.end(), a.image_id) == track.end() ||
@@ -40,9 +43,31 @@ double GtPairScale(const Reconstruction& gt, const ModelImage& a, const ModelIma
         !ProjectWorldPoint(cb, b.q, b.t, p.xyz, &xb)) {
       continue;
     }
-    pa.push_back(xa);
-    pb.push_back(xb);
+    in_a->push_back(xa);
+    in_b->push_back(xb);
   }
+}
+
+std::unordered_map<image_t, const ModelImage*> GtImagesByDatabaseId(
+    const Reconstruction& gt, const std::vector<Image>& images, const std::string& what) {
+  std::unordered_map<image_t, const ModelImage*> out;
+  for (const Image& image : images) {
+    const ModelImage* m = gt.FindImageByName(image.name);
+    if (!m) throw Error(what + " has no image " + image.name);
+    out[image.image_id] = m;
+  }
+  if (gt.points.empty()) {
+    throw Error(what +
+                " has no 3D points; the oracle needs points with tracks (make_zoom_scene writes "
+                "them)");
+  }
+  return out;
+}
+
+double GtPairScale(const Reconstruction& gt, const ModelImage& a, const ModelImage& b,
+                   size_t min_common, size_t* support) {
+  std::vector<Eigen::Vector2d> pa, pb;
+  CommonProjections(gt, a, b, &pa, &pb);
   *support = pa.size();
   if (pa.size() < std::max<size_t>(min_common, 2)) return 0;
   return ScaleFromCorrespondences(pa, pb, 200, a.image_id * 7919u + b.image_id);

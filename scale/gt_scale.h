@@ -4,8 +4,10 @@
 
 #include <Eigen/Core>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
+#include "colmap_ext/database.h"
 #include "colmap_ext/reconstruction.h"
 
 namespace scalesfm {
@@ -16,6 +18,17 @@ namespace scalesfm {
 double ScaleFromCorrespondences(const std::vector<Eigen::Vector2d>& points_a,
                                 const std::vector<Eigen::Vector2d>& points_b, int num_samples,
                                 unsigned seed);
+
+// The projections into `a` and into `b` (GT cameras) of the 3D points of `gt` whose tracks hold
+// both images and that lie in front of both cameras, in the same order.
+void CommonProjections(const Reconstruction& gt, const ModelImage& a, const ModelImage& b,
+                       std::vector<Eigen::Vector2d>* in_a, std::vector<Eigen::Vector2d>* in_b);
+
+// `images` (database images) mapped to the images of the same name in `gt`, for an oracle that
+// reads the GT model (`what` names it in errors). Throws Error when an image is missing from
+// `gt` or `gt` has no 3D points.
+std::unordered_map<image_t, const ModelImage*> GtImagesByDatabaseId(
+    const Reconstruction& gt, const std::vector<Image>& images, const std::string& what);
 
 // s(A->B) of two images of `gt` from the 3D points both tracks contain, projected with the GT
 // cameras. Returns 0 and sets *support to the number of common points when there are fewer than

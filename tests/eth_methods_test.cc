@@ -143,11 +143,13 @@ TEST(EthMethods, PresetsSetTheMatcher) {
 TEST(EthMethods, KnownMethodsComeFromTheTable) {
   EXPECT_EQ(PresetNames(ScalesfmMethodPresets()),
             "scalesfm, scalesfm-plain, scalesfm-<estimator>, scalesfm-reextract, "
-            "scalesfm-levels-only, scalesfm-noup, scalesfm-scfeat, scalesfm-scfeat-sdaim, "
+            "scalesfm-levels-only, scalesfm-gt-region, scalesfm-noup, scalesfm-scfeat, "
+            "scalesfm-scfeat-sdaim, "
             "scalesfm-s2dnet, scalesfm-s2dnet-scale");
   EXPECT_EQ(kEthMethodNames,
             "scalesfm, scalesfm-plain, scalesfm-<estimator>, scalesfm-reextract, "
-            "scalesfm-levels-only, scalesfm-noup, scalesfm-scfeat, scalesfm-scfeat-sdaim, "
+            "scalesfm-levels-only, scalesfm-gt-region, scalesfm-noup, scalesfm-scfeat, "
+            "scalesfm-scfeat-sdaim, "
             "scalesfm-s2dnet, scalesfm-s2dnet-scale, colmap-default, colmap-best, "
             "colmap-small-models; any "
             "scalesfm method + "
