@@ -12,6 +12,23 @@
 
 namespace scalesfm {
 
+// One entry's running statistics, for values offered one at a time (the guided pass's sparse
+// candidates). BestTwo and SweepBlock apply the same rule to whole rows and columns at once.
+struct BestTwoEntry {
+  float best = -3.0f, second = -3.0f;
+  int64_t index = -1;  // -1: nothing offered yet
+
+  void Offer(float value, int64_t i) {
+    if (value > best) {  // strictly: an equal later value is a tie, i.e. a second best
+      second = best;
+      best = value;
+      index = i;
+    } else if (value > second) {
+      second = value;
+    }
+  }
+};
+
 struct BestTwo {
   std::vector<float> best, second;
   std::vector<int64_t> index;

@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "feature/best_two.h"
 #include "matching/descriptor_cache.h"
 #include "matching/keypoint_grid.h"
 #include "util/logging.h"
@@ -96,22 +97,6 @@ struct GuidedInput {
   std::vector<Eigen::Vector2d> x1, x2;
 };
 
-// Best and second-best similarity of one keypoint among its candidates.
-struct BestTwo {
-  float best = -2, second = -2;
-  int32_t arg = -1;
-
-  void Add(float similarity, int32_t index) {
-    if (similarity > best) {
-      second = best;
-      best = similarity;
-      arg = index;
-    } else if (similarity > second) {
-      second = similarity;
-    }
-  }
-};
-
 }  // namespace
 
 CandidatePairs GuidedCandidatePairs(const std::vector<Eigen::Vector2d>& x1,
@@ -151,26 +136,27 @@ Matches MatchGuided(const torch::Tensor& d1, const torch::Tensor& d2,
   const int64_t dim = c1.size(1);
   const float* p1 = c1.data_ptr<float>();
   const float* p2 = c2.data_ptr<float>();
-  std::vector<BestTwo> best1(x1.size()), best2(x2.size());
+  // Each keypoint's best and second-best similarity among its candidates.
+  std::vector<BestTwoEntry> best1(x1.size()), best2(x2.size());
   for (size_t k = 0; k < candidates.idx1.size(); ++k) {
     const int32_t i = candidates.idx1[k], j = candidates.idx2[k];
     const float similarity = Eigen::Map<const Eigen::VectorXf>(p1 + i * dim, dim)
                                  .dot(Eigen::Map<const Eigen::VectorXf>(p2 + j * dim, dim));
-    best1[i].Add(similarity, j);
-    best2[j].Add(similarity, i);
+    best1[i].Offer(similarity, j);
+    best2[j].Offer(similarity, i);
   }
   Matches matches;
   for (size_t i = 0; i < best1.size(); ++i) {
-    const BestTwo& forward = best1[i];
-    if (forward.arg < 0 || !PassesRatioTest(forward.best, forward.second, options)) continue;
+    const BestTwoEntry& forward = best1[i];
+    if (forward.index < 0 || !PassesRatioTest(forward.best, forward.second, options)) continue;
     if (options.cross_check) {
-      const BestTwo& backward = best2[forward.arg];
-      if (backward.arg != static_cast<int32_t>(i) ||
+      const BestTwoEntry& backward = best2[forward.index];
+      if (backward.index != static_cast<int64_t>(i) ||
           !PassesRatioTest(backward.best, backward.second, options)) {
         continue;
       }
     }
-    matches.push_back({static_cast<point2D_t>(i), static_cast<point2D_t>(forward.arg)});
+    matches.push_back({static_cast<point2D_t>(i), static_cast<point2D_t>(forward.index)});
   }
   return matches;
 }
