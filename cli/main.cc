@@ -1,11 +1,13 @@
 // scalesfm: COLMAP's subcommands and --Section.option flags, with scale-aware extensions.
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <iostream>
 #include <map>
 #include <sstream>
 
 #include "cli/options.h"
+#include "cluster/slurm_matching.h"
 #include "colmap_ext/database.h"
 #include "colmap_ext/database_check.h"
 #include "colmap_ext/database_merge.h"
@@ -20,6 +22,7 @@
 #include "feature/image_io.h"
 #include "matching/matching_controller.h"
 #include "pipeline/reconstruction_pipeline.h"
+#include "retrieval/image_retrieval.h"
 #include "synthetic/synthetic_scene.h"
 #include "synthetic/zoom_scene.h"
 #include "training/cvarm_trainer.h"
@@ -82,27 +85,145 @@ void ApplyFeatureTypeDefaults(const std::string& feature_type, int argc, char** 
   if (!flags.empty()) LogInfo(feature_type + " features: matching with" + flags);
 }
 
-int ExhaustiveMatcher(int argc, char** argv) {
+// exhaustive_matcher, vocab_tree_matcher and sequential_matcher: one command with the pair
+// source's own section (PairingOptions::source).
+int MatcherCommand(int argc, char** argv, const std::string& source) {
+  const std::string command = source + "_matcher";
   std::string database_path;
   MatchingConfig config;
-  po::options_description desc("exhaustive_matcher options");
+  config.pairing.source = source;
+  po::options_description desc(command + " options");
   desc.add_options()("database_path", po::value(&database_path), "COLMAP database")(
       "image_path", po::value(&config.image_path),
       "image folder (for --Matching.type s2dnet, network scale estimators, sift_vote on "
       "learned features and --ScaleMatching.reextract)");
+  if (source == "vocab_tree") AddVocabTreeMatchingOptions(&desc, &config.pairing.vocab_tree);
+  if (source == "sequential") AddSequentialMatchingOptions(&desc, &config.pairing.sequential);
   AddMatchingConfigOptions(&desc, &config);
   AddDeviceOption(&desc);
   po::options_description reextract("--ScaleMatching.reextract extraction options");
   AddExtractionOptions(&reextract, &config.extraction);
   desc.add(reextract);
-  if (!ParseCommandLine(
-          argc, argv, "scalesfm exhaustive_matcher --database_path DB [--image_path DIR]", desc)) {
+  if (!ParseCommandLine(argc, argv,
+                        "scalesfm " + command + " --database_path DB [--image_path DIR]", desc)) {
     return 0;
   }
   Require(database_path, "database_path");
   if (!fs::exists(database_path)) throw Error("database " + database_path + " does not exist");
   ApplyFeatureTypeDefaults(ReadFeatureType(Database(database_path)), argc, argv, &config);
   RunMatching(database_path, config, ColmapRunner());
+  return 0;
+}
+
+int ExhaustiveMatcher(int argc, char** argv) { return MatcherCommand(argc, argv, "exhaustive"); }
+int VocabTreeMatcher(int argc, char** argv) { return MatcherCommand(argc, argv, "vocab_tree"); }
+int SequentialMatcher(int argc, char** argv) { return MatcherCommand(argc, argv, "sequential"); }
+
+int SlurmMatching(int argc, char** argv) {
+  std::string database_path, matcher = "exhaustive_matcher";
+  MatchingConfig config;
+  SlurmMatchingOptions slurm;
+  po::options_description desc("slurm_matching options");
+  desc.add_options()("database_path", po::value(&database_path), "COLMAP database")(
+      "num_shards", po::value(&slurm.num_shards), "Slurm array tasks, one shard of pairs each")(
+      "matcher", po::value(&matcher)->default_value(matcher),
+      "whose pairs: exhaustive_matcher | vocab_tree_matcher | sequential_matcher")(
+      "sbatch_args", po::value(&slurm.sbatch_args)->default_value(slurm.sbatch_args),
+      "extra sbatch arguments, e.g. \"--partition=cpu --time=02:00:00 --cpus-per-task=4\"")(
+      "work_dir", po::value(&slurm.work_dir)->default_value(slurm.work_dir),
+      "shard databases and logs, on a file system the nodes share (default: DB.slurm)")(
+      "timeout", po::value(&slurm.timeout)->default_value(slurm.timeout),
+      "cancel the job after this many seconds (0: no limit)")(
+      "binary", po::value(&slurm.binary)->default_value(slurm.binary),
+      "the scalesfm executable the tasks run (default: this one)")(
+      "image_path", po::value(&config.image_path),
+      "image folder (for matchers and estimators that read the images)");
+  AddVocabTreeMatchingOptions(&desc, &config.pairing.vocab_tree);
+  AddSequentialMatchingOptions(&desc, &config.pairing.sequential);
+  AddMatchingConfigOptions(&desc, &config);
+  AddDeviceOption(&desc);
+  if (!ParseCommandLine(argc, argv,
+                        "scalesfm slurm_matching --database_path DB --num_shards N "
+                        "[--matcher exhaustive_matcher] [--sbatch_args \"...\"] [matcher flags]",
+                        desc)) {
+    return 0;
+  }
+  Require(database_path, "database_path");
+  if (matcher != "exhaustive_matcher" && matcher != "vocab_tree_matcher" &&
+      matcher != "sequential_matcher") {
+    throw Error("--matcher must be exhaustive_matcher, vocab_tree_matcher or sequential_matcher");
+  }
+  config.pairing.source = matcher.substr(0, matcher.size() - std::string("_matcher").size());
+  if (!fs::exists(database_path)) throw Error("database " + database_path + " does not exist");
+  ApplyFeatureTypeDefaults(ReadFeatureType(Database(database_path)), argc, argv, &config);
+  const std::vector<std::string> task_flags =
+      TaskMatchingFlags(std::vector<std::string>(argv + 1, argv + argc));
+  RunSlurmMatching(database_path, config, slurm, task_flags, ColmapRunner());
+  return 0;
+}
+
+int VocabTreeBuilder(int argc, char** argv) {
+  std::string database_path, vocab_tree_path;
+  bool multi_level = true;
+  VocabularyOptions options;
+  po::options_description desc("vocab_tree_builder options");
+  desc.add_options()("database_path", po::value(&database_path), "COLMAP database")(
+      "vocab_tree_path", po::value(&vocab_tree_path), "output vocabulary file")(
+      "multi_level", po::value(&multi_level)->default_value(multi_level),
+      "sample the descriptors of every scale level");
+  AddVocabularyOptions(&desc, "", &options);
+  if (!ParseCommandLine(argc, argv,
+                        "scalesfm vocab_tree_builder --database_path DB --vocab_tree_path FILE",
+                        desc)) {
+    return 0;
+  }
+  Require(database_path, "database_path");
+  Require(vocab_tree_path, "vocab_tree_path");
+  if (!fs::exists(database_path)) throw Error("database " + database_path + " does not exist");
+  PrintHeading1("Building a visual vocabulary");
+  Database db(database_path);
+  BuildVocabulary(db, multi_level, options).Write(vocab_tree_path);
+  LogInfo("Vocabulary written to " + vocab_tree_path);
+  return 0;
+}
+
+int VocabTreeRetriever(int argc, char** argv) {
+  std::string database_path, output_path;
+  VocabTreeMatchingOptions options;
+  po::options_description desc("vocab_tree_retriever options");
+  desc.add_options()("database_path", po::value(&database_path), "COLMAP database")(
+      "output_path", po::value(&output_path),
+      "text file of 'query partner score' lines, best first per query");
+  AddVocabTreeMatchingOptions(&desc, &options);
+  if (!ParseCommandLine(argc, argv,
+                        "scalesfm vocab_tree_retriever --database_path DB --output_path FILE",
+                        desc)) {
+    return 0;
+  }
+  Require(database_path, "database_path");
+  Require(output_path, "output_path");
+  if (!fs::exists(database_path)) throw Error("database " + database_path + " does not exist");
+  options.Check();
+  PrintHeading1("Image retrieval");
+  Database db(database_path);
+  const VisualVocabulary vocabulary = LoadOrBuildVocabulary(db, options);
+  const std::vector<RetrievalResult> results = RetrieveImages(db, vocabulary, options);
+  std::map<image_t, std::string> names;
+  for (const Image& image : db.ReadAllImages()) names[image.image_id] = image.name;
+  const std::string tmp = output_path + ".tmp";
+  {
+    std::ofstream out(tmp);
+    out << "# QUERY PARTNER SCORE\n";
+    for (const RetrievalResult& result : results) {
+      for (const auto& [partner, score] : result.partners) {
+        out << names[result.query] << " " << names[partner] << " " << score << "\n";
+      }
+    }
+    out.flush();
+    if (!out) throw Error("cannot write " + output_path);
+  }
+  fs::rename(tmp, output_path);
+  LogInfo(StringPrintf("%zu queries written to %s", results.size(), output_path.c_str()));
   return 0;
 }
 
@@ -682,6 +803,16 @@ const std::map<std::string, std::pair<std::function<int(int, char**)>, const cha
           {"feature_extractor", {FeatureExtractor, "extract features into a COLMAP database"}},
           {"exhaustive_matcher",
            {ExhaustiveMatcher, "match all pairs (or --Matching.pair_list), then verify"}},
+          {"vocab_tree_matcher",
+           {VocabTreeMatcher, "match each image with its retrieval partners, then verify"}},
+          {"sequential_matcher",
+           {SequentialMatcher, "match images with their neighbours in name order, then verify"}},
+          {"slurm_matching",
+           {SlurmMatching, "match the pairs as a Slurm job array of shards, merge, verify"}},
+          {"vocab_tree_builder",
+           {VocabTreeBuilder, "build a visual vocabulary on a database's features"}},
+          {"vocab_tree_retriever",
+           {VocabTreeRetriever, "write each image's retrieval partners with scores"}},
           {"database_merger",
            {DatabaseMerger, "merge two databases (matching shards, or disjoint image sets)"}},
           {"mapper", {Mapper, "run colmap mapper on the database"}},

@@ -93,7 +93,11 @@ void AddMatchingOptions(po::options_description* desc, MatchingOptions* o) {
       "pairs per database transaction")("Matching.num_threads",
                                         po::value(&o->num_threads)->default_value(o->num_threads),
                                         "LibTorch threads (-1: all cores)")(
-      "Matching.device", po::value(&o->device)->default_value(o->device), "auto | cpu | cuda");
+      "Matching.device", po::value(&o->device)->default_value(o->device), "auto | cpu | cuda")(
+      "Matching.raw_matches_only",
+      po::value(&o->raw_matches_only)->default_value(o->raw_matches_only),
+      "write raw matches only: no verification or guided pass (verify later with a run without "
+      "it)");
   AddS2DNetMatchOptions(desc, &o->s2dnet);
 }
 
@@ -104,6 +108,62 @@ void AddPairingOptions(po::options_description* desc, PairingOptions* o) {
       "i/n: match only the i-th of n slices of the pairs (merge with database_merger)")(
       "Matching.block_size", po::value(&o->block_size)->default_value(o->block_size),
       "images per block (2x this many descriptor sets in memory)");
+}
+
+void AddVocabularyOptions(po::options_description* desc, const std::string& prefix,
+                          VocabularyOptions* o) {
+  desc->add_options()((prefix + "num_visual_words").c_str(),
+                      po::value(&o->num_visual_words)->default_value(o->num_visual_words),
+                      "visual words of a vocabulary built on this collection (k-means)")(
+      (prefix + "num_iterations").c_str(),
+      po::value(&o->num_iterations)->default_value(o->num_iterations), "k-means iterations")(
+      (prefix + "max_points_per_word").c_str(),
+      po::value(&o->max_points_per_word)->default_value(o->max_points_per_word),
+      "descriptors sampled for k-means per word");
+}
+
+void AddVocabTreeMatchingOptions(po::options_description* desc, VocabTreeMatchingOptions* o) {
+  desc->add_options()("VocabTreeMatching.num_images",
+                      po::value(&o->num_images)->default_value(o->num_images),
+                      "partners retrieved per image")(
+      "VocabTreeMatching.vocab_tree_path",
+      po::value(&o->vocab_tree_path)->default_value(o->vocab_tree_path),
+      "vocabulary from scalesfm vocab_tree_builder (empty: built on this collection; a new "
+      "path: built and written there)")(
+      "VocabTreeMatching.match_list_path",
+      po::value(&o->match_list_path)->default_value(o->match_list_path),
+      "only query the images named in this file (one per line)")(
+      "VocabTreeMatching.max_num_features",
+      po::value(&o->max_num_features)->default_value(o->max_num_features),
+      "descriptors per bag of words (-1: all)")(
+      "VocabTreeMatching.multi_level", po::value(&o->multi_level)->default_value(o->multi_level),
+      "one bag of words per scale level; an image pair scores its best pair of levels")(
+      "VocabTreeMatching.min_num_features",
+      po::value(&o->min_num_features)->default_value(o->min_num_features),
+      "levels with fewer features make no bag of their own");
+  AddVocabularyOptions(desc, "VocabTreeMatching.", &o->vocabulary);
+}
+
+void AddSequentialMatchingOptions(po::options_description* desc, SequentialMatchingOptions* o) {
+  desc->add_options()("SequentialMatching.overlap",
+                      po::value(&o->overlap)->default_value(o->overlap),
+                      "match each image with the next overlap-1 images (name order)")(
+      "SequentialMatching.quadratic_overlap",
+      po::value(&o->quadratic_overlap)->default_value(o->quadratic_overlap),
+      "also the images 2^k later, k < overlap")(
+      "SequentialMatching.loop_detection",
+      po::value(&o->loop_detection)->default_value(o->loop_detection),
+      "retrieval partners of every loop_detection_period-th image")(
+      "SequentialMatching.loop_detection_period",
+      po::value(&o->loop_detection_period)->default_value(o->loop_detection_period),
+      "")("SequentialMatching.loop_detection_num_images",
+          po::value(&o->loop_detection_num_images)->default_value(o->loop_detection_num_images),
+          "")("SequentialMatching.loop_detection_max_num_features",
+              po::value(&o->loop_detection_max_num_features)
+                  ->default_value(o->loop_detection_max_num_features),
+              "")("SequentialMatching.vocab_tree_path",
+                  po::value(&o->vocab_tree_path)->default_value(o->vocab_tree_path),
+                  "vocabulary for loop detection (empty: built on this collection)");
 }
 
 void AddMatchingConfigOptions(po::options_description* desc, MatchingConfig* o) {

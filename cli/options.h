@@ -25,6 +25,13 @@ void AddMatchingOptions(po::options_description* desc, MatchingOptions* o);
 // --Matching.{pair_list,shard,block_size}: which pairs are matched.
 void AddPairingOptions(po::options_description* desc, PairingOptions* o);
 void AddVerificationOptions(po::options_description* desc, VerificationOptions* o);
+// The k-means flags of a vocabulary, named `prefix` + option ("" for vocab_tree_builder, as
+// COLMAP's; "VocabTreeMatching." for the matcher's built-in vocabulary).
+void AddVocabularyOptions(po::options_description* desc, const std::string& prefix,
+                          VocabularyOptions* o);
+// --VocabTreeMatching.* (vocab_tree_matcher) and --SequentialMatching.* (sequential_matcher).
+void AddVocabTreeMatchingOptions(po::options_description* desc, VocabTreeMatchingOptions* o);
+void AddSequentialMatchingOptions(po::options_description* desc, SequentialMatchingOptions* o);
 // --Mapper.restarts: scalesfm's own, never passed to colmap (other --Mapper.* flags are).
 void AddMapperRestartOptions(po::options_description* desc, MapperRestartOptions* o);
 void AddScaleOptions(po::options_description* desc, ScaleEstimatorOptions* o);

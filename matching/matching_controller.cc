@@ -18,10 +18,31 @@
 
 namespace scalesfm {
 
+ImagePairs SourcePairs(const Database& db, const PairingOptions& options) {
+  if (!options.pair_list.empty()) return ReadPairList(options.pair_list, db);
+  if (options.source == "vocab_tree") {
+    const VisualVocabulary vocabulary = LoadOrBuildVocabulary(db, options.vocab_tree);
+    ImagePairs pairs = RetrievalPairs(RetrieveImages(db, vocabulary, options.vocab_tree));
+    LogInfo(StringPrintf("Retrieval pairs: %zu (%d per image%s)", pairs.size(),
+                         options.vocab_tree.num_images,
+                         options.vocab_tree.multi_level ? ", multi-level" : ""));
+    return pairs;
+  }
+  if (options.source == "sequential") {
+    return SequentialPairs(db, options.sequential, options.vocab_tree);
+  }
+  return ExhaustivePairs(db.ReadAllImages(), options.block_size);
+}
+
+std::string PairingHeading(const PairingOptions& options) {
+  if (!options.pair_list.empty()) return "Feature matching from pair list";
+  if (options.source == "vocab_tree") return "Vocabulary tree feature matching";
+  if (options.source == "sequential") return "Sequential feature matching";
+  return "Exhaustive feature matching";
+}
+
 ImagePairs SelectPairs(const Database& db, const PairingOptions& options) {
-  ImagePairs pairs = options.pair_list.empty()
-                         ? ExhaustivePairs(db.ReadAllImages(), options.block_size)
-                         : ReadPairList(options.pair_list, db);
+  ImagePairs pairs = SourcePairs(db, options);
   if (options.shard.empty()) return pairs;
   const auto [index, count] = ParseShard(options.shard);
   ImagePairs slice = ShardPairs(pairs, index, count);
@@ -176,8 +197,7 @@ MatchingSummary RunMatching(const std::string& database_path, const MatchingConf
   if (!std::filesystem::exists(database_path)) {
     throw Error("database " + database_path + " does not exist");
   }
-  PrintHeading1(config.pairing.pair_list.empty() ? "Exhaustive feature matching"
-                                                 : "Feature matching from pair list");
+  PrintHeading1(PairingHeading(config.pairing));
   ImagePairs pairs;
   {
     Database db(database_path);
@@ -186,6 +206,10 @@ MatchingSummary RunMatching(const std::string& database_path, const MatchingConf
   }
   MatchingSummary summary = RunRawMatching(database_path, pairs, config);
   PrintElapsedTime(summary.matching_seconds);
+  if (config.matching.raw_matches_only) {
+    LogInfo("Raw matches only (--Matching.raw_matches_only): no verification");
+    return summary;
+  }
   const std::string work_dir = std::filesystem::absolute(database_path).parent_path().string();
   RunGeometricVerification(database_path, pairs, config.verification, colmap, work_dir, &summary);
   if (config.verification.guided_matching) {

@@ -1,7 +1,7 @@
 // The one matching controller. Every command that matches (exhaustive_matcher,
 // automatic_reconstructor, eval_eth, eval_imc, the benchmarks) calls RunMatching. It owns what
 // every matcher shares:
-//   pairs (exhaustive order or --Matching.pair_list, then --Matching.shard)
+//   pairs (exhaustive order, retrieval, sequential or --Matching.pair_list; then --Matching.shard)
 //   -> resume (pairs with raw matches are skipped)
 //   -> per pair: s(A->B) from the scalesfm_pair_scales cache or the scale source, and the SDAIM
 //      decision (|log2 s| >= --ScaleMatching.min_log2_scale)
@@ -22,8 +22,15 @@
 
 namespace scalesfm {
 
-// The pairs these options select: the pair list or all pairs (block order), then the shard.
+// The pairs of the options' source before sharding: the pair list, or all pairs (block order),
+// retrieval pairs or sequential pairs.
+ImagePairs SourcePairs(const Database& db, const PairingOptions& options);
+
+// SourcePairs, then the shard.
 ImagePairs SelectPairs(const Database& db, const PairingOptions& options);
+
+// The log heading of a matching run with these options.
+std::string PairingHeading(const PairingOptions& options);
 
 // The pairs still to match (resume): those without raw matches whose images both have
 // features. Counts the done ones in summary->num_already_done and logs what is left out.

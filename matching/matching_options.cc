@@ -17,6 +17,14 @@ namespace scalesfm {
 void PairingOptions::Check() const {
   if (block_size <= 0) throw Error("--Matching.block_size must be positive");
   if (!shard.empty()) ParseShard(shard);
+  if (source == "vocab_tree") {
+    vocab_tree.Check();
+  } else if (source == "sequential") {
+    sequential.Check();
+    if (sequential.loop_detection) vocab_tree.Check();
+  } else if (source != "exhaustive") {
+    throw Error("unknown pair source '" + source + "'");
+  }
 }
 
 void S2DNetMatchOptions::Check() const {

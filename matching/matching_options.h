@@ -10,14 +10,23 @@
 #include "feature/descriptor_matching.h"
 #include "feature/extractor.h"
 #include "matching/s2d_correspondence.h"
+#include "matching/sequential_pairs.h"
+#include "retrieval/image_retrieval.h"
 #include "scale/scale_estimator.h"
 
 namespace scalesfm {
 
 // Which pairs a matcher command matches: --Matching.pair_list, --Matching.shard and
 // --Matching.block_size (COLMAP keeps these in its ExhaustiveMatching section; scalesfm keeps the
-// --Matching. names its users already have). Independent of the matcher.
+// --Matching. names its users already have), and the pair source's own section. Independent of
+// the matcher.
 struct PairingOptions {
+  // Set by the command, not a flag: "exhaustive" (exhaustive_matcher), "vocab_tree"
+  // (vocab_tree_matcher: --VocabTreeMatching.*) or "sequential" (sequential_matcher:
+  // --SequentialMatching.*). A pair list replaces the source's pairs.
+  std::string source = "exhaustive";
+  VocabTreeMatchingOptions vocab_tree;
+  SequentialMatchingOptions sequential;
   // Optional "name1 name2" list instead of all pairs.
   std::string pair_list;
   // "i/n" (1 <= i <= n): match only the i-th of n contiguous slices of the pairs, so a large
@@ -57,6 +66,9 @@ struct MatchingOptions {
   int pairs_per_commit = 32;
   int num_threads = -1;  // LibTorch intra-op threads; -1: all cores
   std::string device = "auto";
+  // Write the raw matches and stop: no verification and no guided pass. slurm_matching's tasks
+  // run so; the merged database is then verified once, as a single run would be.
+  bool raw_matches_only = false;
 
   void Check() const;
   void ApplyThreads() const;  // sets LibTorch's intra-op threads from num_threads

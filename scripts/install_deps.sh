@@ -9,6 +9,8 @@ packages=(
   libopencv-dev libceres-dev libeigen3-dev libsqlite3-dev sqlite3
   libboost-program-options-dev libexif-dev libjpeg-dev libssl-dev libzip-dev nlohmann-json3-dev
   googletest libgtest-dev
+  # retrieval/: FAISS k-means and nearest-word search for vocab_tree_matcher
+  libfaiss-dev
   # LibTorch and COLMAP link the generic libblas.so.3; OpenBLAS makes it multi-threaded and
   # several times faster than the reference/ATLAS implementations (see docs/DESIGN_NOTES.md).
   libopenblas0-pthread
@@ -18,6 +20,8 @@ packages=(
   clang libclang-rt-14-dev
   # tests/html_report_test.cc renders the evaluation report in headless Chromium
   chromium
+  # tests/slurm_job_test.cc runs a real single-node Slurm (scripts/start_local_slurm.sh)
+  slurm-wlm munge
 )
 missing=()
 for p in "${packages[@]}"; do
