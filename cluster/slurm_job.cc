@@ -72,13 +72,6 @@ std::string FindOnPath(const std::string& name) {
   return "";
 }
 
-// Single-quoted for bash: nothing inside is expanded.
-std::string ShellQuote(const std::string& text) {
-  std::string quoted = "'";
-  for (const char c : text) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return quoted + "'";
-}
-
 struct ProcessResult {
   int exit_code = 0;
   bool timed_out = false;
@@ -373,6 +366,12 @@ TaskOutcome ReadOutcome(const fs::path& prefix, const std::string& job_id) {
 }
 
 }  // namespace
+
+std::string ShellQuote(const std::string& text) {
+  std::string quoted = "'";
+  for (const char c : text) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return quoted + "'";
+}
 
 std::string SlurmArraySpec(std::vector<int> task_ids) {
   if (task_ids.empty()) throw Error("a Slurm job array needs at least one task id");

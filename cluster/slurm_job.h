@@ -53,4 +53,7 @@ std::string SlurmTaskLogPath(const SlurmArrayJob& job, int task_id);
 // Throws Error for an empty list or a negative id.
 std::string SlurmArraySpec(std::vector<int> task_ids);
 
+// `text` single-quoted for bash: nothing inside is expanded.
+std::string ShellQuote(const std::string& text);
+
 }  // namespace scalesfm

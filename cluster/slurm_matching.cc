@@ -22,12 +22,6 @@ namespace fs = std::filesystem;
 
 constexpr char kJobName[] = "scalesfm-matching";
 
-std::string Quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
 std::string SelfExecutable() {
   std::error_code ec;
   const fs::path self = fs::read_symlink("/proc/self/exe", ec);
@@ -166,12 +160,12 @@ MatchingSummary RunSlurmMatching(const std::string& database_path, const Matchin
     if (!fs::exists(shard_db(i))) CopyDatabase(database, shard_db(i));
     job.task_ids.push_back(i);
   }
-  std::string command = Quote(options.binary.empty() ? SelfExecutable() : options.binary) +
-                        " exhaustive_matcher --database_path " + Quote(work_dir) +
+  std::string command = ShellQuote(options.binary.empty() ? SelfExecutable() : options.binary) +
+                        " exhaustive_matcher --database_path " + ShellQuote(work_dir) +
                         "/shard-${SLURM_ARRAY_TASK_ID}.db --Matching.pair_list " +
-                        Quote(pairs_path) + " --Matching.shard ${SLURM_ARRAY_TASK_ID}/" +
+                        ShellQuote(pairs_path) + " --Matching.shard ${SLURM_ARRAY_TASK_ID}/" +
                         std::to_string(options.num_shards) + " --Matching.raw_matches_only 1";
-  for (const std::string& flag : task_flags) command += " " + Quote(flag);
+  for (const std::string& flag : task_flags) command += " " + ShellQuote(flag);
   job.task_command = command;
 
   if (job.task_ids.empty()) {
