@@ -22,7 +22,8 @@ class TrivialSource : public PairScaleSource {
 // Votes of the pair's native-level matches with the stored keypoints' scales.
 class KeypointVoteSource : public PairScaleSource {
  public:
-  KeypointVoteSource(const Database* db, size_t capacity) : db_(db), capacity_(capacity) {}
+  KeypointVoteSource(const Database* db, size_t capacity)
+      : db_(db), capacity_(std::max<size_t>(2, capacity)) {}
 
   ScaleEstimate Estimate(image_t a, image_t b,
                          const std::function<const Matches&()>& native) override {
@@ -32,6 +33,10 @@ class KeypointVoteSource : public PairScaleSource {
       max_a = std::max(max_a, m.idx1);
       max_b = std::max(max_b, m.idx2);
     }
+    // Room for both lists first: clearing the cache between the two lookups would free the list
+    // `ka` refers to (a use after free that crashed a 400-image vocab_tree_matcher run).
+    const size_t missing = size_t(!keypoints_.count(a)) + size_t(!keypoints_.count(b));
+    if (keypoints_.size() + missing > capacity_) keypoints_.clear();
     const Keypoints& ka = StoredKeypoints(a, matches.empty() ? 0 : max_a + 1);
     const Keypoints& kb = StoredKeypoints(b, matches.empty() ? 0 : max_b + 1);
     return ScaleFromMatchedKeypoints(ka, kb, matches);
@@ -44,7 +49,6 @@ class KeypointVoteSource : public PairScaleSource {
     auto it = keypoints_.find(id);
     if (it != keypoints_.end() && it->second.size() >= min_size) return it->second;
     if (it != keypoints_.end()) return it->second = db_->ReadKeypoints(id);
-    if (keypoints_.size() >= capacity_) keypoints_.clear();
     return keypoints_[id] = db_->ReadKeypoints(id);
   }
 

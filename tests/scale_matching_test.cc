@@ -12,6 +12,7 @@
 #include "colmap_ext/database_merge.h"
 #include "feature/extraction_pipeline.h"
 #include "matching/matching_controller.h"
+#include "matching/pair_scale_source.h"
 #include "tests/test_util.h"
 #include "util/logging.h"
 
@@ -313,6 +314,40 @@ TEST(ScaleAwareMatching, SdaimWithCvarmCachesItsScale) {
   EXPECT_TRUE(std::isfinite(scale->scale) && scale->scale > 0);
   EXPECT_NEAR(std::log2(db.ReadPairScale(2, 1, "cvarm")->scale), -std::log2(scale->scale), 1e-9);
   EXPECT_TRUE(db.ExistsMatches(1, 2));
+}
+
+// sift_vote's keypoint cache holds two lists here, so most pairs need an eviction: each pair's
+// two lists must stay valid while its votes are counted (reading the second list once cleared the
+// cache under the first).
+TEST(KeypointVoteSource, EvictionsKeepBothListsOfAPairValid) {
+  const std::string dir = test::MakeTempDir("vote_cache");
+  Database db(dir + "/database.db");
+  const camera_t cam = db.WriteCamera(MakeDefaultCamera("PINHOLE", 100, 100, 120, false));
+  std::vector<Image> images;
+  for (int k = 0; k < 5; ++k) {
+    const image_t id = db.WriteImage({kInvalidImageId, StringPrintf("%d.png", k), cam});
+    images.push_back({id, StringPrintf("%d.png", k), cam});
+    Keypoints keypoints;  // image k: 50 keypoints of scale 2^k
+    for (int i = 0; i < 50; ++i) {
+      keypoints.push_back(Keypoint::FromScaleOrientation(i + 0.5f, 1.5f, std::exp2(float(k)), 0));
+    }
+    db.WriteKeypoints(id, keypoints);
+  }
+  Matches identity;
+  for (point2D_t i = 0; i < 50; ++i) identity.push_back({i, i});
+  ScaleEstimatorOptions options;
+  options.estimator = "sift_vote";
+  const auto source = MakeScaleSource(options, &db, images, "", true, 2);
+  for (int a = 0; a < 5; ++a) {
+    for (int b = 0; b < 5; ++b) {
+      if (a == b) continue;
+      const ScaleEstimate e =
+          source->Estimate(images[size_t(a)].image_id, images[size_t(b)].image_id,
+                           [&]() -> const Matches& { return identity; });
+      EXPECT_NEAR(std::log2(e.scale), b - a, 1e-6) << a << " -> " << b;
+      EXPECT_EQ(e.support, 50u);
+    }
+  }
 }
 
 TEST(Sharding, ShardsCoverAllPairsOnceAndBadSpecsAreErrors) {
