@@ -51,3 +51,23 @@ for seed in $seeds; do
     python3 "$here/scripts/retrieval_recall.py" "$c/scenes" "$c/$name.txt" --json "$c/$name.json"
   done
 done
+
+# Stock COLMAP's retrieval on the same collections, as a user of COLMAP 3.8 runs it: its own
+# single-level SIFT, its vocab_tree_builder (4096 words, built on the collection) and
+# vocab_tree_retriever (21 images: the query itself is among them). Set SCALESFM_COLMAP_RETRIEVAL=0
+# to skip it.
+if [ "${SCALESFM_COLMAP_RETRIEVAL:-1}" = 1 ]; then
+  colmap="${SCALESFM_COLMAP:-colmap}"
+  for seed in $seeds; do
+    c="$out/s$seed"
+    [ -f "$c/colmap.db" ] || "$colmap" feature_extractor --database_path "$c/colmap.db" \
+      --image_path "$c/images" --SiftExtraction.use_gpu 0 > "$c/colmap_extract.log" 2>&1
+    [ -f "$c/colmap_tree.bin" ] || "$colmap" vocab_tree_builder --database_path "$c/colmap.db" \
+      --vocab_tree_path "$c/colmap_tree.bin" --num_visual_words 4096 > "$c/colmap_tree.log" 2>&1
+    "$colmap" vocab_tree_retriever --database_path "$c/colmap.db" \
+      --vocab_tree_path "$c/colmap_tree.bin" --num_images 21 > "$c/colmap_retrieval.log" 2>&1
+    echo "== seed $seed, stock COLMAP (single-level SIFT, its vocabulary tree)"
+    python3 "$here/scripts/retrieval_recall.py" "$c/scenes" "$c/colmap_retrieval.log" \
+      --json "$c/colmap.json"
+  done
+fi

@@ -11,14 +11,22 @@
 # Writes OUT/results.csv (one line per stage) and OUT/report.md + OUT/scaling.svg via
 # scripts/summarise_scaling.py.
 #
+# A rerun resumes: stages already in results.csv are skipped.
+#
 # Usage: scripts/bench_scaling.sh [OUT]   Environment: SCALESFM_SCALING_NS (default "50 100 200 400"),
-#        SCALESFM_EXHAUSTIVE_MAX (100), SCALESFM_MAP_MAX (100), SCALESFM_BIN, SCALESFM_COLMAP.
+#        SCALESFM_EXHAUSTIVE_MAX (100), SCALESFM_MAP_MAX (100), SCALESFM_TOOLS ("scalesfm colmap"),
+#        SCALESFM_PAIRINGS ("exhaustive vocab10 vocab20 sequential"; exhaustive only up to
+#        SCALESFM_EXHAUSTIVE_MAX), SCALESFM_MAP_PAIRINGS (pairings that are mapped; default all),
+#        SCALESFM_BIN, SCALESFM_COLMAP.
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 out="${1:-$here/bench_out/scaling}"
 ns="${SCALESFM_SCALING_NS:-50 100 200 400}"
 exh_max="${SCALESFM_EXHAUSTIVE_MAX:-100}"
 map_max="${SCALESFM_MAP_MAX:-100}"
+tools="${SCALESFM_TOOLS:-scalesfm colmap}"
+all_pairings="${SCALESFM_PAIRINGS:-exhaustive vocab10 vocab20 sequential}"
+map_pairings="${SCALESFM_MAP_PAIRINGS:-$all_pairings}"
 colmap="${SCALESFM_COLMAP:-colmap}"
 mkdir -p "$out/bin"
 cp "${SCALESFM_BIN:-$here/build/cli/scalesfm}" "$out/bin/scalesfm"
@@ -47,21 +55,28 @@ for n in $ns; do
       --zoom 4 --width 480 --height 360 --focal 400 > "$d.render.log" 2>&1
   fi
   mkdir -p "$d"
-  timed "$n" scalesfm - extraction "$d/ours_extract.log" \
-    "$bin" feature_extractor --database_path "$d/ours.db" --image_path "$d/scene/images"
-  timed "$n" colmap - extraction "$d/stock_extract.log" \
-    "$colmap" feature_extractor --database_path "$d/stock.db" --image_path "$d/scene/images" \
-    --SiftExtraction.use_gpu 0
-  timed "$n" scalesfm vocab index "$d/ours_vocab.log" \
-    "$bin" vocab_tree_builder --database_path "$d/ours.db" --vocab_tree_path "$d/ours_vocab.bin"
-  timed "$n" colmap vocab index "$d/stock_vocab.log" \
-    "$colmap" vocab_tree_builder --database_path "$d/stock.db" --vocab_tree_path "$d/stock_vocab.bin" \
-    --num_visual_words 4096
+  if [[ " $tools " == *" scalesfm "* ]]; then
+    timed "$n" scalesfm - extraction "$d/ours_extract.log" \
+      "$bin" feature_extractor --database_path "$d/ours.db" --image_path "$d/scene/images"
+    [[ "$all_pairings" == *vocab* ]] && timed "$n" scalesfm vocab index "$d/ours_vocab.log" \
+      "$bin" vocab_tree_builder --database_path "$d/ours.db" --vocab_tree_path "$d/ours_vocab.bin"
+  fi
+  if [[ " $tools " == *" colmap "* ]]; then
+    timed "$n" colmap - extraction "$d/stock_extract.log" \
+      "$colmap" feature_extractor --database_path "$d/stock.db" --image_path "$d/scene/images" \
+      --SiftExtraction.use_gpu 0
+    [[ "$all_pairings" == *vocab* ]] && timed "$n" colmap vocab index "$d/stock_vocab.log" \
+      "$colmap" vocab_tree_builder --database_path "$d/stock.db" \
+      --vocab_tree_path "$d/stock_vocab.bin" --num_visual_words 4096
+  fi
 
-  pairings="vocab10 vocab20 sequential"
-  [ "$n" -le "$exh_max" ] && pairings="exhaustive $pairings"
+  pairings=""
+  for p in $all_pairings; do
+    [ "$p" = exhaustive ] && [ "$n" -gt "$exh_max" ] && continue
+    pairings="$pairings $p"
+  done
   for p in $pairings; do
-    for tool in scalesfm colmap; do
+    for tool in $tools; do
       db="$d/${tool}_$p.db"
       if ! grep -q "^$n,$tool,$p,matching," "$csv"; then
         rm -f "$db"
@@ -84,7 +99,7 @@ for n in $ns; do
         pairs=$(num_pairs "$db")
         sed -i "s/^\($n,$tool,$p,matching,[^,]*,[^,]*\),,,$/\1,$pairs,,/" "$csv"
       fi
-      if [ "$n" -le "$map_max" ]; then
+      if [ "$n" -le "$map_max" ] && [[ " $map_pairings " == *" $p "* ]]; then
         mkdir -p "$d/${tool}_$p.sparse"
         timed "$n" "$tool" "$p" mapping "$d/${tool}_$p.map.log" \
           "$colmap" mapper --database_path "$db" --image_path "$d/scene/images" \

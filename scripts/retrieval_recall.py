@@ -3,7 +3,8 @@
 
 A collection folder holds scene folders (each a make_zoom_scene output: gt/ and zoom_scene.txt)
 whose images were extracted into one database as '<scene>/<image>'. Two images of one scene
-overlap when their GT tracks share at least --min_common 3D points. A pair counts as found at k
+overlap when their GT tracks share at least --min_common 3D points. RETRIEVAL.txt is scalesfm vocab_tree_retriever's output ("query partner score" lines) or the log of
+COLMAP's `vocab_tree_retriever` (whose results go to its log only). A pair counts as found at k
 when either image has the other among its top k retrieval partners (the pairs vocab_tree_matcher
 matches with --VocabTreeMatching.num_images k).
 
@@ -13,6 +14,7 @@ import argparse
 import collections
 import json
 import os
+import re
 
 
 def read_gt_tracks(scene_dir):
@@ -50,8 +52,20 @@ def main():
     ks = [int(k) for k in a.ks.split(",")]
 
     ranked = collections.defaultdict(list)
+    query = None
     for line in open(a.retrieval):
-        if line.startswith("#") or not line.strip():
+        # COLMAP's `vocab_tree_retriever` log: "Querying for image NAME [i/n] ..." then
+        # "  image_id=..., image_name=NAME, score=..." lines, the query itself among them.
+        m = re.match(r"Querying for image (\S+) ", line)
+        if m:
+            query = m.group(1)
+            continue
+        m = re.match(r"\s+image_id=\d+, image_name=(\S+), score=", line)
+        if m:
+            if query and m.group(1) != query:
+                ranked[query].append(m.group(1))
+            continue
+        if line.startswith("#") or not line.strip() or line.startswith("Indexing"):
             continue
         q, p, _ = line.split()
         ranked[q].append(p)
