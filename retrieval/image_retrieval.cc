@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <unordered_map>
 
 #include "util/logging.h"
@@ -77,8 +78,6 @@ std::vector<BagDescriptors> ReadBags(const Database& db, image_t image_id, bool 
 std::vector<image_t> ReadQueryList(const std::string& path, const Database& db) {
   std::ifstream in(path);
   if (!in) throw Error("cannot open --VocabTreeMatching.match_list_path " + path);
-  std::unordered_map<std::string, image_t> ids;
-  for (const Image& image : db.ReadAllImages()) ids[image.name] = image.image_id;
   std::vector<image_t> queries;
   std::string line;
   int line_number = 0;
@@ -86,12 +85,12 @@ std::vector<image_t> ReadQueryList(const std::string& path, const Database& db) 
     ++line_number;
     while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
     if (line.empty() || line[0] == '#') continue;
-    const auto it = ids.find(line);
-    if (it == ids.end()) {
+    const std::optional<Image> image = db.ReadImageWithName(line);
+    if (!image) {
       throw Error(StringPrintf("%s:%d: image '%s' is not in the database", path.c_str(),
                                line_number, Printable(line).c_str()));
     }
-    queries.push_back(it->second);
+    queries.push_back(image->image_id);
   }
   return queries;
 }
@@ -175,6 +174,14 @@ std::vector<RetrievalResult> RetrieveImages(const Database& db, const VisualVoca
   options.Check();
   const std::vector<Image> images = db.ReadAllImages();
   const int num_words = vocabulary.num_words();
+  // The queries first: a bad match list fails before the indexing work.
+  std::vector<image_t> queries = queries_in;
+  if (queries.empty() && !options.match_list_path.empty()) {
+    queries = ReadQueryList(options.match_list_path, db);
+  }
+  if (queries.empty()) {
+    for (const Image& image : images) queries.push_back(image.image_id);
+  }
 
   // Bags of words: counts per word, then tf-idf weights, L2-normalised (cosine scores).
   std::vector<image_t> bag_image;
@@ -223,14 +230,6 @@ std::vector<RetrievalResult> RetrieveImages(const Database& db, const VisualVoca
       const float scale = norm > 0 ? float(1.0 / std::sqrt(norm)) : 0.0f;
       for (const auto& [word, value] : bag_words[b]) w[int64_t(b)][word] = value * scale;
     }
-  }
-
-  std::vector<image_t> queries = queries_in;
-  if (queries.empty() && !options.match_list_path.empty()) {
-    queries = ReadQueryList(options.match_list_path, db);
-  }
-  if (queries.empty()) {
-    for (const Image& image : images) queries.push_back(image.image_id);
   }
 
   // Image score = the best bag-pair score; one matrix product per query image's bags.

@@ -200,6 +200,30 @@ TEST_F(RetrievalScenes, ImagesRetrieveTheirGtPartnerAmongDistractors) {
   EXPECT_EQ(unique.size(), pairs.size());
 }
 
+TEST_F(RetrievalScenes, MatchListQueriesOnlyItsImagesAndUnknownNamesAreClearErrors) {
+  Database db(*dir_ + "/database.db");
+  VocabTreeMatchingOptions options;
+  options.num_images = 2;
+  options.vocabulary.num_visual_words = 256;
+  options.match_list_path = *dir_ + "/queries.txt";
+  std::ofstream(options.match_list_path) << "# queries\nBoston/A.jpg\r\n\nEiffel/B.jpg\n";
+  SetQuiet(true);
+  const VisualVocabulary vocabulary = BuildVocabulary(db, true, options.vocabulary);
+  const std::vector<RetrievalResult> results = RetrieveImages(db, vocabulary, options);
+  SetQuiet(false);
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_EQ(results[0].query, db.ReadImageWithName("Boston/A.jpg")->image_id);
+  EXPECT_EQ(results[1].query, db.ReadImageWithName("Eiffel/B.jpg")->image_id);
+  std::ofstream(options.match_list_path) << "Boston/A.jpg\nnot_there.jpg\n";
+  try {
+    RetrieveImages(db, vocabulary, options);
+    FAIL() << "an unknown image was queried";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("queries.txt:2: image 'not_there.jpg'"), std::string::npos)
+        << e.what();
+  }
+}
+
 TEST_F(RetrievalScenes, SequentialLoopDetectionAddsRetrievalPairsOfEveryPeriodthImage) {
   Database db(*dir_ + "/database.db");
   PairingOptions pairing;
