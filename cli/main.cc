@@ -249,16 +249,18 @@ int DatabaseMerger(int argc, char** argv) {
 int Mapper(int argc, char** argv) {
   std::string database_path, image_path, output_path;
   std::vector<std::string> forwarded;
-  MapperRestartOptions restarts;
-  po::options_description desc("mapper options (--Mapper.* are passed to colmap mapper)");
+  MapperOptions mapper;
+  po::options_description desc(
+      "mapper options (other --Mapper.* are passed to colmap mapper or, with --Mapper.type "
+      "global, to colmap global_mapper as --GlobalMapper.*)");
   desc.add_options()("database_path", po::value(&database_path), "COLMAP database")(
       "image_path", po::value(&image_path), "image folder")("output_path", po::value(&output_path),
                                                             "output folder for sparse models");
-  AddMapperRestartOptions(&desc, &restarts);
+  AddMapperOptions(&desc, &mapper);
   if (!ParseCommandLine(argc, argv,
                         "scalesfm mapper --database_path DB --image_path DIR "
                         "--output_path DIR [--Mapper.option value ...]",
-                        desc, {"Mapper."}, &forwarded)) {
+                        desc, {"Mapper.", "GlobalMapper."}, &forwarded)) {
     return 0;
   }
   Require(database_path, "database_path");
@@ -270,7 +272,7 @@ int Mapper(int argc, char** argv) {
     CheckDatabaseConsistency(&db);  // colmap mapper would crash or misread a damaged database
   }
   const MapperResult result =
-      RunMapper(database_path, image_path, output_path, forwarded, restarts, ColmapRunner(),
+      RunMapper(database_path, image_path, output_path, forwarded, mapper, ColmapRunner(),
                 (fs::path(output_path) / "scalesfm_colmap.log").string());
   return result.model_path.empty() ? 1 : 0;
 }
@@ -285,11 +287,11 @@ int AutomaticReconstructor(int argc, char** argv) {
   AddImageReaderOptions(&desc, &options.reader);
   AddExtractionOptions(&desc, &options.extraction);
   AddMatchingConfigOptions(&desc, &options.matching);
-  AddMapperRestartOptions(&desc, &options.restarts);
+  AddMapperOptions(&desc, &options.mapper);
   AddDeviceOption(&desc);
   if (!ParseCommandLine(argc, argv,
                         "scalesfm automatic_reconstructor --image_path DIR --workspace_path DIR",
-                        desc, {"Mapper."}, &options.mapper_args)) {
+                        desc, {"Mapper.", "GlobalMapper."}, &options.mapper_args)) {
     return 0;
   }
   Require(options.image_path, "image_path");
@@ -453,6 +455,11 @@ constexpr char kIntrinsicsHelp[] =
     "SIMPLE_RADIAL, centred principal point, focal length and distortion refined. free: no "
     "prior, 1.2 * max(w, h), refined.";
 
+// --Mapper.type of eval_eth and eval_imc.
+constexpr char kMapperTypeHelp[] =
+    "incremental (colmap mapper) or global (COLMAP 4's global_mapper; needs a COLMAP 4 binary "
+    "as $SCALESFM_COLMAP), for every method";
+
 int EvalEth(int argc, char** argv) {
   EthEvaluationOptions o;
   std::string methods;
@@ -466,6 +473,7 @@ int EvalEth(int argc, char** argv) {
       "num_threads", po::value(&o.num_threads)->default_value(o.num_threads), "")(
       "repetitions", po::value(&o.repetitions)->default_value(o.repetitions), "")(
       "intrinsics", po::value(&o.intrinsics)->default_value(o.intrinsics), kIntrinsicsHelp)(
+      "Mapper.type", po::value(&o.mapper_type)->default_value(o.mapper_type), kMapperTypeHelp)(
       "device", po::value(&o.device)->default_value(o.device),
       "auto | cpu | cuda: scalesfm's extraction, matching and scale estimation (stock COLMAP "
       "runs on the CPU)");
@@ -565,9 +573,11 @@ int EvalImc(int argc, char** argv) {
       "intrinsics", po::value(&o.intrinsics)->default_value(o.intrinsics),
       (std::string(kIntrinsicsHelp) +
        " The default is IMC 2020's multiview setting; stereo always uses the GT intrinsics.")
-          .c_str())("device", po::value(&o.device)->default_value(o.device),
-                    "auto | cpu | cuda: scalesfm's extraction, matching and scale estimation "
-                    "(stock COLMAP runs on the CPU)");
+          .c_str())("Mapper.type", po::value(&o.mapper_type)->default_value(o.mapper_type),
+                    kMapperTypeHelp)(
+      "device", po::value(&o.device)->default_value(o.device),
+      "auto | cpu | cuda: scalesfm's extraction, matching and scale estimation "
+      "(stock COLMAP runs on the CPU)");
   AddPoseMetricOptions(&desc, &o.metric);
   if (!ParseCommandLine(argc, argv, kEvalImcUsage, desc)) return 0;
   o.methods = SplitCommas(methods);

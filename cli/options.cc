@@ -246,8 +246,10 @@ void AddVerificationOptions(po::options_description* desc, VerificationOptions* 
       "per core)");
 }
 
-void AddMapperRestartOptions(po::options_description* desc, MapperRestartOptions* o) {
-  desc->add_options()(
+void AddMapperOptions(po::options_description* desc, MapperOptions* o) {
+  desc->add_options()("Mapper.type", po::value(&o->type)->default_value(o->type),
+                      "incremental (colmap mapper) or global (COLMAP 4's global_mapper, GLOMAP; "
+                      "needs a COLMAP 4 binary as $SCALESFM_COLMAP)")(
       "Mapper.restarts", po::value(&o->max_init_pairs)->default_value(o->max_init_pairs),
       "further colmap mapper runs from other initial pairs while the model leaves registrable "
       "images out; the model with the most images is kept (0: one run, as colmap)");

@@ -33,7 +33,7 @@ void AddVocabularyOptions(po::options_description* desc, const std::string& pref
 void AddVocabTreeMatchingOptions(po::options_description* desc, VocabTreeMatchingOptions* o);
 void AddSequentialMatchingOptions(po::options_description* desc, SequentialMatchingOptions* o);
 // --Mapper.restarts: scalesfm's own, never passed to colmap (other --Mapper.* flags are).
-void AddMapperRestartOptions(po::options_description* desc, MapperRestartOptions* o);
+void AddMapperOptions(po::options_description* desc, MapperOptions* o);
 void AddScaleOptions(po::options_description* desc, ScaleEstimatorOptions* o);
 // --ScaleMatching.* of the matchers: the estimator flags plus SDAIM level selection.
 void AddScaleMatchingOptions(po::options_description* desc, ScaleMatchingOptions* o);

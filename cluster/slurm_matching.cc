@@ -37,18 +37,6 @@ std::vector<std::string> SplitSpaces(const std::string& s) {
   return out;
 }
 
-// Copies `from` to `to` through a temporary file, so a killed copy leaves no partial shard.
-void CopyDatabase(const std::string& from, const std::string& to) {
-  const std::string tmp = to + ".tmp";
-  std::error_code ec;
-  fs::copy_file(from, tmp, fs::copy_options::overwrite_existing, ec);
-  if (!ec) fs::rename(tmp, to, ec);
-  if (ec) {
-    fs::remove(tmp, ec);
-    throw Error("cannot copy the database to " + to + " (read-only folder or full disk?)");
-  }
-}
-
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path);
   std::stringstream ss;
@@ -157,7 +145,7 @@ MatchingSummary RunSlurmMatching(const std::string& database_path, const Matchin
   };
   for (int i = 1; i <= options.num_shards; ++i) {
     if (done(i)) continue;
-    if (!fs::exists(shard_db(i))) CopyDatabase(database, shard_db(i));
+    if (!fs::exists(shard_db(i))) CopyDatabaseFile(database, shard_db(i));
     job.task_ids.push_back(i);
   }
   std::string command = ShellQuote(options.binary.empty() ? SelfExecutable() : options.binary) +

@@ -9,8 +9,11 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <sstream>
 
+#include "colmap_ext/database.h"
 #include "util/logging.h"
 #include "util/progress.h"
 #include "util/thread_environment.h"
@@ -44,9 +47,76 @@ std::string ColmapRunner::ResolveBinary() const {
               "(scripts/install_deps.sh) or point $SCALESFM_COLMAP at it.");
 }
 
+const ColmapDialect& ColmapRunner::Dialect() const {
+  static std::mutex mutex;
+  static std::map<std::string, ColmapDialect> dialects;  // by resolved binary
+  const std::string binary = ResolveBinary();
+  std::lock_guard<std::mutex> lock(mutex);
+  if (auto it = dialects.find(binary); it != dialects.end()) return it->second;
+  const ColmapRunResult help = Execute(binary, "help", {});
+  const std::optional<ColmapVersion> version = ParseColmapVersion(help.log);
+  if (!version) {
+    throw Error(StringPrintf(
+        "cannot tell the version of the COLMAP binary %s: `colmap help` exited with %d and "
+        "printed no 'COLMAP <version>' banner. Beginning of its output:\n%s",
+        binary.c_str(), help.exit_code, help.log.substr(0, 500).c_str()));
+  }
+  LogInfo("COLMAP " + version->ToString() + " at " + binary);
+  return dialects.emplace(binary, ColmapDialect(*version)).first->second;
+}
+
+namespace {
+
+// The values of `flag` ("--flag value" or "--flag=value") in `args`.
+std::vector<std::string> FlagValues(const std::vector<std::string>& args, const std::string& flag) {
+  std::vector<std::string> values;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == flag && i + 1 < args.size()) values.push_back(args[i + 1]);
+    if (args[i].rfind(flag + "=", 0) == 0) values.push_back(args[i].substr(flag.size() + 1));
+  }
+  return values;
+}
+
+}  // namespace
+
+void ColmapRunner::CheckCanReadDatabase(const std::string& path) const {
+  const ColmapDialect& dialect = Dialect();
+  if (dialect.IsColmap4() || Colmap3CanReadDatabase(path)) return;
+  throw Error("database " + path +
+              " has COLMAP 4.x's schema (it was created by COLMAP 4 or by scalesfm for it: its "
+              "images table has no prior_* columns), which COLMAP " +
+              dialect.version().ToString() + " at " + ResolveBinary() +
+              " cannot read. Point $SCALESFM_COLMAP at a COLMAP 4 binary (README, \"COLMAP "
+              "versions\").");
+}
+
 ColmapRunResult ColmapRunner::Run(const std::string& command, const std::vector<std::string>& args,
                                   const std::string& log_path, bool throw_on_failure) const {
   const std::string binary = ResolveBinary();
+  const ColmapDialect& dialect = Dialect();
+  const std::string version = dialect.version().ToString();
+  if (!dialect.HasCommand(command)) {
+    throw Error("`colmap " + command + "` needs COLMAP 4.0 or newer, and " + binary +
+                " is COLMAP " + version +
+                ". Point $SCALESFM_COLMAP at a COLMAP 4 binary (README, \"COLMAP versions\").");
+  }
+  for (const char* flag : {"--database_path", "--database_path1", "--database_path2"}) {
+    for (const std::string& path : FlagValues(args, flag)) CheckCanReadDatabase(path);
+  }
+  const std::vector<std::string> translated = dialect.TranslateArgs(args);
+  ColmapRunResult result = Execute(binary, command, translated);
+  if (!log_path.empty()) {
+    std::ofstream log(log_path, std::ios::app);
+    log << "$ colmap " << command;
+    for (const auto& a : translated) log << " " << a;
+    log << "\n" << result.log << "\n";
+  }
+  if (result.exit_code != 0 && throw_on_failure) ThrowColmapFailure(command, result);
+  return result;
+}
+
+ColmapRunResult ColmapRunner::Execute(const std::string& binary, const std::string& command,
+                                      const std::vector<std::string>& args) const {
   std::vector<std::string> argv_strings = {binary, command};
   argv_strings.insert(argv_strings.end(), args.begin(), args.end());
   std::vector<char*> argv;
@@ -92,13 +162,6 @@ ColmapRunResult ColmapRunner::Run(const std::string& command, const std::vector<
   result.seconds = timer.ElapsedSeconds();
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 
-  if (!log_path.empty()) {
-    std::ofstream log(log_path, std::ios::app);
-    log << "$ colmap " << command;
-    for (const auto& a : args) log << " " << a;
-    log << "\n" << result.log << "\n";
-  }
-  if (result.exit_code != 0 && throw_on_failure) ThrowColmapFailure(command, result);
   return result;
 }
 

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <limits>
 
+#include "colmap_ext/colmap_runner.h"
 #include "colmap_ext/sqlite_blob.h"
 #include "util/logging.h"
 
@@ -93,7 +94,9 @@ void Database::Fail(const std::string& what, int rc) const {
   throw Error("database " + path_ + ": " + what + " failed: " + reason);
 }
 
-Database::Database(const std::string& path, int busy_timeout_ms) : path_(path) {
+Database::Database(const std::string& path, int busy_timeout_ms,
+                   std::optional<DatabaseSchema> new_schema)
+    : path_(path) {
   namespace fs = std::filesystem;
   const fs::path parent = fs::absolute(path).parent_path();
   if (!fs::is_directory(parent)) {
@@ -126,7 +129,7 @@ Database::Database(const std::string& path, int busy_timeout_ms) : path_(path) {
   }
   try {
     Execute("PRAGMA foreign_keys = ON;");
-    CreateTables();
+    CreateTables(new_schema);
   } catch (...) {
     sqlite3_close(db_);
     db_ = nullptr;
@@ -158,10 +161,99 @@ void Database::Execute(const std::string& sql) {
   }
 }
 
-void Database::CreateTables() {
-  // Exactly COLMAP 3.8's schema (src/base/database.cc). BEGIN IMMEDIATE takes the write lock up
-  // front, so a locked or read-only database is reported here, before any work is done.
+bool Database::HasTable(const char* table) const {
+  Statement s(this, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?;");
+  s.Bind(1, std::string(table));
+  return s.Step();
+}
+
+bool Database::HasColumn(const char* table, const char* column) const {
+  Statement s(this, "SELECT 1 FROM pragma_table_info(?) WHERE name = ?;");
+  s.Bind(1, std::string(table));
+  s.Bind(2, std::string(column));
+  return s.Step();
+}
+
+void Database::CreateColmap4Tables() {
+  // COLMAP 4.x's schema (4.1.1's scene/database_sqlite.cc), column for column.
+  Execute(
+      "CREATE TABLE IF NOT EXISTS rigs (rig_id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, "
+      "ref_sensor_id INTEGER NOT NULL, ref_sensor_type INTEGER NOT NULL);");
+  Execute(
+      "CREATE UNIQUE INDEX IF NOT EXISTS rig_ref_sensor_assignment ON rigs(ref_sensor_id, "
+      "ref_sensor_type);");
+  Execute(
+      "CREATE TABLE IF NOT EXISTS rig_sensors (rig_id INTEGER NOT NULL, sensor_id INTEGER NOT "
+      "NULL, sensor_type INTEGER NOT NULL, sensor_from_rig BLOB, FOREIGN KEY(rig_id) REFERENCES "
+      "rigs(rig_id) ON DELETE CASCADE);");
+  Execute(
+      "CREATE UNIQUE INDEX IF NOT EXISTS rig_sensor_assignment ON rig_sensors(sensor_id, "
+      "sensor_type);");
+  Execute(
+      "CREATE TABLE IF NOT EXISTS cameras (camera_id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, "
+      "model INTEGER NOT NULL, width INTEGER NOT NULL, height INTEGER NOT NULL, params BLOB, "
+      "prior_focal_length INTEGER NOT NULL);");
+  Execute(
+      "CREATE TABLE IF NOT EXISTS frames (frame_id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, "
+      "rig_id INTEGER NOT NULL, FOREIGN KEY(rig_id) REFERENCES rigs(rig_id) ON DELETE CASCADE);");
+  Execute(
+      "CREATE TABLE IF NOT EXISTS frame_data (frame_id INTEGER NOT NULL, data_id INTEGER NOT "
+      "NULL, sensor_id INTEGER NOT NULL, sensor_type INTEGER NOT NULL, FOREIGN KEY(frame_id) "
+      "REFERENCES frames(frame_id) ON DELETE CASCADE);");
+  Execute(
+      "CREATE UNIQUE INDEX IF NOT EXISTS frame_sensor_assignment ON frame_data(data_id, "
+      "sensor_type);");
+  Execute(
+      "CREATE TABLE IF NOT EXISTS images (image_id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, "
+      "name TEXT NOT NULL UNIQUE, camera_id INTEGER NOT NULL, "
+      "CONSTRAINT image_id_check CHECK(image_id >= 0 and image_id < 2147483647), "
+      "FOREIGN KEY(camera_id) REFERENCES cameras(camera_id));");
+  Execute("CREATE UNIQUE INDEX IF NOT EXISTS index_name ON images(name);");
+  Execute(
+      "CREATE TABLE IF NOT EXISTS pose_priors (pose_prior_id INTEGER PRIMARY KEY NOT NULL, "
+      "corr_data_id INTEGER NOT NULL, corr_sensor_id INTEGER NOT NULL, corr_sensor_type INTEGER "
+      "NOT NULL, position BLOB, position_covariance BLOB, gravity BLOB, coordinate_system "
+      "INTEGER NOT NULL);");
+  Execute(
+      "CREATE UNIQUE INDEX IF NOT EXISTS pose_prior_data_assignment ON pose_priors(corr_data_id, "
+      "corr_sensor_id, corr_sensor_type);");
+  Execute(
+      "CREATE TABLE IF NOT EXISTS keypoints (image_id INTEGER PRIMARY KEY NOT NULL, "
+      "rows INTEGER NOT NULL, cols INTEGER NOT NULL, data BLOB, "
+      "FOREIGN KEY(image_id) REFERENCES images(image_id) ON DELETE CASCADE);");
+  Execute(
+      "CREATE TABLE IF NOT EXISTS descriptors (image_id INTEGER PRIMARY KEY NOT NULL, "
+      "type INTEGER NOT NULL, rows INTEGER NOT NULL, cols INTEGER NOT NULL, data BLOB, "
+      "FOREIGN KEY(image_id) REFERENCES images(image_id) ON DELETE CASCADE);");
+}
+
+namespace {
+// The schema of a new database: the colmap binary's, or COLMAP 3.8's (which COLMAP 4 reads and
+// migrates) when there is no binary to ask.
+DatabaseSchema DefaultNewDatabaseSchema(ColmapVersion* version) {
+  try {
+    const ColmapDialect& dialect = ColmapRunner().Dialect();
+    *version = dialect.version();
+    return dialect.schema();
+  } catch (const Error&) {
+    return DatabaseSchema::kColmap3;
+  }
+}
+}  // namespace
+
+void Database::CreateTables(std::optional<DatabaseSchema> new_schema) {
+  // A new database gets the schema of COLMAP 3.8 (src/base/database.cc) or 4.x; an existing one
+  // keeps its own. BEGIN IMMEDIATE takes the write lock up front, so a locked or read-only
+  // database is reported here, before any work is done.
+  const bool is_new = !HasTable("images");
+  ColmapVersion version{4, 0, 0};
+  if (is_new && !new_schema) new_schema = DefaultNewDatabaseSchema(&version);
   Transaction transaction(this);
+  if (is_new && new_schema == DatabaseSchema::kColmap4) {
+    CreateColmap4Tables();
+    // COLMAP 4 stamps its databases with its version and migrates older stamps.
+    Execute(StringPrintf("PRAGMA user_version = %d;", version.DatabaseVersionNumber()));
+  }
   Execute(
       "CREATE TABLE IF NOT EXISTS cameras (camera_id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, "
       "model INTEGER NOT NULL, width INTEGER NOT NULL, height INTEGER NOT NULL, params BLOB, "
@@ -188,6 +280,8 @@ void Database::CreateTables() {
       "CREATE TABLE IF NOT EXISTS two_view_geometries (pair_id INTEGER PRIMARY KEY NOT NULL, "
       "rows INTEGER NOT NULL, cols INTEGER NOT NULL, data BLOB, config INTEGER NOT NULL, "
       "F BLOB, E BLOB, H BLOB, qvec BLOB, tvec BLOB);");
+  schema_ = HasTable("frames") ? DatabaseSchema::kColmap4 : DatabaseSchema::kColmap3;
+  descriptors_have_type_ = HasColumn("descriptors", "type");
   // scalesfm's side tables. COLMAP ignores tables it does not know.
   Execute(
       "CREATE TABLE IF NOT EXISTS scalesfm_feature_levels (image_id INTEGER NOT NULL, "
@@ -326,17 +420,64 @@ std::vector<Camera> Database::ReadAllCameras() const {
   return cameras;
 }
 
-image_t Database::WriteImage(const Image& image, bool use_image_id) {
-  Statement s(this, "INSERT INTO images(image_id, name, camera_id) VALUES(?, ?, ?);");
-  if (use_image_id) {
-    s.Bind(1, static_cast<int64_t>(image.image_id));
-  } else {
-    s.BindNull(1);
+// COLMAP 4's SensorType::CAMERA.
+constexpr int64_t kSensorTypeCamera = 0;
+
+int64_t Database::RigOfCamera(camera_t camera_id) {
+  {
+    Statement s(this,
+                "SELECT rig_id FROM rigs WHERE ref_sensor_id = ?1 AND ref_sensor_type = ?2 UNION "
+                "SELECT rig_id FROM rig_sensors WHERE sensor_id = ?1 AND sensor_type = ?2;");
+    s.Bind(1, static_cast<int64_t>(camera_id));
+    s.Bind(2, kSensorTypeCamera);
+    if (s.Step()) return s.Int(0);
   }
-  s.Bind(2, image.name);
-  s.Bind(3, static_cast<int64_t>(image.camera_id));
+  Statement s(this, "INSERT INTO rigs(ref_sensor_id, ref_sensor_type) VALUES(?, ?);");
+  s.Bind(1, static_cast<int64_t>(camera_id));
+  s.Bind(2, kSensorTypeCamera);
   s.Step();
-  return static_cast<image_t>(sqlite3_last_insert_rowid(db_));
+  return sqlite3_last_insert_rowid(db_);
+}
+
+image_t Database::WriteImage(const Image& image, bool use_image_id) {
+  if (schema_ == DatabaseSchema::kColmap4 && !frames_for_new_images_) {
+    // COLMAP 4 requires a frame for every image once any has one.
+    Statement s(this,
+                "SELECT COUNT(*) FROM images WHERE image_id NOT IN (SELECT data_id FROM "
+                "frame_data WHERE sensor_type = ?);");
+    s.Bind(1, kSensorTypeCamera);
+    s.Step();
+    frames_for_new_images_ = s.Int(0) == 0;
+  }
+  image_t image_id = 0;
+  {
+    Statement s(this, "INSERT INTO images(image_id, name, camera_id) VALUES(?, ?, ?);");
+    if (use_image_id) {
+      s.Bind(1, static_cast<int64_t>(image.image_id));
+    } else {
+      s.BindNull(1);
+    }
+    s.Bind(2, image.name);
+    s.Bind(3, static_cast<int64_t>(image.camera_id));
+    s.Step();
+    image_id = static_cast<image_t>(sqlite3_last_insert_rowid(db_));
+  }
+  if (frames_for_new_images_.value_or(false)) {
+    const int64_t rig_id = RigOfCamera(image.camera_id);
+    Statement frame(this, "INSERT INTO frames(rig_id) VALUES(?);");
+    frame.Bind(1, rig_id);
+    frame.Step();
+    const int64_t frame_id = sqlite3_last_insert_rowid(db_);
+    Statement data(this,
+                   "INSERT INTO frame_data(frame_id, data_id, sensor_id, sensor_type) VALUES(?, "
+                   "?, ?, ?);");
+    data.Bind(1, frame_id);
+    data.Bind(2, static_cast<int64_t>(image_id));
+    data.Bind(3, static_cast<int64_t>(image.camera_id));
+    data.Bind(4, kSensorTypeCamera);
+    data.Step();
+  }
+  return image_id;
 }
 
 std::optional<Image> Database::ReadImageWithName(const std::string& name) const {
@@ -430,12 +571,17 @@ Keypoints Database::ReadKeypoints(image_t image_id) const {
 }
 
 void Database::WriteDescriptors(image_t image_id, const DescriptorsU8& descriptors) {
-  Statement s(this,
-              "INSERT OR REPLACE INTO descriptors(image_id, rows, cols, data) VALUES(?,?,?,?);");
+  Statement s(this, descriptors_have_type_
+                        ? "INSERT OR REPLACE INTO descriptors(image_id, rows, cols, data, type) "
+                          "VALUES(?,?,?,?,?);"
+                        : "INSERT OR REPLACE INTO descriptors(image_id, rows, cols, data) "
+                          "VALUES(?,?,?,?);");
   s.Bind(1, static_cast<int64_t>(image_id));
   s.Bind(2, static_cast<int64_t>(descriptors.rows()));
   s.Bind(3, static_cast<int64_t>(descriptors.cols()));
   s.BindBlob(4, descriptors.data(), descriptors.size());
+  // COLMAP 4's FeatureExtractorType: UNDEFINED -1, SIFT 0.
+  if (descriptors_have_type_) s.Bind(5, static_cast<int64_t>(descriptors.cols() == 128 ? 0 : -1));
   s.Step();
 }
 
@@ -860,6 +1006,89 @@ std::optional<PairScale> Database::ReadPairScale(image_t image_id1, image_t imag
   out.scale = image_id1 < image_id2 ? stored : 1.0 / stored;
   out.support = static_cast<size_t>(s.Int(1));
   return out;
+}
+
+namespace {
+
+// A read-only connection to an existing database, for the schema probes; nullptr when the file
+// does not exist or cannot be opened.
+struct ReadOnlyConnection {
+  sqlite3* db = nullptr;
+  explicit ReadOnlyConnection(const std::string& path) {
+    if (!std::filesystem::is_regular_file(path)) return;
+    if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+      sqlite3_close(db);
+      db = nullptr;
+    }
+  }
+  ~ReadOnlyConnection() { sqlite3_close(db); }
+  // Whether `sql` returns a row (false on any error, e.g. not a database).
+  bool HasRow(const char* sql) const {
+    sqlite3_stmt* stmt = nullptr;
+    const bool row = db && sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr) == SQLITE_OK &&
+                     sqlite3_step(stmt) == SQLITE_ROW;
+    sqlite3_finalize(stmt);
+    return row;
+  }
+};
+
+}  // namespace
+
+std::optional<DatabaseSchema> ReadDatabaseSchema(const std::string& path) {
+  const ReadOnlyConnection c(path);
+  if (!c.HasRow("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'images';")) {
+    return std::nullopt;
+  }
+  return c.HasRow("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'frames';")
+             ? DatabaseSchema::kColmap4
+             : DatabaseSchema::kColmap3;
+}
+
+bool Colmap3CanReadDatabase(const std::string& path) {
+  const ReadOnlyConnection c(path);
+  if (!c.HasRow("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'images';")) {
+    return true;
+  }
+  return c.HasRow("SELECT 1 FROM pragma_table_info('images') WHERE name = 'prior_qw';");
+}
+
+void CopyDatabaseFile(const std::string& from, const std::string& to) {
+  namespace fs = std::filesystem;
+  if (!fs::is_regular_file(from)) throw Error("cannot copy database " + from + ": no such file");
+  const std::string tmp = to + ".tmp";
+  std::error_code ec;
+  fs::remove(tmp, ec);
+  sqlite3* src = nullptr;
+  sqlite3* dst = nullptr;
+  std::string problem;
+  if (sqlite3_open_v2(from.c_str(), &src, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    problem = std::string("opening it: ") + sqlite3_errmsg(src);
+  } else if (sqlite3_open_v2(tmp.c_str(), &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                             nullptr) != SQLITE_OK) {
+    problem = std::string("creating ") + tmp + ": " + sqlite3_errmsg(dst);
+  } else {
+    sqlite3_busy_timeout(src, 5000);
+    sqlite3_backup* backup = sqlite3_backup_init(dst, "main", src, "main");
+    if (!backup) {
+      problem = sqlite3_errmsg(dst);
+    } else {
+      int rc = SQLITE_OK;
+      while ((rc = sqlite3_backup_step(backup, -1)) == SQLITE_BUSY || rc == SQLITE_LOCKED) {
+        sqlite3_sleep(50);
+      }
+      sqlite3_backup_finish(backup);
+      if (rc != SQLITE_DONE) problem = sqlite3_errmsg(dst);
+    }
+  }
+  sqlite3_close(src);
+  if (sqlite3_close(dst) != SQLITE_OK && problem.empty()) problem = "closing the copy failed";
+  if (problem.empty()) fs::rename(tmp, to, ec);
+  if (!problem.empty() || ec) {
+    fs::remove(tmp, ec);
+    throw Error("cannot copy database " + from + " to " + to + " (" +
+                (problem.empty() ? "rename failed" : problem) +
+                "; read-only folder or full disk?)");
+  }
 }
 
 }  // namespace scalesfm

@@ -1,4 +1,5 @@
-// COLMAP 3.8's SQLite database, unchanged schema, plus access to scalesfm_ side tables.
+// COLMAP's SQLite database in either schema (COLMAP 3.8's or 4.x's, colmap_dialect.h), plus
+// access to scalesfm_ side tables.
 //
 // Every multi-row write goes through a Transaction, so a killed process leaves either the old
 // or the new state of an image or a block of pairs, never half of one.
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "colmap_ext/camera.h"
+#include "colmap_ext/colmap_dialect.h"
 #include "colmap_ext/types.h"
 
 struct sqlite3;
@@ -70,15 +72,21 @@ struct PairScale {
 // (colmap_ext/database_check.h).
 class Database {
  public:
-  // Opens `path`, creating it with COLMAP's tables if needed. Throws Error with a clear message
+  // Opens `path`, creating it with COLMAP's tables if needed: a new database gets `new_schema`,
+  // by default the schema of the colmap binary scalesfm runs (ColmapRunner::Dialect; COLMAP
+  // 3.8's when there is none, which every version reads). Throws Error with a clear message
   // when the folder does not exist, the file is not an SQLite database, it is read-only, or
   // another process holds a write lock for longer than `busy_timeout_ms`.
-  explicit Database(const std::string& path, int busy_timeout_ms = 5000);
+  explicit Database(const std::string& path, int busy_timeout_ms = 5000,
+                    std::optional<DatabaseSchema> new_schema = std::nullopt);
   ~Database();
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
 
   const std::string& path() const { return path_; }
+  // kColmap4 when the database has COLMAP 4.x's tables (created by COLMAP 4 or by scalesfm for
+  // it, or a COLMAP 3.8 database that COLMAP 4 opened and migrated).
+  DatabaseSchema schema() const { return schema_; }
 
   // RAII write transaction (BEGIN IMMEDIATE ... COMMIT); rolls back unless Commit() was called.
   class Transaction {
@@ -98,7 +106,10 @@ class Database {
   Camera ReadCamera(camera_t camera_id) const;
   std::vector<Camera> ReadAllCameras() const;
 
-  // Images.
+  // Images. In a COLMAP 4.x database, a new image also gets its frame (and its camera a rig of
+  // its own, unless one holds it) as `colmap feature_extractor` writes them, so that COLMAP 4
+  // loads it: unless the database's images have no frames (a migrated COLMAP 3.8 database),
+  // for which COLMAP 4 makes one per image itself.
   image_t WriteImage(const Image& image, bool use_image_id = false);
   std::optional<Image> ReadImageWithName(const std::string& name) const;
   std::vector<Image> ReadAllImages() const;
@@ -109,6 +120,8 @@ class Database {
   bool ExistsDescriptors(image_t image_id) const;
   void WriteKeypoints(image_t image_id, const Keypoints& keypoints);
   Keypoints ReadKeypoints(image_t image_id) const;
+  // In a COLMAP 4.x database, descriptors.type is SIFT for 128-column descriptors and
+  // UNDEFINED otherwise (learned extractors, whose descriptors row has 0 columns).
   void WriteDescriptors(image_t image_id, const DescriptorsU8& descriptors);
   DescriptorsU8 ReadDescriptors(image_t image_id) const;
   // keypoints.rows of the image (0 without a row), without reading the blob.
@@ -171,7 +184,12 @@ class Database {
 
  private:
   class Statement;
-  void CreateTables();
+  void CreateTables(std::optional<DatabaseSchema> new_schema);
+  void CreateColmap4Tables();
+  bool HasTable(const char* table) const;
+  bool HasColumn(const char* table, const char* column) const;
+  // The rig whose sensor the camera is, created if there is none (COLMAP 4.x databases).
+  int64_t RigOfCamera(camera_t camera_id);
   bool RowExists(const char* table, const char* key, int64_t value) const;
   size_t CountRows(const char* table) const;
   [[noreturn]] void Fail(const std::string& what, int rc) const;
@@ -182,6 +200,23 @@ class Database {
 
   std::string path_;
   sqlite3* db_ = nullptr;
+  DatabaseSchema schema_ = DatabaseSchema::kColmap3;
+  bool descriptors_have_type_ = false;
+  // Whether new images get frames (COLMAP 4.x databases); read at the first WriteImage.
+  std::optional<bool> frames_for_new_images_;
 };
+
+// The schema of the database at `path` (kColmap4 when it has COLMAP 4.x's frames table), or
+// nullopt when it does not exist or holds no COLMAP tables. Reads without creating anything.
+std::optional<DatabaseSchema> ReadDatabaseSchema(const std::string& path);
+
+// Whether COLMAP 3.8 can read the database at `path`: false for a database that COLMAP 4.x
+// created, whose images table has no prior_* columns. True when there is no such table yet.
+bool Colmap3CanReadDatabase(const std::string& path);
+
+// A consistent copy of the database `from` at `to` (replaced), through SQLite's backup API, so
+// that what a COLMAP 4 database holds in its write-ahead log is copied too; written to a
+// temporary file first, so a failed copy leaves no partial file. Throws Error naming the files.
+void CopyDatabaseFile(const std::string& from, const std::string& to);
 
 }  // namespace scalesfm

@@ -83,8 +83,7 @@ MergeKind MergeDatabases(const std::string& database_path1, const std::string& d
   LogInfo("Same images and keypoints: merging the pairs of two matching shards");
   // Work on a temporary copy and rename at the end, so a failure leaves no half-merged file.
   const std::string tmp = merged_path + ".partial";
-  fs::remove(tmp);
-  fs::copy_file(database_path1, tmp);
+  CopyDatabaseFile(database_path1, tmp);
   try {
     Database merged(tmp);
     merged.Attach(database_path2, "other");

@@ -66,7 +66,7 @@ struct MethodConfig {
   MatchingOptions matching;  // type "nn" (descriptors, scale-aware) or "s2dnet"
   ScaleMatchingOptions scale;
   VerificationOptions verification;
-  bool mapper_restarts = MapperRestartOptions().max_init_pairs > 0;
+  bool mapper_restarts = MapperOptions().max_init_pairs > 0;
 };
 using MethodPreset = Preset<MethodConfig>;
 

@@ -143,7 +143,7 @@ MethodDatabase PrepareMethodDatabase(const std::string& dataset, const std::stri
   Timer timer;
   MethodConfig config;  // verification: one thread, reproducible (DESIGN_NOTES)
   if (ConfigureScalesfmMethod(method, &config)) {
-    if (!config.mapper_restarts) out.restarts.max_init_pairs = 0;
+    if (!config.mapper_restarts) out.mapper.max_init_pairs = 0;
     if (ScaleEstimator::Traits(config.scale.estimator.estimator).reads_gt_model ||
         config.scale.gt_region) {
       // The oracles (scalesfm-gt, scalesfm-gt-region): every pair's true scale, and its
@@ -161,7 +161,7 @@ MethodDatabase PrepareMethodDatabase(const std::string& dataset, const std::stri
     RunMethodMatching(db_path, image_path, config, has_match_list ? match_list : "", colmap);
     out.matching_seconds = timer.ElapsedSeconds();
   } else {
-    out.restarts.max_init_pairs = 0;  // stock COLMAP: one mapper run
+    out.mapper.max_init_pairs = 0;  // stock COLMAP: one mapper run
     const StockColmapPreset* preset = FindPreset(StockColmapPresets(), method);
     if (!preset) {
       throw Error("unknown eval_eth method '" + method + "' (known: " + kEthMethodNames + ")");
@@ -215,10 +215,12 @@ EthResult RunMethod(const std::string& dataset, const std::string& method,
   result.method = method;
   const std::vector<std::string> image_names = ListImages((fs::path(dataset) / "images").string());
   result.num_images = image_names.size();
-  const MethodDatabase prepared =
+  MethodDatabase prepared =
       PrepareMethodDatabase(dataset, method, options.max_num_features, options.num_threads,
                             workspace, colmap, options.device, options.intrinsics);
+  prepared.mapper.type = options.mapper_type;
   result.intrinsics = options.intrinsics;
+  result.mapper = options.mapper_type;
   result.has_gt = prepared.has_gt;
   result.workspace = workspace;
   result.image_path = prepared.image_path;
@@ -232,7 +234,7 @@ EthResult RunMethod(const std::string& dataset, const std::string& method,
   const std::vector<std::string>& mapper_args = prepared.mapper_args;
   const MapperResult mapper =
       RunMapper(db_path, image_path, (fs::path(workspace) / "sparse").string(), mapper_args,
-                prepared.restarts, colmap, log_path);
+                prepared.mapper, colmap, log_path);
   result.mapping_seconds = mapper.seconds;
   result.num_models = mapper.num_models;
   result.stats = mapper.stats;
@@ -277,19 +279,20 @@ void WriteJson(const std::string& path, const std::vector<EthResult>& results) {
     }
     out << StringPrintf(
         "  {\"dataset\": \"%s\", \"method\": \"%s\", \"intrinsics\": \"%s\", "
-        "\"repetition\": %d, \"num_images\": %zu, "
+        "\"mapper\": \"%s\", \"repetition\": %d, \"num_images\": %zu, "
         "\"registered\": %zu, \"num_models\": %zu, \"points\": %zu, \"observations\": %zu, "
         "\"mean_track_length\": %.6f, \"mean_reprojection_error\": %.6f, \"has_gt\": %s, "
         "\"maa5\": %.6f, \"maa10\": %.6f, \"median_rotation_deg\": %.6f, "
         "\"median_translation_deg\": %.6f, \"median_center_error\": %.6f, "
         "\"extraction_s\": %.3f, \"matching_s\": %.3f, \"mapping_s\": %.3f, \"total_s\": %.3f, "
         "\"views\": {%s}, \"lost\": {%s}}%s\n",
-        r.dataset.c_str(), r.method.c_str(), r.intrinsics.c_str(), r.repetition, r.num_images,
-        r.stats.num_images, r.num_models, r.stats.num_points, r.stats.num_observations,
-        r.stats.mean_track_length, r.stats.mean_reprojection_error, r.has_gt ? "true" : "false",
-        r.pose.maa5, r.pose.maa10, r.pose.median_rotation_deg, r.pose.median_translation_deg,
-        r.pose.median_center_error, r.extraction_seconds, r.matching_seconds, r.mapping_seconds,
-        r.TotalSeconds(), views.c_str(), lost.c_str(), i + 1 < results.size() ? "," : "");
+        r.dataset.c_str(), r.method.c_str(), r.intrinsics.c_str(), r.mapper.c_str(), r.repetition,
+        r.num_images, r.stats.num_images, r.num_models, r.stats.num_points,
+        r.stats.num_observations, r.stats.mean_track_length, r.stats.mean_reprojection_error,
+        r.has_gt ? "true" : "false", r.pose.maa5, r.pose.maa10, r.pose.median_rotation_deg,
+        r.pose.median_translation_deg, r.pose.median_center_error, r.extraction_seconds,
+        r.matching_seconds, r.mapping_seconds, r.TotalSeconds(), views.c_str(), lost.c_str(),
+        i + 1 < results.size() ? "," : "");
   }
   out << "]\n";
 }
@@ -504,6 +507,11 @@ std::string FormatResultsMarkdown(const std::vector<EthResult>& results) {
   for (const std::string& mode : modes) {
     md += (md.empty() ? "Intrinsics (--intrinsics): " : ", ") + mode;
   }
+  std::set<std::string> mappers;
+  for (const EthResult& r : results) mappers.insert(r.mapper);
+  for (const std::string& mapper : mappers) {
+    md += (mapper == *mappers.begin() ? "; mapper (--Mapper.type): " : ", ") + mapper;
+  }
   if (!md.empty()) md += "\n\n";
   md += FormatMarkdownTable(results);
   if (const std::string views = FormatViewTable(results); !views.empty()) {
@@ -524,6 +532,9 @@ std::vector<EthResult> RunEthEvaluation(const EthEvaluationOptions& options,
                                         const ColmapRunner& colmap) {
   options.Check();
   colmap.ResolveBinary();
+  MapperOptions mapper;
+  mapper.type = options.mapper_type;
+  CheckMapperSupported(mapper, colmap);  // before any method runs
   fs::create_directories(options.output_path);
   std::vector<EthResult> results;
   Progress progress("run",

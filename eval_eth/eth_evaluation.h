@@ -32,7 +32,7 @@ struct MethodDatabase {
   std::string database_path, image_path, gt_path, log_path;
   bool has_gt = false;
   std::vector<std::string> mapper_args;  // threads, and fixed intrinsics in gt mode with gt/
-  MapperRestartOptions restarts;         // none for colmap-* and "-norestart" methods
+  MapperOptions mapper;                  // no restarts for colmap-* and "-norestart" methods
   double extraction_seconds = 0, matching_seconds = 0;
 };
 
@@ -58,6 +58,9 @@ struct EthEvaluationOptions {
   // --intrinsics: gt by default, so pose accuracy and registration measure the matches alone
   // (as every earlier table); exif and free are what users and IMC 2020 have.
   std::string intrinsics = "gt";
+  // --Mapper.type: incremental (colmap mapper) or global (COLMAP 4's global_mapper), for every
+  // method.
+  std::string mapper_type = "incremental";
 
   void Check() const;
 };

@@ -14,7 +14,8 @@ struct EthResult {
   std::string dataset;
   std::string method;
   int repetition = 0;
-  std::string intrinsics = "gt";  // eth_evaluation.h's --intrinsics mode of the run
+  std::string intrinsics = "gt";       // eth_evaluation.h's --intrinsics mode of the run
+  std::string mapper = "incremental";  // --Mapper.type of the run
   size_t num_images = 0;
   size_t num_models = 0;
   ReconstructionStats stats;

@@ -280,8 +280,7 @@ std::vector<ImcResult> RunStereo(const std::string& dataset, const std::string& 
 // the pairs IMC imports.
 void WriteBagDatabase(const std::string& scene_db, const std::vector<image_t>& bag,
                       const std::vector<image_pair_t>& pair_ids, const std::string& bag_db) {
-  fs::remove(bag_db);
-  fs::copy_file(scene_db, bag_db);
+  CopyDatabaseFile(scene_db, bag_db);
   Database db(bag_db);
   std::string ids;
   for (image_t id : bag) ids += (ids.empty() ? "" : ",") + std::to_string(id);
@@ -328,11 +327,11 @@ Reconstruction MapBag(const MethodDatabase& prepared, const std::vector<image_t>
   // bag with one unregistrable image would score 0 for all. IMC scores partial models (an
   // unregistered image fails its pairs): keep models of 3 or more images.
   std::vector<std::string> mapper_args = prepared.mapper_args;
-  if (!FindMapperArg(mapper_args, "min_model_size")) {
+  if (!prepared.mapper.IsGlobal() && !FindMapperArg(mapper_args, "min_model_size")) {
     mapper_args.insert(mapper_args.end(), {"--Mapper.min_model_size", "3"});
   }
   RunMapper(bag_dir + "/database.db", prepared.image_path, bag_dir + "/sparse", mapper_args,
-            prepared.restarts, colmap, bag_dir + "/colmap.log");
+            prepared.mapper, colmap, bag_dir + "/colmap.log");
   const std::string model = BestModelPath(bag_dir + "/sparse");
   return model.empty() ? Reconstruction() : Reconstruction::Read(model);
 }
@@ -467,10 +466,10 @@ std::string FormatImcDefinitions(const ImcEvaluationOptions& o) {
   return StringPrintf(
       "Definitions: translation angle %s, thresholds %s, bags %s, vis_th %g, stereo failure %s, "
       "registered fraction %s, stereo headline over co-visibility >= %g; multiview intrinsics "
-      "%s",
+      "%s, %s mapper",
       o.metric.translation_angle.c_str(), o.metric.thresholds.c_str(), o.bag_sampling.c_str(),
       o.vis_th, o.stereo_failure.c_str(), o.registered_fraction.c_str(), o.covisibility_th,
-      o.intrinsics.c_str());
+      o.intrinsics.c_str(), o.mapper_type.c_str());
 }
 
 std::string FormatImcMarkdownTable(const std::vector<ImcResult>& results) {
@@ -491,6 +490,9 @@ std::vector<ImcResult> RunImcEvaluation(const ImcEvaluationOptions& options,
                                         const ColmapRunner& colmap) {
   options.Check();
   colmap.ResolveBinary();
+  MapperOptions mapper;
+  mapper.type = options.mapper_type;
+  CheckMapperSupported(mapper, colmap);  // before any method runs
   fs::create_directories(options.output_path);
   LogInfo(FormatImcDefinitions(options));
   std::vector<ImcResult> results;
@@ -507,9 +509,10 @@ std::vector<ImcResult> RunImcEvaluation(const ImcEvaluationOptions& options,
     for (const std::string& method : options.methods) {
       PrintHeading1("IMC protocol: " + fs::path(dataset).filename().string() + " / " + method);
       const std::string work = (scene_out / method).string();
-      const MethodDatabase prepared =
+      MethodDatabase prepared =
           PrepareMethodDatabase(dataset, method, options.max_num_features, options.num_threads,
                                 work, colmap, options.device, options.intrinsics);
+      prepared.mapper.type = options.mapper_type;
       if (options.stereo) {
         for (ImcResult& r :
              RunStereo(dataset, method, prepared.database_path, gt, covisibility, options)) {

@@ -57,6 +57,8 @@ struct ImcEvaluationOptions {
   // 2020's multiview task lets COLMAP find and refine them. Stereo uses the GT intrinsics, as
   // IMC's stereo task does.
   std::string intrinsics = "free";
+  // --Mapper.type of the multiview task: incremental or global (COLMAP 4's global_mapper).
+  std::string mapper_type = "incremental";
   PoseMetricOptions metric;                // --translation_angle, --thresholds
   std::string bag_sampling = "covisible";  // --bag_sampling: covisible | uniform
   double vis_th = 100;  // --vis_th: co-visible = more shared GT points than this (< 0: all pairs)

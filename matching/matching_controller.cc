@@ -197,6 +197,8 @@ MatchingSummary RunMatching(const std::string& database_path, const MatchingConf
   if (!std::filesystem::exists(database_path)) {
     throw Error("database " + database_path + " does not exist");
   }
+  // Verification runs colmap on it: a schema it cannot read fails now, not after matching.
+  if (!config.matching.raw_matches_only) colmap.CheckCanReadDatabase(database_path);
   PrintHeading1(PairingHeading(config.pairing));
   ImagePairs pairs;
   {

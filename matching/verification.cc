@@ -20,13 +20,19 @@ void RunMatchesImporter(const std::string& database_path, const ImagePairs& pair
                         const std::vector<Image>& images, const VerificationOptions& options,
                         const ColmapRunner& colmap, const std::string& list_path,
                         const std::string& log_path) {
-  WritePairList(list_path, pairs, images);
   std::vector<std::string> args = {"--database_path", database_path,  "--match_list_path",
                                    list_path,         "--match_type", "pairs"};
   const std::vector<std::string> extra = options.ToColmapArgs();
   args.insert(args.end(), extra.begin(), extra.end());
-  colmap.Run("matches_importer", args, log_path);
-  std::filesystem::remove(list_path);
+  WritePairList(list_path, pairs, images);
+  std::error_code ignored;
+  try {
+    colmap.Run("matches_importer", args, log_path);
+  } catch (...) {
+    std::filesystem::remove(list_path, ignored);  // a failed run leaves no pair list behind
+    throw;
+  }
+  std::filesystem::remove(list_path, ignored);
 }
 
 // Contiguous slices of `pairs` verified in parallel, each on its own copy of the database in the
@@ -48,7 +54,7 @@ void RunParallelMatchesImporter(const std::string& database_path, const ImagePai
     const std::string stem = scratch.File(StringPrintf("verify_%d", k));
     copies.push_back(stem + ".db");
     logs.push_back(stem + ".log");
-    fs::copy_file(database_path, copies.back(), fs::copy_options::overwrite_existing);
+    CopyDatabaseFile(database_path, copies.back());
     fs::remove(logs.back());
   }
   std::vector<std::future<void>> jobs;

@@ -8,12 +8,6 @@
 
 namespace scalesfm {
 
-void MapperRestartOptions::Check() const {
-  if (max_init_pairs < 0) {
-    throw Error(StringPrintf("--Mapper.restarts must be >= 0, got %d", max_init_pairs));
-  }
-}
-
 namespace {
 
 // Verified partners of each image with at least `min_num_matches` inliers.

@@ -18,16 +18,9 @@
 
 #include "colmap_ext/reconstruction.h"
 #include "colmap_ext/types.h"
+#include "pipeline/mapper_options.h"
 
 namespace scalesfm {
-
-struct MapperRestartOptions {
-  // Further mapper runs, each from one initial pair, while the largest model leaves registrable
-  // images out. 0 gives COLMAP's single run.
-  int max_init_pairs = 2;
-
-  void Check() const;
-};
 
 struct InitPair {
   image_t image_id1 = 0;

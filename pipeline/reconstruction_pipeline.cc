@@ -77,20 +77,21 @@ std::vector<std::string> FixedIntrinsicsMapperArgs() {
 
 namespace {
 
-// One `colmap mapper` run into `output_path` (created). COLMAP 3.8 exits with 1 ("failed to
-// create sparse model") when no initial pair is found: that is a result (nothing registered),
-// not an error; other failures throw.
+// One `colmap mapper` (or `command`) run into `output_path` (created). COLMAP exits with 1 when
+// no initial pair is found (MapperLogSaysNoModel): that is a result (nothing registered), not an
+// error; other failures throw.
 ColmapRunResult RunMapperOnce(const std::string& database_path, const std::string& image_path,
                               const std::string& output_path,
                               const std::vector<std::string>& mapper_args,
-                              const ColmapRunner& colmap, const std::string& log_path) {
+                              const ColmapRunner& colmap, const std::string& log_path,
+                              const std::string& command = "mapper") {
   fs::create_directories(output_path);
   std::vector<std::string> args = {"--database_path", database_path,   "--image_path",
                                    image_path,        "--output_path", output_path};
   args.insert(args.end(), mapper_args.begin(), mapper_args.end());
-  const ColmapRunResult run = colmap.Run("mapper", args, log_path, /*throw_on_failure=*/false);
-  if (run.exit_code != 0 && run.log.find("failed to create sparse model") == std::string::npos) {
-    ThrowColmapFailure("mapper", run);
+  const ColmapRunResult run = colmap.Run(command, args, log_path, /*throw_on_failure=*/false);
+  if (run.exit_code != 0 && !MapperLogSaysNoModel(run.log)) {
+    ThrowColmapFailure(command, run);
   }
   return run;
 }
@@ -132,7 +133,7 @@ struct MapperViewGraph {
 // Otherwise none, and the mapper runs once, as colmap.
 std::optional<MapperViewGraph> ReadMapperViewGraph(const std::string& database_path,
                                                    const std::vector<std::string>& mapper_args,
-                                                   const MapperRestartOptions& restarts) {
+                                                   const MapperOptions& restarts) {
   if (restarts.max_init_pairs == 0 || FindMapperArg(mapper_args, "init_image_id1") ||
       FindMapperArg(mapper_args, "init_image_id2")) {
     return std::nullopt;
@@ -148,7 +149,7 @@ std::optional<MapperViewGraph> ReadMapperViewGraph(const std::string& database_p
 // the best model (IsBetterModel) ends up under `output_path`.
 void RestartMapper(const std::string& database_path, const std::string& image_path,
                    const std::string& output_path, const std::vector<std::string>& mapper_args,
-                   const MapperRestartOptions& restarts, const MapperViewGraph& graph,
+                   const MapperOptions& restarts, const MapperViewGraph& graph,
                    const ColmapRunner& colmap, const std::string& log_path,
                    const std::string& first_log) {
   // COLMAP 3.8's default.
@@ -211,17 +212,14 @@ void RestartMapper(const std::string& database_path, const std::string& image_pa
   }
 }
 
-}  // namespace
-
-MapperResult RunMapper(const std::string& database_path, const std::string& image_path,
-                       const std::string& output_path, const std::vector<std::string>& mapper_args,
-                       const MapperRestartOptions& restarts, const ColmapRunner& colmap,
-                       const std::string& log_path) {
-  restarts.Check();
-  PrintHeading1("Incremental mapping (colmap mapper)");
-  Timer timer;
-  const std::optional<MapperViewGraph> graph =
-      ReadMapperViewGraph(database_path, mapper_args, restarts);
+// colmap mapper under scalesfm's policy when `graph` is set (the first run's floor and local
+// bundle cap, then restarts), as colmap otherwise.
+void RunIncrementalMapper(const std::string& database_path, const std::string& image_path,
+                          const std::string& output_path,
+                          const std::vector<std::string>& mapper_args,
+                          const MapperOptions& restarts,
+                          const std::optional<MapperViewGraph>& graph, const ColmapRunner& colmap,
+                          const std::string& log_path) {
   // Under scalesfm's policy, a small scene maps with the small-model floor at once, and local
   // bundle adjustment stops sooner than COLMAP's.
   const std::vector<std::string> floor_args =
@@ -245,6 +243,42 @@ MapperResult RunMapper(const std::string& database_path, const std::string& imag
     RestartMapper(database_path, image_path, output_path, args, restarts, *graph, colmap, log_path,
                   first.log);
   }
+}
+
+}  // namespace
+
+void CheckMapperSupported(const MapperOptions& options, const ColmapRunner& colmap) {
+  options.Check();
+  if (options.IsGlobal() && !colmap.Dialect().HasCommand("global_mapper")) {
+    throw Error("--Mapper.type global runs COLMAP 4's global_mapper, and " +
+                colmap.ResolveBinary() + " is COLMAP " + colmap.Dialect().version().ToString() +
+                ". Point $SCALESFM_COLMAP at a COLMAP 4 binary (README, \"COLMAP versions\"), or "
+                "use --Mapper.type incremental.");
+  }
+}
+
+MapperResult RunMapper(const std::string& database_path, const std::string& image_path,
+                       const std::string& output_path, const std::vector<std::string>& mapper_args,
+                       const MapperOptions& options, const ColmapRunner& colmap,
+                       const std::string& log_path) {
+  CheckMapperSupported(options, colmap);
+  Timer timer;
+  if (options.IsGlobal()) {
+    PrintHeading1("Global mapping (colmap global_mapper)");
+    std::vector<std::string> ignored;
+    const std::vector<std::string> args = GlobalMapperArgs(mapper_args, &ignored);
+    for (const std::string& flag : ignored) {
+      LogWarning(flag +
+                 " is an option of the incremental mapper only; the global mapper runs "
+                 "without it");
+    }
+    RunMapperOnce(database_path, image_path, output_path, args, colmap, log_path, "global_mapper");
+  } else {
+    PrintHeading1("Incremental mapping (colmap mapper)");
+    RunIncrementalMapper(database_path, image_path, output_path, mapper_args, options,
+                         ReadMapperViewGraph(database_path, mapper_args, options), colmap,
+                         log_path);
+  }
   MapperResult result;
   result.seconds = timer.ElapsedSeconds();
   const std::vector<std::string> models = ListModels(output_path);
@@ -253,7 +287,8 @@ MapperResult RunMapper(const std::string& database_path, const std::string& imag
     result.model_path = models.front();
     result.stats = Reconstruction::Read(result.model_path).ComputeStats();
   } else {
-    LogWarning("colmap mapper produced no model (too few registrable images)");
+    LogWarning("colmap " + std::string(options.IsGlobal() ? "global_mapper" : "mapper") +
+               " produced no model (too few registrable images)");
   }
   PrintReconstructionStats(result.stats);
   PrintElapsedTime(result.seconds);
@@ -271,6 +306,7 @@ void PrintReconstructionStats(const ReconstructionStats& s) {
 AutomaticReconstructionResult RunAutomaticReconstruction(
     const AutomaticReconstructionOptions& options, const ColmapRunner& colmap) {
   colmap.ResolveBinary();
+  CheckMapperSupported(options.mapper, colmap);  // before any work
   // The matching sections take the image folder and extraction settings of the run.
   MatchingConfig matching = options.matching;
   matching.image_path = options.image_path;
@@ -279,6 +315,7 @@ AutomaticReconstructionResult RunAutomaticReconstruction(
   matching.Check();
   fs::create_directories(options.workspace_path);
   const std::string database_path = (fs::path(options.workspace_path) / "database.db").string();
+  if (fs::exists(database_path)) colmap.CheckCanReadDatabase(database_path);  // a re-run
   const std::string log_path = (fs::path(options.workspace_path) / "scalesfm_colmap.log").string();
   std::vector<std::string> mapper_args = options.mapper_args;
   if (!options.fixed_intrinsics_path.empty()) {
@@ -295,8 +332,8 @@ AutomaticReconstructionResult RunAutomaticReconstruction(
   result.matching = RunMatching(database_path, matching, colmap);
   const std::string sparse = (fs::path(options.workspace_path) / "sparse").string();
   fs::remove_all(sparse);  // the mapper is not incremental across runs; start it afresh
-  result.mapper = RunMapper(database_path, options.image_path, sparse, mapper_args,
-                            options.restarts, colmap, log_path);
+  result.mapper = RunMapper(database_path, options.image_path, sparse, mapper_args, options.mapper,
+                            colmap, log_path);
   return result;
 }
 

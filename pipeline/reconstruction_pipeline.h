@@ -37,13 +37,19 @@ struct MapperResult {
   double seconds = 0;
 };
 
-// Runs `colmap mapper` into `output_path` (created) with extra `--Mapper.*` arguments, restarts
-// it from other initial pairs while its largest model leaves registrable images out (up to
-// `restarts.max_init_pairs` runs, keeping the best model; mapper_restarts.h), and reads back the
-// largest model. No model is a result with zeros, not an error.
+// Throws Error for invalid options, or for --Mapper.type global with a colmap binary that has
+// no global_mapper (COLMAP 3.8): called before any work.
+void CheckMapperSupported(const MapperOptions& options, const ColmapRunner& colmap);
+
+// Incremental (options.type): runs `colmap mapper` into `output_path` (created) with extra
+// `--Mapper.*` arguments, restarts it from other initial pairs while its largest model leaves
+// registrable images out (up to `options.max_init_pairs` runs, keeping the best model;
+// mapper_restarts.h). Global: one `colmap global_mapper` run, with the arguments it shares
+// (GlobalMapperArgs; the others are named in a warning). Reads back the largest model. No
+// model is a result with zeros, not an error.
 MapperResult RunMapper(const std::string& database_path, const std::string& image_path,
                        const std::string& output_path, const std::vector<std::string>& mapper_args,
-                       const MapperRestartOptions& restarts, const ColmapRunner& colmap,
+                       const MapperOptions& options, const ColmapRunner& colmap,
                        const std::string& log_path);
 
 struct AutomaticReconstructionOptions {
@@ -56,7 +62,7 @@ struct AutomaticReconstructionOptions {
   // Every matching section; its image_path and extraction are taken from the fields above.
   MatchingConfig matching;
   std::vector<std::string> mapper_args;
-  MapperRestartOptions restarts;
+  MapperOptions mapper;
 };
 
 struct AutomaticReconstructionResult {

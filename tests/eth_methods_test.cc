@@ -54,7 +54,7 @@ TEST(EthMethods, GuidedMatchingIsTheDefaultAndTheSuffixesSetIt) {
 }
 
 TEST(EthMethods, MapperRestartsAreTheDefaultAndNorestartTurnsThemOffWithAnyOtherSuffix) {
-  EXPECT_GT(MapperRestartOptions().max_init_pairs, 0);
+  EXPECT_GT(MapperOptions().max_init_pairs, 0);
   EXPECT_TRUE(Configure("scalesfm").restarts());
   EXPECT_TRUE(Configure("scalesfm-noguided").restarts());
 

@@ -117,7 +117,12 @@ TEST(MapperRestarts, AModelIsBetterWithMoreImagesThenMoreObservations) {
   b.num_images = 19;
   EXPECT_TRUE(IsBetterModel(b, a));
   EXPECT_FALSE(IsBetterModel(a, a));  // a tie keeps the earlier model
-  EXPECT_THROW(MapperRestartOptions{-1}.Check(), Error);
+  MapperOptions negative;
+  negative.max_init_pairs = -1;
+  EXPECT_THROW(negative.Check(), Error);
+  MapperOptions unknown_type;
+  unknown_type.type = "hierarchical";
+  EXPECT_THROW(unknown_type.Check(), Error);
 }
 
 TEST(MapperRestarts, AskForSmallModelsOnlyAfterAnInitialisedRunKeptNone) {

@@ -74,7 +74,7 @@ TEST(Pipeline, AnImageThatCannotRegisterNoLongerCostsTheWholeModel) {
   if (!test::HaveColmap()) GTEST_SKIP() << "colmap binary not installed";
   const std::string scene = test::SyntheticSceneDir();
   AutomaticReconstructionOptions options = SyntheticSceneOptions("small_model");
-  options.restarts.max_init_pairs = 0;
+  options.mapper.max_init_pairs = 0;
   RunAutomaticReconstruction(options, ColmapRunner());
   const std::string db_path = options.workspace_path + "/database.db";
   {
@@ -95,14 +95,14 @@ TEST(Pipeline, AnImageThatCannotRegisterNoLongerCostsTheWholeModel) {
   std::vector<std::string> args = FixedIntrinsicsMapperArgs();
   args.insert(args.end(), {"--Mapper.init_num_trials", "3"});
   const std::string log = options.workspace_path + "/mapper.log";
-  MapperRestartOptions off;
+  MapperOptions off;
   off.max_init_pairs = 0;
   const MapperResult stock = RunMapper(db_path, options.image_path, options.workspace_path + "/off",
                                        args, off, ColmapRunner(), log);
   EXPECT_EQ(stock.stats.num_images, 0u);
   const size_t stock_log_size = fs::file_size(log);
   const MapperResult ours = RunMapper(db_path, options.image_path, options.workspace_path + "/on",
-                                      args, MapperRestartOptions(), ColmapRunner(), log);
+                                      args, MapperOptions(), ColmapRunner(), log);
   ASSERT_FALSE(ours.model_path.empty());
   // 8 registrable images: the first run already keeps small models, so no run drops them and
   // none maps again for it: one command without a fixed initial pair (restarts have one).
@@ -123,7 +123,7 @@ TEST(Pipeline, AnImageThatCannotRegisterNoLongerCostsTheWholeModel) {
   own_pair.insert(own_pair.end(), {"--Mapper.init_image_id1", "1", "--Mapper.init_image_id2", "2"});
   const size_t ours_log_size = fs::file_size(log);
   RunMapper(db_path, options.image_path, options.workspace_path + "/own_pair", own_pair,
-            MapperRestartOptions(), ColmapRunner(), log);
+            MapperOptions(), ColmapRunner(), log);
   std::ifstream own_in(log);
   own_in.seekg(static_cast<std::streamoff>(ours_log_size));
   std::vector<std::string> own_runs;
