@@ -12,6 +12,7 @@
 #include "colmap_ext/database_check.h"
 #include "matching/matching_controller.h"
 #include "matching/pair_matcher.h"
+#include "util/flag_args.h"
 #include "util/logging.h"
 #include "util/progress.h"
 
@@ -65,24 +66,15 @@ std::vector<std::string> TaskMatchingFlags(const std::vector<std::string>& args)
   static const std::vector<std::string> kDroppedSections = {"VocabTreeMatching.",
                                                             "SequentialMatching."};
   std::vector<std::string> out;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& arg = args[i];
-    if (arg.rfind("--", 0) != 0) {
-      out.push_back(arg);
-      continue;
-    }
-    const size_t eq = arg.find('=');
-    const std::string name = arg.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
-    const bool dropped = std::find(kDropped.begin(), kDropped.end(), name) != kDropped.end() ||
-                         std::any_of(kDroppedSections.begin(), kDroppedSections.end(),
-                                     [&](const std::string& s) { return name.rfind(s, 0) == 0; });
-    const bool has_value =
-        eq == std::string::npos && i + 1 < args.size() && args[i + 1].rfind("--", 0) != 0;
-    if (!dropped) {
-      out.push_back(arg);
-      if (has_value) out.push_back(args[i + 1]);
-    }
-    if (has_value) ++i;
+  for (const FlagArg& arg : SplitFlagArgs(args)) {
+    const std::string& name = arg.name;
+    const bool dropped =
+        !name.empty() && (std::find(kDropped.begin(), kDropped.end(), name) != kDropped.end() ||
+                          std::any_of(kDroppedSections.begin(), kDroppedSections.end(),
+                                      [&](const std::string& s) { return name.rfind(s, 0) == 0; }));
+    if (dropped) continue;
+    const std::vector<std::string> words = arg.Words();
+    out.insert(out.end(), words.begin(), words.end());
   }
   return out;
 }

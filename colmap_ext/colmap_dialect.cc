@@ -2,6 +2,7 @@
 
 #include <regex>
 
+#include "util/flag_args.h"
 #include "util/logging.h"
 
 namespace scalesfm {
@@ -79,25 +80,19 @@ std::vector<std::string> GlobalMapperArgs(const std::vector<std::string>& mapper
                                         "ba_refine_principal_point",
                                         "ba_refine_extra_params"};
   std::vector<std::string> out;
-  for (size_t i = 0; i < mapper_args.size(); ++i) {
-    const std::string& arg = mapper_args[i];
-    const bool separate_value = arg.find('=') == std::string::npos && i + 1 < mapper_args.size() &&
-                                mapper_args[i + 1].rfind("--", 0) != 0;
-    if (arg.rfind("--Mapper.", 0) != 0) {
-      out.push_back(arg);
-      continue;
+  for (const FlagArg& arg : SplitFlagArgs(mapper_args)) {
+    std::vector<std::string> words = arg.Words();
+    if (arg.name.rfind("Mapper.", 0) == 0) {
+      const std::string option = arg.name.substr(7);
+      bool shared = false;
+      for (const char* s : kShared) shared = shared || option == s;
+      if (!shared) {
+        if (ignored) ignored->push_back("--" + arg.name);
+        continue;
+      }
+      words = arg.Words("GlobalMapper." + option);
     }
-    const std::string rest = arg.substr(9);  // "option" or "option=value"
-    const std::string name = rest.substr(0, rest.find('='));
-    bool shared = false;
-    for (const char* s : kShared) shared = shared || name == s;
-    if (shared) {
-      out.push_back("--GlobalMapper." + rest);
-      if (separate_value) out.push_back(mapper_args[++i]);
-    } else {
-      if (ignored) ignored->push_back("--Mapper." + name);
-      if (separate_value) ++i;
-    }
+    out.insert(out.end(), words.begin(), words.end());
   }
   return out;
 }
@@ -115,38 +110,22 @@ bool ColmapDialect::HasCommand(const std::string& command) const {
 std::vector<std::string> ColmapDialect::TranslateArgs(const std::vector<std::string>& args) const {
   std::vector<std::string> out;
   out.reserve(args.size());
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& arg = args[i];
-    if (arg.rfind("--", 0) != 0) {
-      out.push_back(arg);
-      continue;
-    }
-    const size_t eq = arg.find('=');
-    const std::string name = arg.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
+  for (const FlagArg& arg : SplitFlagArgs(args)) {
     const ColmapFlagRename* rename = nullptr;
     for (const ColmapFlagRename& r : ColmapFlagRenames()) {
-      if (name == r.colmap3 || (r.colmap4 && name == r.colmap4)) rename = &r;
+      if (arg.name == r.colmap3 || (r.colmap4 && arg.name == r.colmap4)) rename = &r;
     }
-    if (!rename) {
-      out.push_back(arg);
-      continue;
-    }
-    const bool has_separate_value =
-        eq == std::string::npos && i + 1 < args.size() && args[i + 1].rfind("--", 0) != 0;
-    const std::string value = eq != std::string::npos ? arg.substr(eq + 1)
-                              : has_separate_value    ? args[i + 1]
-                                                      : "";
-    const char* target = IsColmap4() ? rename->colmap4 : rename->colmap3;
-    if (!target) {
+    const char* target = rename ? (IsColmap4() ? rename->colmap4 : rename->colmap3) : nullptr;
+    if (rename && !target) {
+      const std::string value = arg.value.value_or("");
       if (value != rename->removed_value) {
         throw Error(StringPrintf("--%s %s: COLMAP %s has no such option (COLMAP 4.0 removed it)",
-                                 name.c_str(), value.c_str(), version_.ToString().c_str()));
+                                 arg.name.c_str(), value.c_str(), version_.ToString().c_str()));
       }
-      if (has_separate_value) ++i;  // dropped with its value
-      continue;
+      continue;  // dropped with its value
     }
-    out.push_back("--" + std::string(target) +
-                  (eq != std::string::npos ? arg.substr(eq) : std::string()));
+    const std::vector<std::string> words = arg.Words(target ? target : "");
+    out.insert(out.end(), words.begin(), words.end());
   }
   return out;
 }

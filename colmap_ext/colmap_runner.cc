@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "colmap_ext/database.h"
+#include "util/flag_args.h"
 #include "util/logging.h"
 #include "util/progress.h"
 #include "util/thread_environment.h"
@@ -65,20 +66,6 @@ const ColmapDialect& ColmapRunner::Dialect() const {
   return dialects.emplace(binary, ColmapDialect(*version)).first->second;
 }
 
-namespace {
-
-// The values of `flag` ("--flag value" or "--flag=value") in `args`.
-std::vector<std::string> FlagValues(const std::vector<std::string>& args, const std::string& flag) {
-  std::vector<std::string> values;
-  for (size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == flag && i + 1 < args.size()) values.push_back(args[i + 1]);
-    if (args[i].rfind(flag + "=", 0) == 0) values.push_back(args[i].substr(flag.size() + 1));
-  }
-  return values;
-}
-
-}  // namespace
-
 void ColmapRunner::CheckCanReadDatabase(const std::string& path) const {
   const ColmapDialect& dialect = Dialect();
   if (dialect.IsColmap4() || Colmap3CanReadDatabase(path)) return;
@@ -100,8 +87,11 @@ ColmapRunResult ColmapRunner::Run(const std::string& command, const std::vector<
                 " is COLMAP " + version +
                 ". Point $SCALESFM_COLMAP at a COLMAP 4 binary (README, \"COLMAP versions\").");
   }
-  for (const char* flag : {"--database_path", "--database_path1", "--database_path2"}) {
-    for (const std::string& path : FlagValues(args, flag)) CheckCanReadDatabase(path);
+  for (const FlagArg& arg : SplitFlagArgs(args)) {
+    if (arg.value && (arg.name == "database_path" || arg.name == "database_path1" ||
+                      arg.name == "database_path2")) {
+      CheckCanReadDatabase(*arg.value);
+    }
   }
   const std::vector<std::string> translated = dialect.TranslateArgs(args);
   ColmapRunResult result = Execute(binary, command, translated);

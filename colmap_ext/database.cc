@@ -175,7 +175,8 @@ bool Database::HasColumn(const char* table, const char* column) const {
 }
 
 void Database::CreateColmap4Tables() {
-  // COLMAP 4.x's schema (4.1.1's scene/database_sqlite.cc), column for column.
+  // COLMAP 4.x's schema (4.1.1's scene/database_sqlite.cc), column for column: its own tables,
+  // and its images and descriptors; CreateTables adds the tables both versions share.
   Execute(
       "CREATE TABLE IF NOT EXISTS rigs (rig_id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, "
       "ref_sensor_id INTEGER NOT NULL, ref_sensor_type INTEGER NOT NULL);");
@@ -189,10 +190,6 @@ void Database::CreateColmap4Tables() {
   Execute(
       "CREATE UNIQUE INDEX IF NOT EXISTS rig_sensor_assignment ON rig_sensors(sensor_id, "
       "sensor_type);");
-  Execute(
-      "CREATE TABLE IF NOT EXISTS cameras (camera_id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, "
-      "model INTEGER NOT NULL, width INTEGER NOT NULL, height INTEGER NOT NULL, params BLOB, "
-      "prior_focal_length INTEGER NOT NULL);");
   Execute(
       "CREATE TABLE IF NOT EXISTS frames (frame_id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, "
       "rig_id INTEGER NOT NULL, FOREIGN KEY(rig_id) REFERENCES rigs(rig_id) ON DELETE CASCADE);");
@@ -217,10 +214,6 @@ void Database::CreateColmap4Tables() {
   Execute(
       "CREATE UNIQUE INDEX IF NOT EXISTS pose_prior_data_assignment ON pose_priors(corr_data_id, "
       "corr_sensor_id, corr_sensor_type);");
-  Execute(
-      "CREATE TABLE IF NOT EXISTS keypoints (image_id INTEGER PRIMARY KEY NOT NULL, "
-      "rows INTEGER NOT NULL, cols INTEGER NOT NULL, data BLOB, "
-      "FOREIGN KEY(image_id) REFERENCES images(image_id) ON DELETE CASCADE);");
   Execute(
       "CREATE TABLE IF NOT EXISTS descriptors (image_id INTEGER PRIMARY KEY NOT NULL, "
       "type INTEGER NOT NULL, rows INTEGER NOT NULL, cols INTEGER NOT NULL, data BLOB, "

@@ -288,6 +288,14 @@ void WriteBagDatabase(const std::string& scene_db, const std::vector<image_t>& b
   std::string pairs;
   for (image_pair_t id : pair_ids) pairs += (pairs.empty() ? "" : ",") + std::to_string(id);
   Database::Transaction transaction(&db);
+  if (db.schema() == DatabaseSchema::kColmap4) {
+    // COLMAP 4 loads every frame: a frame whose image is gone would name a missing image.
+    // Deleting the frame deletes its frame_data rows (ON DELETE CASCADE).
+    db.Execute(
+        "DELETE FROM frames WHERE frame_id IN (SELECT frame_id FROM frame_data WHERE "
+        "sensor_type = 0 AND data_id NOT IN " +
+        keep + ");");
+  }
   db.Execute("DELETE FROM images WHERE image_id NOT IN " + keep + ";");
   db.Execute("DELETE FROM keypoints WHERE image_id NOT IN " + keep + ";");
   db.Execute("DELETE FROM descriptors WHERE image_id NOT IN " + keep + ";");

@@ -4,6 +4,7 @@
 #include <map>
 #include <regex>
 
+#include "util/flag_args.h"
 #include "util/logging.h"
 
 namespace scalesfm {
@@ -111,16 +112,7 @@ std::set<image_pair_t> TriedInitPairs(const std::string& mapper_log) {
 
 std::optional<std::string> FindMapperArg(const std::vector<std::string>& args,
                                          const std::string& name) {
-  const std::string flag = "--Mapper." + name;
-  std::optional<std::string> value;  // the last one wins, as in COLMAP's parser
-  for (size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == flag && i + 1 < args.size()) {
-      value = args[i + 1];
-    } else if (args[i].rfind(flag + "=", 0) == 0) {
-      value = args[i].substr(flag.size() + 1);
-    }
-  }
-  return value;
+  return FindFlagValue(args, "Mapper." + name);
 }
 
 namespace {

@@ -11,6 +11,7 @@
 #include "colmap_ext/colmap_runner.h"
 #include "matching/matching_options.h"
 #include "test_util.h"
+#include "util/flag_args.h"
 #include "util/logging.h"
 
 namespace scalesfm {
@@ -59,6 +60,28 @@ TEST(ColmapDialect, VerificationFlagsAreWrittenInEachVersionsNames) {
   EXPECT_EQ(Dialect(3, 8).TranslateArgs(args), args);
   const std::vector<std::string> back = Dialect(3, 8).TranslateArgs(v4);
   EXPECT_EQ(back, std::vector<std::string>(args.begin(), args.end() - 2));
+}
+
+TEST(FlagArgs, SplitsFlagsAsColmapsParserReadsThem) {
+  const std::vector<std::string> args = {"word",    "--a", "--b",   "-1",
+                                         "--c=x=y", "--d", "value", "--a=7"};
+  const std::vector<FlagArg> split = SplitFlagArgs(args);
+  ASSERT_EQ(split.size(), 6u);
+  EXPECT_TRUE(split[0].name.empty());
+  EXPECT_EQ(split[0].value, "word");
+  EXPECT_EQ(split[1].name, "a");
+  EXPECT_FALSE(split[1].value);  // the next word is a flag
+  EXPECT_EQ(split[2].value, "-1");
+  EXPECT_EQ(split[3].name, "c");
+  EXPECT_EQ(split[3].value, "x=y");
+  std::vector<std::string> words;
+  for (const FlagArg& a : split) {
+    for (const std::string& w : a.Words()) words.push_back(w);
+  }
+  EXPECT_EQ(words, args);
+  EXPECT_EQ(split[4].Words("e"), (std::vector<std::string>{"--e", "value"}));
+  EXPECT_EQ(FindFlagValue(args, "a"), "7");  // the last one wins
+  EXPECT_FALSE(FindFlagValue(args, "z"));
 }
 
 TEST(ColmapDialect, KeepsOtherArgumentsAndTheEqualsForm) {
