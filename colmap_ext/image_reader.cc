@@ -4,8 +4,10 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <filesystem>
 
+#include "colmap_ext/colmap_runner.h"
 #include "util/logging.h"
 
 namespace scalesfm {
@@ -121,7 +123,17 @@ std::optional<double> ExifDouble(ExifData* data, ExifTag tag) {
 
 }  // namespace
 
-std::optional<double> ReadExifFocalLengthPixels(const std::string& path, int width, int height) {
+ExifFocalConvention ColmapExifFocalConvention() {
+  try {
+    return ColmapRunner().Dialect().IsColmap4() ? ExifFocalConvention::kColmap4
+                                                : ExifFocalConvention::kColmap3;
+  } catch (const Error&) {
+    return ExifFocalConvention::kColmap3;
+  }
+}
+
+std::optional<double> ReadExifFocalLengthPixels(const std::string& path, int width, int height,
+                                                ExifFocalConvention convention) {
   ExifData* data = exif_data_new_from_file(path.c_str());
   if (!data) return std::nullopt;
   const double max_size = std::max(width, height);
@@ -129,7 +141,9 @@ std::optional<double> ReadExifFocalLengthPixels(const std::string& path, int wid
   // 35 mm equivalent over COLMAP's 35 mm frame width (colmap feature_extractor gives the same
   // prior for the same file: tests/image_reader_test.cc compares them).
   if (auto f35 = ExifDouble(data, EXIF_TAG_FOCAL_LENGTH_IN_35MM_FILM); f35 && *f35 > 0) {
-    focal_px = *f35 / kExifFilmWidthMm * max_size;
+    focal_px = convention == ExifFocalConvention::kColmap4
+                   ? *f35 / kExifFilmDiagonalMm * std::hypot(width, height)
+                   : *f35 / kExifFilmWidthMm * max_size;
   } else if (auto f_mm = ExifDouble(data, EXIF_TAG_FOCAL_LENGTH); f_mm && *f_mm > 0) {
     // Focal-plane resolution in pixels per unit (2 = inch, 3 = cm, 4 = mm, 5 = um).
     auto res = ExifDouble(data, EXIF_TAG_FOCAL_PLANE_X_RESOLUTION);
@@ -154,7 +168,7 @@ Camera SetupCamera(const ImageReaderOptions& options, const std::string& path, i
     camera.params = ParseCameraParams(options.camera_params);
     return camera;
   }
-  if (auto focal = ReadExifFocalLengthPixels(path, width, height)) {
+  if (auto focal = ReadExifFocalLengthPixels(path, width, height, ColmapExifFocalConvention())) {
     return MakeDefaultCamera(options.camera_model, width, height, *focal, true);
   }
   return MakeDefaultCamera(options.camera_model, width, height,

@@ -36,14 +36,23 @@ ImageListing ListImageFolder(const std::string& image_path);
 // ListImageFolder's names; each skipped entry is logged as a warning.
 std::vector<std::string> ListImages(const std::string& image_path);
 
-// The frame width that COLMAP 3.8 divides FocalLengthIn35mmFilm by (f = f35 / 35 * max(w, h));
-// the reader follows it so scalesfm and colmap give one photo the same prior.
+// The frame width that COLMAP 3.8 divides FocalLengthIn35mmFilm by (f = f35 / 35 * max(w, h)),
+// and the frame diagonal that COLMAP 4.x divides it by (f = f35 / 43.27 * diagonal, CIPA's
+// rule); the reader follows the colmap binary's, so scalesfm and colmap give one photo the same
+// prior.
 constexpr double kExifFilmWidthMm = 35.0;
+constexpr double kExifFilmDiagonalMm = 43.27;
+enum class ExifFocalConvention { kColmap3, kColmap4 };
+
+// The convention of the colmap binary scalesfm runs (COLMAP 3.8's when there is none).
+ExifFocalConvention ColmapExifFocalConvention();
 
 // Focal length in pixels from the image's EXIF, if it has enough information: the 35 mm
-// equivalent focal length (over kExifFilmWidthMm), else the focal length in mm with the
-// focal-plane resolution.
-std::optional<double> ReadExifFocalLengthPixels(const std::string& path, int width, int height);
+// equivalent focal length (by `convention`), else the focal length in mm with the focal-plane
+// resolution.
+std::optional<double> ReadExifFocalLengthPixels(
+    const std::string& path, int width, int height,
+    ExifFocalConvention convention = ExifFocalConvention::kColmap3);
 
 // A camera for an image of the given size, initialised as COLMAP's ImageReader does.
 Camera SetupCamera(const ImageReaderOptions& options, const std::string& path, int width,

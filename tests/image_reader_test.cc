@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <opencv2/core.hpp>
@@ -14,6 +16,13 @@
 
 namespace scalesfm {
 namespace {
+
+// What the colmap binary the suite runs makes of a 35 mm equivalent focal length.
+double ColmapsFocalFrom35mm(double f35, int width, int height) {
+  return ColmapExifFocalConvention() == ExifFocalConvention::kColmap4
+             ? f35 / kExifFilmDiagonalMm * std::hypot(width, height)
+             : f35 / kExifFilmWidthMm * std::max(width, height);
+}
 
 TEST(ImageReader, DefaultFocalPriorIsColmaps) {
   ImageReaderOptions options;
@@ -67,9 +76,12 @@ TEST(ImageReader, ExifFocalLength35mm) {
   const auto focal = ReadExifFocalLengthPixels(path, 800, 600);
   ASSERT_TRUE(focal.has_value());
   EXPECT_NEAR(*focal, 36.0 / 35.0 * 800.0, 1e-9);
+  EXPECT_NEAR(*ReadExifFocalLengthPixels(path, 800, 600, ExifFocalConvention::kColmap4),
+              36.0 / 43.27 * 1000.0, 1e-9);  // COLMAP 4: over the 43.27 mm diagonal
+  // The camera follows the colmap binary's convention.
   const Camera camera = SetupCamera(ImageReaderOptions(), path, 800, 600);
   EXPECT_TRUE(camera.has_prior_focal_length);
-  EXPECT_NEAR(camera.FocalX(), 36.0 / 35.0 * 800.0, 1e-9);
+  EXPECT_NEAR(camera.FocalX(), ColmapsFocalFrom35mm(36.0, 800, 600), 1e-9);
 }
 
 TEST(ImageReader, ListsImagesRecursivelyAndSorted) {
@@ -134,7 +146,7 @@ TEST(ImageReader, ExifPriorEqualsColmapFeatureExtractors) {
   ASSERT_EQ(cameras[0].params.size(), ours.params.size());
   for (size_t i = 0; i < ours.params.size(); ++i)
     EXPECT_NEAR(cameras[0].params[i], ours.params[i], 1e-9);
-  EXPECT_NEAR(ours.FocalX(), std::lround(1003.7 / 640 * 35) / 35.0 * 640, 1e-9);
+  EXPECT_NEAR(ours.FocalX(), ColmapsFocalFrom35mm(std::lround(1003.7 / 640 * 35), 640, 480), 1e-9);
 }
 
 }  // namespace

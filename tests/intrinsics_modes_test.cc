@@ -103,7 +103,12 @@ TEST(IntrinsicsModes, ExifModeGivesEveryMethodTheExifPrior) {
     const cv::Mat bgr = cv::imread(scene + "/images/" + image.name);
     const std::string name = fs::path(image.name).stem().string() + ".jpg";
     WriteJpegWithExif(dataset + "/images/" + name, bgr, 95, {camera.FocalX(), bgr.cols, bgr.rows});
-    expected[name] = std::round(camera.FocalX() / 480 * kExifFilmWidthMm) / kExifFilmWidthMm * 480;
+    // The JPEG states the 35 mm equivalent in whole millimetres; each COLMAP version converts
+    // it back by its own rule (image_reader.h), and every method follows the binary's.
+    const double f35 = std::round(camera.FocalX() / 480 * kExifFilmWidthMm);
+    expected[name] = ColmapExifFocalConvention() == ExifFocalConvention::kColmap4
+                         ? f35 / kExifFilmDiagonalMm * std::hypot(480.0, 360.0)
+                         : f35 / kExifFilmWidthMm * 480;
   }
   for (const std::string& method : kMethods) {
     const MethodDatabase prepared = Prepare(dataset, method, "exif", dataset + "/../" + method);

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "cli/options.h"
+#include "colmap_ext/colmap_runner.h"
 #include "colmap_ext/database.h"
 #include "colmap_ext/image_reader.h"
 #include "feature/extraction_pipeline.h"
@@ -237,10 +238,15 @@ TEST(Controller, DefaultPipelineDatabaseIsUnchangedOnTheDemoScene) {
   cpu.erase(cpu.find_last_not_of("\n") + 1);
   const std::string opencv = CV_VERSION;
   const std::string cores = std::to_string(std::thread::hardware_concurrency());
-  if (cpu != recorded["cpu"] || opencv != recorded["opencv"] || cores != recorded["cores"]) {
+  // COLMAP verifies: its version changes the geometries (3.8 when the file names none).
+  const std::string colmap = ColmapRunner().Dialect().version().ToString();
+  const std::string recorded_colmap = recorded.count("colmap") ? recorded["colmap"] : "3.8.0";
+  if (cpu != recorded["cpu"] || opencv != recorded["opencv"] || cores != recorded["cores"] ||
+      colmap != recorded_colmap) {
     GTEST_SKIP() << "digests recorded on '" << recorded["cpu"] << "' (" << recorded["cores"]
-                 << " cores) with OpenCV " << recorded["opencv"] << "; this is '" << cpu << "' ("
-                 << cores << " cores) with OpenCV " << opencv;
+                 << " cores) with OpenCV " << recorded["opencv"] << " and COLMAP "
+                 << recorded_colmap << "; this is '" << cpu << "' (" << cores
+                 << " cores) with OpenCV " << opencv << " and COLMAP " << colmap;
   }
   const std::string dir = test::MakeTempDir("arch_default_pipeline");
   const std::string db = dir + "/database.db", bin = test::ScalesfmBinary();

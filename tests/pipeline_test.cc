@@ -99,7 +99,10 @@ TEST(Pipeline, AnImageThatCannotRegisterNoLongerCostsTheWholeModel) {
   off.max_init_pairs = 0;
   const MapperResult stock = RunMapper(db_path, options.image_path, options.workspace_path + "/off",
                                        args, off, ColmapRunner(), log);
-  EXPECT_EQ(stock.stats.num_images, 0u);
+  // COLMAP 3.8's rule drops the model; COLMAP 4.x keeps models that leave an image out.
+  if (!ColmapRunner().Dialect().IsColmap4()) {
+    EXPECT_EQ(stock.stats.num_images, 0u);
+  }
   const size_t stock_log_size = fs::file_size(log);
   const MapperResult ours = RunMapper(db_path, options.image_path, options.workspace_path + "/on",
                                       args, MapperOptions(), ColmapRunner(), log);

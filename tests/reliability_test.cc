@@ -16,6 +16,7 @@
 #include <set>
 
 #include "colmap_ext/camera.h"
+#include "colmap_ext/colmap_runner.h"
 #include "colmap_ext/database.h"
 #include "colmap_ext/database_check.h"
 #include "colmap_ext/image_reader.h"
@@ -80,9 +81,7 @@ TEST_P(ConcurrentShards, MergeIntoTheCompleteDatabase) {
   if (!test::HaveColmap()) GTEST_SKIP() << "colmap binary not installed";
   const int num_processes = GetParam();
   const std::string dir = test::MakeTempDir("shards");
-  std::string colmap;
-  ASSERT_EQ(test::RunCommand("command -v colmap", &colmap), 0);
-  colmap = colmap.substr(0, colmap.find('\n'));
+  const std::string colmap = ColmapRunner().ResolveBinary();  // honours $SCALESFM_COLMAP
   const std::string slow = dir + "/slow_colmap.sh";
   std::ofstream(slow) << "#!/bin/sh\n[ \"$1\" = matches_importer ] && sleep 2\nexec " << colmap
                       << " \"$@\"\n";
