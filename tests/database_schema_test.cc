@@ -145,7 +145,8 @@ TEST(DatabaseSchema, NewImagesInAColmap4DatabaseGetFramesAndDescriptorTypes) {
 TEST(DatabaseSchema, CreatedSchemasEqualRealColmapDatabases) {
   const std::string dir = test::MakeTempDir("schemas");
   { Database(dir + "/ours4.db", 5000, DatabaseSchema::kColmap4); }
-  EXPECT_EQ(Columns(dir + "/ours4.db"), Columns(Colmap4Fixture()));
+  // A copy: opening a WAL database, even read-only, leaves -shm and -wal files beside it.
+  EXPECT_EQ(Columns(dir + "/ours4.db"), Columns(CopyOfColmap4Fixture("c4columns")));
   if (!test::HaveColmap()) GTEST_SKIP() << "colmap not installed";
   const ColmapRunner colmap;
   colmap.Run("database_creator", {"--database_path", dir + "/colmap.db"});
