@@ -26,6 +26,7 @@
 #include "synthetic/synthetic_scene.h"
 #include "synthetic/zoom_scene.h"
 #include "training/cvarm_trainer.h"
+#include "training/dualrc_trainer.h"
 #include "training/s2dnet_trainer.h"
 #include "training/scalenet_trainer.h"
 #include "training/scfeat_trainer.h"
@@ -751,6 +752,10 @@ int EvalFeatures(int argc, char** argv) {
       ("comma-separated: " + PresetNames(FeatureMethodPresets())).c_str());
   AddExtractionOptions(&desc, &o.extraction);
   AddS2DNetMatchOptions(&desc, &o.s2dnet);
+  AddDualRcMatchOptions(&desc, &o.dualrc);
+  desc.add_options()("Matching.max_num_matches",
+                     po::value(&o.max_num_matches)->default_value(o.max_num_matches),
+                     "dualrc: matches kept per pair, best scores first");
   if (!ParseCommandLine(argc, argv,
                         "scalesfm eval_features --homography_path DIR --output_path DIR", desc)) {
     return 0;
@@ -807,6 +812,32 @@ int TrainS2DNetCommand(int argc, char** argv) {
   return 0;
 }
 
+int TrainDualRcCommand(int argc, char** argv) {
+  DualRcTrainOptions o;
+  po::options_description desc("train_dualrc options");
+  desc.add_options()("iterations", po::value(&o.iterations)->default_value(o.iterations), "")(
+      "image_size", po::value(&o.image_size)->default_value(o.image_size), "pair size")(
+      "correspondences_per_pair",
+      po::value(&o.correspondences_per_pair)->default_value(o.correspondences_per_pair),
+      "query cells per direction")("max_log2_zoom",
+                                   po::value(&o.max_log2_zoom)->default_value(o.max_log2_zoom),
+                                   "scale changes up to 2^this")(
+      "learning_rate", po::value(&o.learning_rate)->default_value(o.learning_rate), "")(
+      "orthogonal_weight", po::value(&o.orthogonal_weight)->default_value(o.orthogonal_weight),
+      "lambda of eq. 6")("backbone_weights",
+                         po::value(&o.backbone_weights)->default_value(o.backbone_weights),
+                         "S2DNet weights whose VGG encoder starts the compact backbone (empty: "
+                         "models/s2dnet_compact.pt)");
+  AddTrainingRunOptions(&desc, &o);
+  if (!ParseCommandLine(argc, argv, "scalesfm train_dualrc --data_path DIR --output_path FILE.pt",
+                        desc)) {
+    return 0;
+  }
+  o.command_line = CommandLine(argc, argv);
+  TrainDualRc(o);
+  return 0;
+}
+
 const std::map<std::string, std::pair<std::function<int(int, char**)>, const char*>>& Commands() {
   static const std::map<std::string, std::pair<std::function<int(int, char**)>, const char*>>
       commands = {
@@ -845,6 +876,8 @@ const std::map<std::string, std::pair<std::function<int(int, char**)>, const cha
           {"train_scfeat", {TrainScfeatCommand, "train SCFeat on synthetic posed plane pairs"}},
           {"train_s2dnet",
            {TrainS2DNetCommand, "train S2DNet on synthetic plane pairs with GT homographies"}},
+          {"train_dualrc",
+           {TrainDualRcCommand, "train DualRC-Net on synthetic plane pairs with GT homographies"}},
       };
   return commands;
 }

@@ -88,6 +88,8 @@ void AddMatchingOptions(po::options_description* desc, MatchingOptions* o) {
       "keep mutual nearest neighbours only")(
       "Matching.block_rows", po::value(&o->nn.block_rows)->default_value(o->nn.block_rows),
       "descriptor rows per similarity block")(
+      "Matching.max_num_matches", po::value(&o->max_num_matches)->default_value(o->max_num_matches),
+      "raw matches a dense matcher (dualrc) keeps per pair, best scores first")(
       "Matching.pairs_per_commit",
       po::value(&o->pairs_per_commit)->default_value(o->pairs_per_commit),
       "pairs per database transaction")("Matching.num_threads",
@@ -99,6 +101,7 @@ void AddMatchingOptions(po::options_description* desc, MatchingOptions* o) {
       "write raw matches only: no verification or guided pass (verify later with a run without "
       "it)");
   AddS2DNetMatchOptions(desc, &o->s2dnet);
+  AddDualRcMatchOptions(desc, &o->dualrc);
 }
 
 void AddPairingOptions(po::options_description* desc, PairingOptions* o) {
@@ -214,6 +217,25 @@ void AddS2DNetMatchOptions(po::options_description* desc, S2DNetMatchOptions* o)
       "dense maps are computed at most at this size")(
       "Matching.s2dnet_cache_images", po::value(&o->cache_images)->default_value(o->cache_images),
       "dense maps (image, level) held in memory");
+}
+
+void AddDualRcMatchOptions(po::options_description* desc, DualRcMatchOptions* o) {
+  desc->add_options()("Matching.dualrc_weights", po::value(&o->weights)->default_value(o->weights),
+                      "DualRC-Net weights (empty: models/dualrc_compact.pt)")(
+      "Matching.dualrc_max_image_size",
+      po::value(&o->max_image_size)->default_value(o->max_image_size),
+      "both images are matched at most at this size (4D correlation at 1/16 of it)")(
+      "Matching.dualrc_query_fraction",
+      po::value(&o->query_fraction)->default_value(o->query_fraction),
+      "fraction of A's coarse cells whose fine cells are queried")(
+      "Matching.dualrc_chunk_size", po::value(&o->chunk_size)->default_value(o->chunk_size),
+      "fine-map queries scored at once (bounds memory)")(
+      "Matching.dualrc_subpixel", po::value(&o->subpixel)->default_value(o->subpixel),
+      "1: parabola-refined target; 0: the official integer fine cell")(
+      "Matching.dualrc_snap_radius", po::value(&o->snap_radius)->default_value(o->snap_radius),
+      "a matched point joins an existing keypoint within this many px")(
+      "Matching.dualrc_cache_images", po::value(&o->cache_images)->default_value(o->cache_images),
+      "feature maps (image, level) held in memory");
 }
 
 void AddVerificationOptions(po::options_description* desc, VerificationOptions* o) {

@@ -38,6 +38,7 @@ void AddScaleOptions(po::options_description* desc, ScaleEstimatorOptions* o);
 // --ScaleMatching.* of the matchers: the estimator flags plus SDAIM level selection.
 void AddScaleMatchingOptions(po::options_description* desc, ScaleMatchingOptions* o);
 void AddS2DNetMatchOptions(po::options_description* desc, S2DNetMatchOptions* o);
+void AddDualRcMatchOptions(po::options_description* desc, DualRcMatchOptions* o);
 // Every matcher section of a matcher command: pairing, matching, --SiftMatching.* verification
 // and --ScaleMatching.*. (--image_path and the --Extraction.* flags of re-extraction are the
 // command's, which may share them with its extraction stage.)

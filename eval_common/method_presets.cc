@@ -91,6 +91,19 @@ std::vector<MethodPreset> MakeScalesfmMethodPresets() {
          c->extraction.levels = "1";
          c->matching.type = "s2dnet";
        }},
+      // DualRC-Net matches dense cells; the SIFT keypoints are points to snap to.
+      {"scalesfm-dualrc",
+       "single-level RootSIFT keypoints, DualRC-Net dense matching, no scale estimate",
+       [](MethodConfig* c) {
+         c->extraction.levels = "1";
+         c->scale.estimator.estimator = "none";
+         c->matching.type = "dualrc";
+       }},
+      {"scalesfm-dualrc-scale", "scalesfm-dualrc with sift_vote and SDAIM levels",
+       [](MethodConfig* c) {
+         c->extraction.levels = "1";
+         c->matching.type = "dualrc";
+       }},
   };
   presets.insert(presets.end(), more.begin(), more.end());
   return presets;
@@ -109,6 +122,18 @@ std::vector<FeatureMethodPreset> MakeFeatureMethodPresets() {
        [rootsift](FeatureMethodConfig* c) {
          rootsift(&c->extraction);
          c->matching.type = "s2dnet";
+       }},
+      {"dualrc", "DualRC-Net dense matches, both images at --Matching.dualrc_max_image_size",
+       [rootsift](FeatureMethodConfig* c) {
+         rootsift(&c->extraction);
+         c->matching.type = "dualrc";
+       }},
+      {"dualrc-gt-scale",
+       "DualRC-Net with both images at their SDAIM levels for the pair's GT scale",
+       [rootsift](FeatureMethodConfig* c) {
+         rootsift(&c->extraction);
+         c->matching.type = "dualrc";
+         c->sdaim_gt_scale = true;
        }},
       {"scfeat-at-sift", "SCFeat descriptors at RootSIFT keypoints (without SCFeat's detector)",
        [rootsift](FeatureMethodConfig* c) {

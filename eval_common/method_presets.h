@@ -72,7 +72,7 @@ using MethodPreset = Preset<MethodConfig>;
 
 // scalesfm, scalesfm-plain, scalesfm-<estimator> (every ScaleEstimator::Names() and none),
 // scalesfm-reextract, scalesfm-levels-only, scalesfm-scfeat, scalesfm-scfeat-sdaim,
-// scalesfm-s2dnet, scalesfm-s2dnet-scale.
+// scalesfm-s2dnet, scalesfm-s2dnet-scale, scalesfm-dualrc, scalesfm-dualrc-scale.
 const std::vector<MethodPreset>& ScalesfmMethodPresets();
 
 // The suffixes any scalesfm method takes, in any order, for the help text.
@@ -116,12 +116,14 @@ struct FeatureMethodConfig {
   std::optional<ExtractionOptions> describer;
   // type "nn": nearest neighbours of A's and B's descriptors (mutual, no ratio or distance
   // test: the paper's protocol); "s2dnet": A's keypoints found sparse-to-dense in B, which is
-  // not extracted.
+  // not extracted; "dualrc": dense matches of both images (neither is extracted).
   MatchingOptions matching;
+  // dualrc: both images at their SDAIM levels for the pair's GT scale (else at max size).
+  bool sdaim_gt_scale = false;
 };
 using FeatureMethodPreset = Preset<FeatureMethodConfig>;
 
-// scfeat, sift, rootsift, s2dnet, scfeat-at-sift.
+// scfeat, sift, rootsift, s2dnet, dualrc, dualrc-gt-scale, scfeat-at-sift.
 const std::vector<FeatureMethodPreset>& FeatureMethodPresets();
 
 // The eval_features method `name` on top of `base` (the command line's extraction options);

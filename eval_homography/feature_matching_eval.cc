@@ -10,6 +10,8 @@
 #include "feature/descriptor_matching.h"
 #include "feature/image_io.h"
 #include "feature/scfeat_extractor.h"
+#include "matching/dualrc_matcher.h"
+#include "matching/image_level_cache.h"
 #include "matching/pair_matcher.h"
 #include "util/device.h"
 #include "util/logging.h"
@@ -86,6 +88,32 @@ ScaledDenseMaps DenseMapsAtMaxSize(S2DNet& model, const std::string& path,
   return ComputeDenseMaps(model, image, factor, device);
 }
 
+struct DualRcPair {
+  DualRcMaps a, b;
+};
+
+// Both images at max_image_size, or (sdaim) at their SDAIM levels for the GT scale s(A->B): A at
+// s^0.5 and B at s^-0.5 of a common factor that keeps both within max_image_size.
+DualRcPair DualRcMapsOfPair(DualRcNet& model, const ScalePairGt& pair, bool sdaim,
+                            int max_image_size, const torch::Device& device) {
+  auto read = [&](const std::string& path) {
+    std::string error;
+    const cv::Mat image = ReadImage(path, model->config().in_channels, &error);
+    if (image.empty()) throw Error("cannot read " + path + ": " + error);
+    return image;
+  };
+  const cv::Mat a = read(pair.name1), b = read(pair.name2);
+  const double cap_a = double(max_image_size) / std::max(a.cols, a.rows);
+  const double cap_b = double(max_image_size) / std::max(b.cols, b.rows);
+  double fa = std::min(1.0, cap_a), fb = std::min(1.0, cap_b);
+  if (sdaim) {
+    const auto [la, lb] = SdaimPairLevels(pair.scale, cap_a, cap_b);
+    fa = LevelFactor(la, cap_a);
+    fb = LevelFactor(lb, cap_b);
+  }
+  return {ComputeDualRcMaps(model, a, fa, device), ComputeDualRcMaps(model, b, fb, device)};
+}
+
 }  // namespace
 
 std::vector<FeatureMatchingSummary> Summarize(const std::vector<FeatureMatchingPairRow>& rows) {
@@ -125,8 +153,10 @@ std::vector<FeatureMatchingSummary> RunFeatureMatchingEvaluation(
   Progress progress("run", pairs.size() * options.methods.size());
   for (const std::string& method : options.methods) {
     const FeatureMethodConfig config = ConfigureFeatureMethod(method, options.extraction);
+    const bool dense = config.matching.type == "dualrc";
     // A matcher without descriptors finds A's keypoints in B (S2DNet); B is not extracted.
-    const bool sparse_to_dense = !FindPairMatcher(config.matching.type).traits.needs_descriptors;
+    const bool sparse_to_dense =
+        !dense && !FindPairMatcher(config.matching.type).traits.needs_descriptors;
     std::unique_ptr<FeatureExtractor> extractor = FeatureExtractor::Create(config.extraction);
     std::unique_ptr<ScfeatExtractor> describer;
     if (config.describer) describer = std::make_unique<ScfeatExtractor>(*config.describer);
@@ -138,16 +168,38 @@ std::vector<FeatureMatchingSummary> RunFeatureMatchingEvaluation(
     }
     const S2DNetMatchOptions s2d_options =
         sparse_to_dense ? ResolveConfidence(options.s2dnet) : options.s2dnet;
+    DualRcNet dualrc{nullptr};
+    if (dense) {
+      dualrc = LoadDualRcNet(DualRcNetWeightsPath(options.dualrc.weights));
+      dualrc->to(device);
+    }
     for (const ScalePairGt& pair : pairs) {
       FeatureMatchingPairRow row;
       row.pair = fs::path(pair.name1).parent_path().filename().string();
       row.method = method;
       Timer timer;
-      const ImageFeatures a =
-          Extract(extractor.get(), pair.name1, options.extraction.max_image_size, describer.get());
-      ImageFeatures b;
+      ImageFeatures a, b;
       Matches matches;
-      if (sparse_to_dense) {
+      if (dense) {
+        // Both images' matched points become their keypoints, one per match.
+        const DualRcPair maps = DualRcMapsOfPair(dualrc, pair, config.sdaim_gt_scale,
+                                                 options.dualrc.max_image_size, device);
+        for (const DualRcPointMatch& m :
+             MatchDualRc(dualrc, maps.a, maps.b, options.dualrc, options.max_num_matches)) {
+          Keypoint ka, kb;
+          ka.x = m.xa;
+          ka.y = m.ya;
+          kb.x = m.xb;
+          kb.y = m.yb;
+          matches.push_back({static_cast<point2D_t>(a.keypoints.size()),
+                             static_cast<point2D_t>(b.keypoints.size())});
+          a.keypoints.push_back(ka);
+          b.keypoints.push_back(kb);
+        }
+        row.extraction_seconds = timer.ElapsedSeconds();
+      } else if (sparse_to_dense) {
+        a = Extract(extractor.get(), pair.name1, options.extraction.max_image_size,
+                    describer.get());
         // Points found in B become B's keypoints, one per match.
         const ScaledDenseMaps ma = DenseMapsAtMaxSize(s2dnet, pair.name1, options, device);
         const ScaledDenseMaps mb = DenseMapsAtMaxSize(s2dnet, pair.name2, options, device);
@@ -161,13 +213,15 @@ std::vector<FeatureMatchingSummary> RunFeatureMatchingEvaluation(
           b.keypoints.push_back(k);
         }
       } else {
+        a = Extract(extractor.get(), pair.name1, options.extraction.max_image_size,
+                    describer.get());
         b = Extract(extractor.get(), pair.name2, options.extraction.max_image_size,
                     describer.get());
         row.extraction_seconds = timer.ElapsedSeconds();
         row.features_b = b.keypoints.size();
         matches = MatchNearestNeighbors(a.descriptors, b.descriptors, config.matching.nn);
       }
-      row.features_a = a.keypoints.size();
+      row.features_a = dense ? 0 : a.keypoints.size();
       row.matches = matches.size();
       const Eigen::Matrix3d h =
           ReadHomography((fs::path(pair.name1).parent_path() / "H.txt").string());

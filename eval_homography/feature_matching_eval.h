@@ -5,7 +5,10 @@
 // (original-resolution pixels). MMA@t (t = 1..10) is the mean over pairs of the per-pair
 // fraction of correct matches; the MMA score is eq. 24's weighted mean.
 // Method s2dnet is S2DNet's protocol (§4.2): RootSIFT keypoints in A only, their points found
-// sparse-to-dense in B (dense maps at max_image_size), with the cyclic check.
+// sparse-to-dense in B (dense maps at max_image_size), with the cyclic check. Methods dualrc
+// and dualrc-gt-scale are DualRC-Net's dense matches (HPatches protocol of its §4.1: the best
+// max_num_matches by score), both images at --Matching.dualrc_max_image_size, or at their SDAIM
+// levels for the pair's GT scale.
 #pragma once
 
 #include <array>
@@ -27,6 +30,8 @@ struct FeatureMatchingOptions {
   std::vector<std::string> methods = {"scfeat", "sift", "rootsift"};
   ExtractionOptions extraction;  // max_num_features, max_image_size, scfeat_*, device
   S2DNetMatchOptions s2dnet;     // weights, confidence, cyclic radius (image_path unused)
+  DualRcMatchOptions dualrc;     // weights, max_image_size, query fraction, subpixel
+  int max_num_matches = 4096;    // dualrc: matches kept per pair
   void Check() const;
 };
 

@@ -38,10 +38,22 @@ void S2DNetMatchOptions::Check() const {
   if (cache_images < 2) throw Error("--Matching.s2dnet_cache_images must be >= 2");
 }
 
+void DualRcMatchOptions::Check() const {
+  if (max_image_size < 64) throw Error("--Matching.dualrc_max_image_size must be >= 64");
+  if (!(query_fraction > 0 && query_fraction <= 1)) {
+    throw Error("--Matching.dualrc_query_fraction must be in (0, 1]");
+  }
+  if (chunk_size < 1) throw Error("--Matching.dualrc_chunk_size must be >= 1");
+  if (!(snap_radius > 0)) throw Error("--Matching.dualrc_snap_radius must be > 0");
+  if (cache_images < 2) throw Error("--Matching.dualrc_cache_images must be >= 2");
+}
+
 void MatchingOptions::Check() const {
   FindPairMatcher(type);  // throws for an unknown --Matching.type, listing the known ones
   nn.Check();
   s2dnet.Check();
+  dualrc.Check();
+  if (max_num_matches < 1) throw Error("--Matching.max_num_matches must be >= 1");
   if (pairs_per_commit <= 0) throw Error("--Matching.pairs_per_commit must be positive");
   ParseDevice(device);
 }

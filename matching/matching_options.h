@@ -57,11 +57,28 @@ struct S2DNetMatchOptions {
   void Check() const;
 };
 
+// --Matching.dualrc_*: DualRC-Net dense matching (matching/dualrc_matcher.h).
+struct DualRcMatchOptions {
+  std::string weights;       // empty: DefaultWeights("dualrc_compact.pt")
+  int max_image_size = 512;  // both images at most this size (the 4D volume is at 1/16 of it)
+  // Fraction of A's coarse cells queried (by their best C_bar score; the official 0.5).
+  double query_fraction = 0.5;
+  int chunk_size = 1024;     // fine-map queries scored at once (bounds memory)
+  bool subpixel = true;      // parabola-refined target cell; 0: the official integer cell
+  double snap_radius = 2.0;  // pixels in the original image
+  int cache_images = 6;      // feature maps (per image and level) held at once
+
+  void Check() const;
+};
+
 // --Matching.*: the matcher (registered by name, matching/pair_matcher.cc) and its settings.
 struct MatchingOptions {
   std::string type = "nn";
   NnMatchOptions nn;          // --Matching.{max_ratio,max_distance,cross_check,block_rows}
   S2DNetMatchOptions s2dnet;  // --Matching.s2dnet_*
+  DualRcMatchOptions dualrc;  // --Matching.dualrc_*
+  // Raw matches a dense matcher (dualrc) keeps per pair, best scores first.
+  int max_num_matches = 4096;
   // Pairs written per database transaction (and per progress line).
   int pairs_per_commit = 32;
   int num_threads = -1;  // LibTorch intra-op threads; -1: all cores

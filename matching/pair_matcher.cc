@@ -2,6 +2,7 @@
 
 #include <map>
 
+#include "matching/dualrc_matcher.h"
 #include "matching/nn_matcher.h"
 #include "matching/s2dnet_matcher.h"
 #include "util/registry.h"
@@ -20,6 +21,10 @@ const std::map<std::string, PairMatcherEntry>& Registry() {
        {MatcherTraits{/*needs_images=*/true, /*needs_descriptors=*/false,
                       /*creates_keypoints=*/true, /*allows_guided=*/false, /*shardable=*/false},
         CreateS2DNetMatcher, "S2DNet sparse-to-dense matching"}},
+      {"dualrc",
+       {MatcherTraits{/*needs_images=*/true, /*needs_descriptors=*/false,
+                      /*creates_keypoints=*/true, /*allows_guided=*/false, /*shardable=*/false},
+        CreateDualRcMatcher, "DualRC-Net dense matching (coarse 4D NC, fine-map matches)"}},
   };
   return registry;
 }

@@ -2,15 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
-#include <deque>
-#include <filesystem>
-#include <map>
 #include <opencv2/imgproc.hpp>
-#include <unordered_map>
 #include <unordered_set>
 
-#include "feature/image_io.h"
-#include "matching/keypoint_snapper.h"
+#include "matching/image_level_cache.h"
+#include "matching/keypoint_creating_matcher.h"
 #include "matching/s2dnet_model.h"
 #include "util/device.h"
 #include "util/logging.h"
@@ -42,15 +38,8 @@ S2DNetMatchOptions ResolveConfidence(const S2DNetMatchOptions& options) {
 
 ScaledDenseMaps ComputeDenseMaps(S2DNet& model, const cv::Mat& image, double factor,
                                  const torch::Device& device) {
-  const int w = std::max(16, static_cast<int>(std::lround(image.cols * factor)));
-  const int h = std::max(16, static_cast<int>(std::lround(image.rows * factor)));
-  cv::Mat resized;
-  if (w == image.cols && h == image.rows) {
-    resized = image;
-  } else {
-    cv::resize(image, resized, cv::Size(w, h), 0, 0,
-               factor < 1 ? cv::INTER_AREA : cv::INTER_LINEAR);
-  }
+  const cv::Mat resized = ResizeByFactor(image, factor);
+  const int w = resized.cols, h = resized.rows;
   ScaledDenseMaps out;
   {
     torch::NoGradGuard no_grad;
@@ -109,80 +98,6 @@ std::vector<SparseToDenseMatch> MatchSparseToDense(const Keypoints& source_keypo
 
 namespace {
 
-constexpr int kNativeLevel = 1000;  // an image at min(1, max_image_size / longest side)
-
-// Dense maps of (image, level), computed on demand and kept for the last `capacity` uses.
-class DenseMapCache {
- public:
-  DenseMapCache(S2DNet model, torch::Device device, const std::string& image_path,
-                const std::vector<Image>& images, int max_image_size, size_t capacity)
-      : model_(std::move(model)),
-        device_(device),
-        image_path_(image_path),
-        max_image_size_(max_image_size),
-        capacity_(capacity) {
-    for (const Image& image : images) names_[image.image_id] = image.name;
-  }
-
-  // Largest factor that keeps the image within max_image_size.
-  double Cap(image_t id) {
-    const cv::Size size = Size(id);
-    return double(max_image_size_) / std::max(size.width, size.height);
-  }
-  // Level k is the image resized by 2^(k/2) (the D-ScaleNet bin ratio sqrt(2)).
-  static double LevelFactor(int k, double cap) {
-    return k == kNativeLevel ? std::min(1.0, cap) : std::pow(2.0, 0.5 * k);
-  }
-
-  using Entry = ScaledDenseMaps;
-
-  const Entry& Get(image_t id, int level) {
-    const auto key = std::make_pair(id, level);
-    auto it = cache_.find(key);
-    if (it != cache_.end()) {  // most recently used goes last
-      order_.erase(std::find(order_.begin(), order_.end(), key));
-      order_.push_back(key);
-      return it->second;
-    }
-    if (order_.size() >= capacity_) {
-      cache_.erase(order_.front());
-      order_.pop_front();
-    }
-    Entry entry = ComputeDenseMaps(model_, Read(id), LevelFactor(level, Cap(id)), device_);
-    order_.push_back(key);
-    return cache_[key] = std::move(entry);
-  }
-
- private:
-  cv::Size Size(image_t id) {
-    auto it = sizes_.find(id);
-    if (it != sizes_.end()) return it->second;
-    const cv::Mat& image = Read(id);
-    return sizes_[id] = image.size();
-  }
-  const cv::Mat& Read(image_t id) {
-    if (last_id_ == id && !last_image_.empty()) return last_image_;
-    const std::string path = (std::filesystem::path(image_path_) / names_.at(id)).string();
-    std::string error;
-    last_image_ = ReadImage(path, model_->config().in_channels, &error);  // RGB for `paper`
-    if (last_image_.empty()) throw Error("S2DNet matching: " + error);
-    last_id_ = id;
-    return last_image_;
-  }
-
-  S2DNet model_;
-  torch::Device device_;
-  std::string image_path_;
-  int max_image_size_;
-  size_t capacity_;
-  std::unordered_map<image_t, std::string> names_;
-  std::unordered_map<image_t, cv::Size> sizes_;
-  std::map<std::pair<image_t, int>, Entry> cache_;
-  std::deque<std::pair<image_t, int>> order_;
-  image_t last_id_ = 0;
-  cv::Mat last_image_;
-};
-
 struct Candidate {
   bool from_a;  // source keypoint in A (A -> B) or in B (B -> A)
   SparseToDenseMatch match;
@@ -200,32 +115,36 @@ Keypoint FoundKeypoint(const Keypoint& source, float x, float y, double size_rat
   return k;
 }
 
-class S2DNetMatcher : public PairMatcher {
+class S2DNetMatcher : public KeypointCreatingMatcher {
  public:
   explicit S2DNetMatcher(const MatcherContext& context)
-      : context_(context),
+      : KeypointCreatingMatcher(context, context.config->matching.s2dnet.snap_radius),
         options_(ResolveConfidence(context.config->matching.s2dnet)),
-        maps_(LoadModel(context), context.device, context.config->image_path, *context.images,
-              options_.max_image_size, static_cast<size_t>(options_.cache_images)) {}
+        model_(LoadModel(context)),
+        maps_(
+            [this](const cv::Mat& image, double factor) {
+              return ComputeDenseMaps(model_, image, factor, this->context().device);
+            },
+            context.config->image_path, *context.images, options_.max_image_size,
+            static_cast<size_t>(options_.cache_images), model_->config().in_channels, "S2DNet") {}
 
   Matches Match(const PairTask& task) override {
     const image_t a = task.a, b = task.b;
+    BeginPair(a, b);
     KeypointSnapper& sa = Snapper(a);
     KeypointSnapper& sb = Snapper(b);
-    size_before_.emplace(a, sa.keypoints().size());
-    size_before_.emplace(b, sb.keypoints().size());
     const double scale = task.scale;
-    const auto [la, lb] = task.rescale ? PairLevels(scale, maps_.Cap(a), maps_.Cap(b))
+    const auto [la, lb] = task.rescale ? SdaimPairLevels(scale, maps_.Cap(a), maps_.Cap(b))
                                        : std::make_pair(kNativeLevel, kNativeLevel);
-    const DenseMapCache::Entry& ma = maps_.Get(a, la);
-    const DenseMapCache::Entry& mb = maps_.Get(b, lb);
+    const ScaledDenseMaps& ma = maps_.Get(a, la);
+    const ScaledDenseMaps& mb = maps_.Get(b, lb);
     std::vector<Candidate> candidates;
     for (const SparseToDenseMatch& m :
-         MatchSparseToDense(sa.keypoints(), num_detected_.at(a), ma, mb, options_)) {
+         MatchSparseToDense(sa.keypoints(), NumDetected(a), ma, mb, options_)) {
       candidates.push_back({true, m});
     }
     for (const SparseToDenseMatch& m :
-         MatchSparseToDense(sb.keypoints(), num_detected_.at(b), mb, ma, options_)) {
+         MatchSparseToDense(sb.keypoints(), NumDetected(b), mb, ma, options_)) {
       candidates.push_back({false, m});
     }
     // One match per keypoint, most confident first; a found point snaps to the target's list.
@@ -253,31 +172,6 @@ class S2DNetMatcher : public PairMatcher {
     return matches;
   }
 
-  // New keypoints are committed with the matches that made them; descriptor rows stay aligned
-  // with keypoints (appended keypoints get zero rows).
-  void WriteStaged(Database* db) override {
-    for (const auto& [id, before] : size_before_) {
-      const KeypointSnapper& s = snappers_.at(id);
-      if (s.keypoints().size() == before) continue;
-      total_appended_ += s.keypoints().size() - before;
-      if (!db->ReadNumDetectedKeypoints(id)) {
-        db->WriteNumDetectedKeypoints(id, num_detected_.at(id));
-      }
-      db->WriteKeypoints(id, s.keypoints());
-      const auto rows = static_cast<Eigen::Index>(s.keypoints().size());
-      db->WriteDescriptors(id, ZeroGrown(db->ReadDescriptors(id), rows));
-      if (db->ExistsFloatDescriptors(id)) {
-        db->WriteFloatDescriptors(id, ZeroGrown(db->ReadFloatDescriptors(id), rows));
-      }
-    }
-    size_before_.clear();
-  }
-
-  std::string BatchNote() override { return StringPrintf("%zu keypoints added", total_appended_); }
-  std::string FinalNote() override {
-    return StringPrintf("%zu keypoints added to the images' lists", total_appended_);
-  }
-
  private:
   static S2DNet LoadModel(const MatcherContext& context) {
     S2DNet model = LoadS2DNet(S2DNetWeightsPath(context.config->matching.s2dnet));
@@ -285,41 +179,9 @@ class S2DNetMatcher : public PairMatcher {
     return model;
   }
 
-  template <typename Descriptors>
-  static Descriptors ZeroGrown(const Descriptors& d, Eigen::Index rows) {
-    Descriptors grown = Descriptors::Zero(rows, d.cols());
-    grown.topRows(d.rows()) = d;
-    return grown;
-  }
-
-  // SDAIM levels of a rescaled pair: A at ~s^0.5 and B at ~s^-0.5 (so they meet at the same
-  // scale), each within its image's max size, rounded to the sqrt(2) level grid.
-  static std::pair<int, int> PairLevels(double scale, double cap_a, double cap_b) {
-    const double c = std::min({1.0, cap_a / std::sqrt(scale), cap_b * std::sqrt(scale)});
-    auto level = [](double f, double cap) {
-      int k = static_cast<int>(std::lround(2 * std::log2(f)));
-      while (std::pow(2.0, 0.5 * k) > cap * 1.0001) --k;
-      return k;
-    };
-    return {level(c * std::sqrt(scale), cap_a), level(c / std::sqrt(scale), cap_b)};
-  }
-
-  // Keypoint lists as they grow, and how many of each came from the detector.
-  KeypointSnapper& Snapper(image_t id) {
-    auto it = snappers_.find(id);
-    if (it != snappers_.end()) return it->second;
-    Keypoints k = context_.db->ReadKeypoints(id);
-    num_detected_[id] = context_.db->ReadNumDetectedKeypoints(id).value_or(k.size());
-    return snappers_.emplace(id, KeypointSnapper(std::move(k), options_.snap_radius)).first->second;
-  }
-
-  MatcherContext context_;
   S2DNetMatchOptions options_;
-  DenseMapCache maps_;
-  std::unordered_map<image_t, KeypointSnapper> snappers_;
-  std::unordered_map<image_t, size_t> num_detected_;
-  std::unordered_map<image_t, size_t> size_before_;  // keypoints at the batch start
-  size_t total_appended_ = 0;
+  S2DNet model_;
+  ImageLevelCache<ScaledDenseMaps> maps_;
 };
 
 }  // namespace

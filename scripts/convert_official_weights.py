@@ -22,12 +22,17 @@ Usage:
       --input ckpts/keypoint-1k/001 --output models/scfeat_paper.pt
   /usr/bin/python3 scripts/convert_official_weights.py --model s2dnet \\
       --input s2dnet_weights.pth --output models/s2dnet_paper.pt
+  # DualRC-Net as train.py saves it (the released dualrc-net.pth.tar): {"state_dict": ...,
+  # "args": argparse.Namespace}; keys with DataParallel's module. prefix are accepted too.
+  /usr/bin/python3 scripts/convert_official_weights.py --model dualrc \\
+      --input dualrc-net.pth.tar --output models/dualrc_paper.pt
 
 Supported: scalenet (the `paper` config of scale/scalenet.h), scfeat (the `paper` config of
 feature/scfeat_model.h; --input is the official checkpoint folder holding backbone.pth and
 localheader.pth) and s2dnet (the `paper` config of matching/s2dnet_model.h; --input is the
-official .pth with "state_dict" and "hypercolumn_layers"). DualRC-Net gets its table when its
-module lands.
+official .pth with "state_dict" and "hypercolumn_layers") and dualrc (the `paper` config of
+matching/dualrc_model.h; --input is train.py's checkpoint, whose "args" must name the backbone
+resnet101fpn_3_1024_4 and the NC kernel sizes [3, 3] and channels [16, 1]).
 """
 import argparse
 import datetime
@@ -42,6 +47,12 @@ import torch
 VGG16_CONVS = [(0, 64, 3), (2, 64, 64), (5, 128, 64), (7, 128, 128), (10, 256, 128),
                (12, 256, 256), (14, 256, 256), (17, 512, 256), (19, 512, 512), (21, 512, 512),
                (24, 512, 512), (26, 512, 512), (28, 512, 512)]
+
+
+# DualRC-Net's `paper` config: train.py's defaults (the released model's args).
+DUALRC_BACKBONE = "resnet101fpn_3_1024_4"
+DUALRC_NC_KERNEL_SIZES = [3, 3]
+DUALRC_NC_CHANNELS = [16, 1]
 
 
 def conv(table, name, cout, cin, k, bias=True):
@@ -59,6 +70,24 @@ def batch_norm(table, name, c):
 def group_norm(table, name, c):
     table[name + ".weight"] = (c,)
     table[name + ".bias"] = (c,)
+
+
+def resnet_layer(table, prefix, blocks, cin, width):
+    """torchvision's ResNet Bottleneck layer (`prefix`.0 .. `prefix`.blocks-1, a downsample in
+    the first block); returns its output channels."""
+    cout = 4 * width
+    for i in range(blocks):
+        p = "%s.%d" % (prefix, i)
+        conv(table, p + ".conv1", width, cin if i == 0 else cout, 1, bias=False)
+        batch_norm(table, p + ".bn1", width)
+        conv(table, p + ".conv2", width, width, 3, bias=False)
+        batch_norm(table, p + ".bn2", width)
+        conv(table, p + ".conv3", cout, width, 1, bias=False)
+        batch_norm(table, p + ".bn3", cout)
+        if i == 0:
+            conv(table, p + ".downsample.0", cout, cin, 1, bias=False)
+            batch_norm(table, p + ".downsample.1", cout)
+    return cout
 
 
 # ---------------------------------------------------------------------------------------------
@@ -136,19 +165,7 @@ def scfeat_shapes():
     batch_norm(b, "firstbn", 64)
     cin = 64
     for layer, (blocks, width) in enumerate(((3, 64), (4, 128), (6, 256)), start=1):
-        cout = 4 * width
-        for i in range(blocks):
-            p = "layer%d.%d" % (layer, i)
-            conv(b, p + ".conv1", width, cin if i == 0 else cout, 1, bias=False)
-            batch_norm(b, p + ".bn1", width)
-            conv(b, p + ".conv2", width, width, 3, bias=False)
-            batch_norm(b, p + ".bn2", width)
-            conv(b, p + ".conv3", cout, width, 1, bias=False)
-            batch_norm(b, p + ".bn3", cout)
-            if i == 0:
-                conv(b, p + ".downsample.0", cout, cin, 1, bias=False)
-                batch_norm(b, p + ".downsample.1", cout)
-        cin = cout
+        cin = resnet_layer(b, "layer%d" % layer, blocks, cin, width)
     for name, cout, cin_, k in (("upconv3.conv", 512, 1024, 3), ("iconv3", 512, 1024, 3),
                                 ("upconv2.conv", 256, 512, 3), ("iconv2", 256, 512, 3),
                                 ("side3.conv", 128, 1024, 3), ("side2.conv", 128, 512, 3),
@@ -168,6 +185,31 @@ def scfeat_shapes():
     h["relu.weight"] = (1,)
     t.update({"backbone." + k: v for k, v in b.items()})
     t.update({"localheader." + k: v for k, v in h.items()})
+    return t
+
+
+def dualrc_shapes():
+    """DualRC-Net lib/model_v2.py ImMatchNet (backbone resnet101fpn_3_1024_4, NC kernel sizes
+    [3, 3], channels [16, 1]). FeatureExtraction.extractor_list holds torchvision's ResNet-101 in
+    three Sequentials: [conv1, bn1, relu, maxpool, layer1], [layer2], [layer3];
+    inner_block_list.0 projects layer2 and .1 layer1 to 1024 channels; last_layer_block is the
+    fine map's 3x3 conv. The Conv4d weights are stored pre-permuted: [k, out, in, k, k, k]."""
+    t = {}
+    fe = "FeatureExtraction."
+    conv(t, fe + "extractor_list.0.0", 64, 3, 7, bias=False)
+    batch_norm(t, fe + "extractor_list.0.1", 64)
+    cin = 64
+    for prefix, blocks, width in (("extractor_list.0.4", 3, 64), ("extractor_list.1.0", 4, 128),
+                                  ("extractor_list.2.0", 23, 256)):
+        cin = resnet_layer(t, fe + prefix, blocks, cin, width)
+    conv(t, fe + "inner_block_list.0", 1024, 512, 1)
+    conv(t, fe + "inner_block_list.1", 1024, 256, 1)
+    conv(t, fe + "last_layer_block", 1024, 1024, 3)
+    cin = 1
+    for i, (k, cout) in enumerate(zip(DUALRC_NC_KERNEL_SIZES, DUALRC_NC_CHANNELS)):
+        t["NeighConsensus.conv.%d.weight" % (2 * i)] = (k, cout, cin, k, k, k)
+        t["NeighConsensus.conv.%d.bias" % (2 * i)] = (cout,)
+        cin = cout
     return t
 
 
@@ -226,6 +268,12 @@ def s2dnet_name_map():
     return {name.rpartition(".")[0]: name.rpartition(".")[0] for name in s2dnet_shapes()}
 
 
+def dualrc_name_map():
+    """Official DualRC-Net (without DataParallel's module.) -> scalesfm DualRcNet (paper
+    config): the same names, by construction (matching/dualrc_model.h)."""
+    return {name.rpartition(".")[0]: name.rpartition(".")[0] for name in dualrc_shapes()}
+
+
 # Whole-name entries for parameters that sit directly on a module (no prefix to map).
 SCFEAT_PARAMETERS = {"backbone.fuse_weight_fusion_1": "cross_norm.fuse_weight_1",
                      "backbone.fuse_weight_fusion_2": "cross_norm.fuse_weight_2"}
@@ -234,6 +282,7 @@ MODELS = {
     "scalenet": {"shapes": scalenet_shapes, "map": scalenet_name_map, "parameters": {}},
     "scfeat": {"shapes": scfeat_shapes, "map": scfeat_name_map, "parameters": SCFEAT_PARAMETERS},
     "s2dnet": {"shapes": s2dnet_shapes, "map": s2dnet_name_map, "parameters": {}},
+    "dualrc": {"shapes": dualrc_shapes, "map": dualrc_name_map, "parameters": {}},
 }
 
 # The extraction points our paper config taps; a checkpoint trained with others does not fit.
@@ -311,6 +360,33 @@ def load_s2dnet(path):
     return state_dict_of(checkpoint, path)
 
 
+def load_dualrc(path):
+    """train.py's checkpoint: {"state_dict": model.state_dict() (module.-prefixed when trained
+    with DataParallel, train.py's default), "args": argparse.Namespace, ...}. The official
+    ImMatchNet builds its backbone and NC layers from args; any other than the paper config's is
+    refused, naming the value. Without args the tensors alone decide (their shapes pin both)."""
+    checkpoint = read_checkpoint(path)
+    args = checkpoint.get("args") if isinstance(checkpoint, dict) else None
+    if args is not None:
+        def arg(name):
+            return args.get(name) if isinstance(args, dict) else getattr(args, name, None)
+        problems = []
+        backbone = arg("backbone")
+        if backbone is not None and backbone != DUALRC_BACKBONE:
+            problems.append("backbone '%s' (the paper config's is '%s')"
+                            % (backbone, DUALRC_BACKBONE))
+        for name, expected in (("ncons_kernel_sizes", DUALRC_NC_KERNEL_SIZES),
+                               ("ncons_channels", DUALRC_NC_CHANNELS)):
+            value = arg(name)
+            if value is not None and [int(v) for v in value] != expected:
+                problems.append("%s %s (the paper config's are %s)"
+                                % (name, list(value), expected))
+        if problems:
+            sys.exit("error: %s was trained with %s; scalesfm's DualRC-Net paper config cannot "
+                     "hold it" % (path, "; ".join(problems)))
+    return state_dict_of(checkpoint, path)
+
+
 # ---------------------------------------------------------------------------------------------
 
 def check_shapes(state, shapes, source):
@@ -357,6 +433,8 @@ def main(argv=None):
         state = load_scalenet(args.input, args.vgg16)
     elif args.model == "scfeat":
         state = load_scfeat_folder(args.input)
+    elif args.model == "dualrc":
+        state = load_dualrc(args.input)
     else:
         state = load_s2dnet(args.input)
     source = args.input + (" + " + args.vgg16 if args.vgg16 else "")

@@ -6,8 +6,11 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <map>
 
 #include "feature/scfeat_model.h"
+#include "matching/dualrc_model.h"
 #include "matching/s2dnet_model.h"
 #include "scale/scalenet.h"
 #include "tests/test_util.h"
@@ -211,6 +214,117 @@ TEST(ConvertOfficialWeights, IncompleteCheckpointIsRejected) {
             std::string::npos)
       << log;
   EXPECT_FALSE(std::filesystem::exists(dir + "/out.pt"));
+}
+
+// The official DualRC-Net names and shapes, as the official model code gave them when the golden
+// fixture was recorded.
+std::map<std::string, std::vector<int64_t>> OfficialDualRcShapes() {
+  std::ifstream in(kSource + "/tests/data/golden/dualrc.json");
+  const nlohmann::json golden = nlohmann::json::parse(in);
+  std::map<std::string, std::vector<int64_t>> shapes;
+  for (const auto& [name, shape] : golden.at("shapes").items()) {
+    shapes[name] = shape.get<std::vector<int64_t>>();
+  }
+  return shapes;
+}
+
+TEST(ConvertOfficialWeights, DualRcNetConverterMapsEveryOfficialTensorName) {
+  if (!test::HavePythonTorch()) GTEST_SKIP() << "Debian's python3-torch is not installed";
+  const std::string dir = test::MakeTempDir("convert_dualrc");
+  const std::string golden = kSource + "/tests/data/golden/dualrc.json";
+  std::string log;
+  // train.py's format with its default multi_gpu: DataParallel's module. prefix on every name.
+  // --golden first checks the converter's table against the official names and shapes.
+  ASSERT_EQ(MakeOfficial("--model dualrc --data_parallel --golden " + golden + " " + dir +
+                             "/official.pth.tar",
+                         &log),
+            0)
+      << log;
+  ASSERT_EQ(
+      Convert("--model dualrc --input " + dir + "/official.pth.tar --output " + dir + "/paper.pt",
+              &log),
+      0)
+      << log;
+  const nlohmann::json sidecar = ReadSidecar(dir + "/paper.pt");
+  EXPECT_EQ(sidecar.at("architecture"), "dualrc");
+  EXPECT_EQ(sidecar.at("config"), "paper");
+  const std::map<std::string, std::vector<int64_t>> official = OfficialDualRcShapes();
+  EXPECT_EQ(official.size(), 574u);
+  EXPECT_EQ(sidecar.at("converted_tensors").get<size_t>(), official.size());
+  DualRcNet model = LoadDualRcNet(dir + "/paper.pt");  // every tensor present, every shape right
+  EXPECT_EQ(model->config().name, "paper");
+  // Our tensors are the official ones, name for name and shape for shape.
+  std::map<std::string, std::vector<int64_t>> ours;
+  for (const auto& p : model->named_parameters()) ours[p.key()] = p.value().sizes().vec();
+  for (const auto& b : model->named_buffers()) ours[b.key()] = b.value().sizes().vec();
+  for (const auto& [name, shape] : official) {
+    ASSERT_TRUE(ours.count(name)) << name << " is not mapped onto our model";
+    EXPECT_EQ(ours.at(name), shape) << name;
+  }
+  for (const auto& [name, shape] : ours) EXPECT_TRUE(official.count(name)) << name;
+  // Values arrive where they belong: running variances were drawn in [0.75, 1.25).
+  EXPECT_GE(model->named_buffers()["FeatureExtraction.extractor_list.2.0.22.bn3.running_var"]
+                .min()
+                .item<float>(),
+            0.75f);
+  EXPECT_EQ(model->named_buffers()["FeatureExtraction.extractor_list.0.1.num_batches_tracked"]
+                .item<int64_t>(),
+            7);
+
+  // A Conv4d weight in the unpermuted [out, in, k, k, k, k] layout and a dropped BN variance
+  // are errors that name the tensors (without the module. prefix).
+  ASSERT_EQ(test::RunCommand("/usr/bin/python3 -c \"import torch; c = torch.load('" + dir +
+                                 "/official.pth.tar'); sd = c['state_dict']; "
+                                 "w = 'module.NeighConsensus.conv.0.weight'; "
+                                 "sd[w] = sd[w].permute(1, 2, 0, 3, 4, 5).contiguous(); "
+                                 "del sd['module.FeatureExtraction.extractor_list.2.0.22.bn3."
+                                 "running_var']; torch.save(c, '" +
+                                 dir + "/official.pth.tar')\"",
+                             &log),
+            0)
+      << log;
+  EXPECT_NE(
+      Convert("--model dualrc --input " + dir + "/official.pth.tar --output " + dir + "/bad.pt",
+              &log),
+      0);
+  EXPECT_NE(log.find("NeighConsensus.conv.0.weight has shape [16, 1, 3, 3, 3, 3], expected [3, "
+                     "16, 1, 3, 3, 3]"),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("FeatureExtraction.extractor_list.2.0.22.bn3.running_var is missing "
+                     "(expected shape [1024])"),
+            std::string::npos)
+      << log;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/bad.pt"));
+}
+
+TEST(ConvertOfficialWeights, DualRcNetCheckpointOfAnotherConfigIsRefused) {
+  if (!test::HavePythonTorch()) GTEST_SKIP() << "Debian's python3-torch is not installed";
+  const std::string dir = test::MakeTempDir("convert_dualrc");
+  std::string log;
+  // The official ImMatchNet builds its backbone from args.backbone: the 256-channel FPN is
+  // another model.
+  ASSERT_EQ(
+      MakeOfficial("--model dualrc --backbone resnet101fpn_3_256_4 " + dir + "/b.pth.tar", &log), 0)
+      << log;
+  EXPECT_NE(Convert("--model dualrc --input " + dir + "/b.pth.tar --output " + dir + "/b.pt", &log),
+            0);
+  EXPECT_NE(log.find("backbone 'resnet101fpn_3_256_4'"), std::string::npos) << log;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/b.pt"));
+  // So are other NC layers (args are read before any tensor: no weights needed).
+  ASSERT_EQ(test::RunCommand("/usr/bin/python3 -c \"import argparse, torch; "
+                             "torch.save({'state_dict': {}, 'args': argparse.Namespace("
+                             "backbone='resnet101fpn_3_1024_4', ncons_kernel_sizes=[3, 3, 3], "
+                             "ncons_channels=[10, 10, 1], multi_gpu=True)}, '" +
+                                 dir + "/nc.pth.tar')\"",
+                             &log),
+            0)
+      << log;
+  EXPECT_NE(
+      Convert("--model dualrc --input " + dir + "/nc.pth.tar --output " + dir + "/b.pt", &log), 0);
+  EXPECT_NE(log.find("ncons_kernel_sizes [3, 3, 3]"), std::string::npos) << log;
+  EXPECT_NE(log.find("ncons_channels [10, 10, 1]"), std::string::npos) << log;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/b.pt"));
 }
 
 }  // namespace

@@ -120,6 +120,13 @@ TEST(EthMethods, PresetsSetTheMatcher) {
     EXPECT_EQ(m.extraction().levels, "1") << name;
   }
   EXPECT_EQ(Configure("scalesfm-s2dnet").scale().estimator.estimator, "none");
+  for (const std::string name : {"scalesfm-dualrc", "scalesfm-dualrc-scale"}) {
+    EXPECT_EQ(Configure(name).config.matching.type, "dualrc") << name;
+    EXPECT_EQ(Configure(name).config.extraction.levels, "1") << name;
+  }
+  EXPECT_EQ(Configure("scalesfm-dualrc").scale().estimator.estimator, "none");
+  EXPECT_EQ(Configure("scalesfm-dualrc-scale").scale().estimator.estimator,
+            Configure("scalesfm").scale().estimator.estimator);
   EXPECT_EQ(Configure("scalesfm-s2dnet-scale").scale().estimator.estimator,
             ScaleMatchingOptions().estimator.estimator);
   const Method scfeat = Configure("scalesfm-scfeat-sdaim");
@@ -145,12 +152,13 @@ TEST(EthMethods, KnownMethodsComeFromTheTable) {
             "scalesfm, scalesfm-plain, scalesfm-<estimator>, scalesfm-reextract, "
             "scalesfm-levels-only, scalesfm-gt-region, scalesfm-noup, scalesfm-scfeat, "
             "scalesfm-scfeat-sdaim, "
-            "scalesfm-s2dnet, scalesfm-s2dnet-scale");
+            "scalesfm-s2dnet, scalesfm-s2dnet-scale, scalesfm-dualrc, scalesfm-dualrc-scale");
   EXPECT_EQ(kEthMethodNames,
             "scalesfm, scalesfm-plain, scalesfm-<estimator>, scalesfm-reextract, "
             "scalesfm-levels-only, scalesfm-gt-region, scalesfm-noup, scalesfm-scfeat, "
             "scalesfm-scfeat-sdaim, "
-            "scalesfm-s2dnet, scalesfm-s2dnet-scale, colmap-default, colmap-best, "
+            "scalesfm-s2dnet, scalesfm-s2dnet-scale, scalesfm-dualrc, scalesfm-dualrc-scale, "
+            "colmap-default, colmap-best, "
             "colmap-small-models; any "
             "scalesfm method + "
             "\"-norestart\" (one mapper run, without restarts from other initial pairs) and/or + "
@@ -206,6 +214,11 @@ TEST(FeatureMethods, PresetsSetExtractionMatcherAndDescriber) {
   const FeatureMethodConfig s2dnet = ConfigureFeatureMethod("s2dnet", base);
   EXPECT_EQ(s2dnet.matching.type, "s2dnet");
   EXPECT_EQ(s2dnet.extraction.type, "sift");
+  for (const std::string name : {"dualrc", "dualrc-gt-scale"}) {
+    const FeatureMethodConfig dualrc = ConfigureFeatureMethod(name, base);
+    EXPECT_EQ(dualrc.matching.type, "dualrc");
+    EXPECT_EQ(dualrc.sdaim_gt_scale, name == "dualrc-gt-scale");
+  }
   const FeatureMethodConfig at_sift = ConfigureFeatureMethod("scfeat-at-sift", base);
   EXPECT_EQ(at_sift.matching.type, "nn");
   EXPECT_EQ(at_sift.extraction.type, "sift");
@@ -215,14 +228,15 @@ TEST(FeatureMethods, PresetsSetExtractionMatcherAndDescriber) {
   EXPECT_EQ(at_sift.describer->levels, "1");
   EXPECT_EQ(at_sift.describer->max_num_features, 123);
 
-  EXPECT_EQ(PresetNames(FeatureMethodPresets()), "scfeat, sift, rootsift, s2dnet, scfeat-at-sift");
+  EXPECT_EQ(PresetNames(FeatureMethodPresets()),
+            "scfeat, sift, rootsift, s2dnet, dualrc, dualrc-gt-scale, scfeat-at-sift");
   try {
     ConfigureFeatureMethod("surf", base);
     FAIL() << "expected an error";
   } catch (const Error& e) {
     EXPECT_EQ(std::string(e.what()),
               "unknown eval_features method 'surf' (known: scfeat, sift, rootsift, s2dnet, "
-              "scfeat-at-sift)");
+              "dualrc, dualrc-gt-scale, scfeat-at-sift)");
   }
 }
 

@@ -1,6 +1,7 @@
 // Official weights give the official outputs. tests/data/golden/ holds what the official model
-// code (axelBarroso/ScaleNet, germain-hug/S2DNet-Minimal, sunjiayuanro/SCFeat; run outside the
-// repository, see docs/BENCHMARKS.md "Golden fixtures") computed from small images with seeded
+// code (axelBarroso/ScaleNet, germain-hug/S2DNet-Minimal, sunjiayuanro/SCFeat,
+// ActiveVisionLab/DualRC-Net; run outside the repository, see docs/BENCHMARKS.md "Golden
+// fixtures" and each fixture JSON's "procedure") computed from small images with seeded
 // weights. Each test rebuilds the same weights in the official release format
 // (tests/make_official_checkpoint.py, which first checks the converter's layout against the
 // official names and shapes), converts them with scripts/convert_official_weights.py, runs our
@@ -18,6 +19,7 @@
 #include "feature/scfeat_extractor.h"
 #include "feature/scfeat_keypoints.h"
 #include "feature/scfeat_model.h"
+#include "matching/dualrc_model.h"
 #include "matching/s2dnet_model.h"
 #include "scale/scale_distribution.h"
 #include "scale/scalenet.h"
@@ -75,6 +77,13 @@ torch::Tensor Every(const torch::Tensor& t, int step) {
   using torch::indexing::Slice;
   return t.index({"...", Slice(torch::indexing::None, torch::indexing::None, step),
                   Slice(torch::indexing::None, torch::indexing::None, step)});
+}
+
+// Every `channel_step`th channel at every `pixel_step`th pixel.
+torch::Tensor EveryChannel(const torch::Tensor& t, int channel_step, int pixel_step) {
+  using torch::indexing::None;
+  using torch::indexing::Slice;
+  return Every(t.index({Slice(), Slice(None, None, channel_step)}), pixel_step);
 }
 
 torch::Tensor ChannelStats(const torch::Tensor& t) {
@@ -235,6 +244,51 @@ TEST(GoldenParity, ScfeatPaperConfigGivesTheOfficialOutputs) {
   ASSERT_EQ(input.sizes(), golden.at("input").sizes());
   ExpectMatches("scfeat", "input", input, golden);
   check(input);
+}
+
+TEST(GoldenParity, DualRcNetPaperConfigGivesTheOfficialOutputs) {
+  if (!test::HavePythonTorch()) GTEST_SKIP() << "Debian's python3-torch is not installed";
+  torch::NoGradGuard no_grad;
+  const Tensors golden = LoadTensorDict(Golden("dualrc.pt"));
+  const std::string weights = ConvertedWeights("dualrc", test::MakeTempDir("golden_dualrc"));
+  ASSERT_TRUE(fs::exists(weights));
+  DualRcNet model = LoadDualRcNet(weights);
+  ASSERT_EQ(model->config().name, "paper");
+  const auto consensus =
+      std::dynamic_pointer_cast<NeighConsensusImpl>(model->named_children()["NeighConsensus"]);
+  ASSERT_TRUE(consensus);
+  // Every stage of ImMatchNet.forward: the L2-normalised fine (1/4) and coarse (1/16) maps, the
+  // correlation C, M(C), N(M(C)) and C_bar = M(N(M(C))).
+  auto check = [&](const torch::Tensor& image_a, const torch::Tensor& image_b) {
+    const std::vector<torch::Tensor> a = model->Features(image_a), b = model->Features(image_b);
+    ASSERT_EQ(a.size(), 2u);
+    ExpectMatches("dualrc", "fine_a_slice", EveryChannel(a[0], 8, 4), golden);
+    ExpectMatches("dualrc", "fine_a_stats", ChannelStats(a[0]), golden);
+    ExpectMatches("dualrc", "fine_b_slice", EveryChannel(b[0], 8, 4), golden);
+    ExpectMatches("dualrc", "fine_b_stats", ChannelStats(b[0]), golden);
+    ExpectMatches("dualrc", "coarse_a_slice", EveryChannel(a[1], 8, 1), golden);
+    ExpectMatches("dualrc", "coarse_a_stats", ChannelStats(a[1]), golden);
+    ExpectMatches("dualrc", "coarse_b_slice", EveryChannel(b[1], 8, 1), golden);
+    ExpectMatches("dualrc", "coarse_b_stats", ChannelStats(b[1]), golden);
+    const torch::Tensor raw = Correlation4d(a[1], b[1]);
+    ExpectMatches("dualrc", "corr4d_raw", raw, golden);
+    const torch::Tensor mm1 = MutualMatching(raw);
+    ExpectMatches("dualrc", "corr4d_mm1", mm1, golden);
+    ExpectMatches("dualrc", "corr4d_nc", consensus->forward(mm1), golden);
+    ExpectMatches("dualrc", "corr4d", model->FilterCorrelation(a[1], b[1]), golden);
+  };
+  check(golden.at("input_a"), golden.at("input_b"));  // from the official input tensors
+  // End to end: the RGB files through our preprocessing (their sides are multiples of 16).
+  const torch::Tensor input_a = DualRcNetInput(ReadRgb(Golden("dualrc_a.png")), model->config());
+  const torch::Tensor input_b = DualRcNetInput(ReadRgb(Golden("dualrc_b.png")), model->config());
+  ExpectMatches("dualrc", "input_a", input_a, golden);
+  ExpectMatches("dualrc", "input_b", input_b, golden);
+  check(input_a, input_b);
+  // The model's forward (ImMatchNet.forward's three outputs).
+  const DualRcOutput out = model->forward(input_a, input_b);
+  ExpectMatches("dualrc", "corr4d", out.corr4d, golden);
+  ExpectMatches("dualrc", "fine_a_slice", EveryChannel(out.fine_a, 8, 4), golden);
+  ExpectMatches("dualrc", "fine_b_slice", EveryChannel(out.fine_b, 8, 4), golden);
 }
 
 }  // namespace

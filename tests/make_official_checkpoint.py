@@ -12,6 +12,7 @@ Usage:
   make_official_checkpoint.py --model scalenet --format training [--data_parallel] OUT.pth
   make_official_checkpoint.py --model s2dnet OUT.pth [--hypercolumn_layers a b c]
   make_official_checkpoint.py --model scfeat OUT_FOLDER
+  make_official_checkpoint.py --model dualrc [--data_parallel] [--backbone NAME] OUT.pth.tar
 """
 import argparse
 import json
@@ -37,6 +38,8 @@ def layouts(model):
         return {"to_scale": cw.scalenet_to_scale_shapes(), "vgg16": cw.vgg16_feature_shapes(28)}
     if model == "s2dnet":
         return {"s2dnet": cw.s2dnet_shapes()}
+    if model == "dualrc":
+        return {"dualrc": cw.dualrc_shapes()}
     table = cw.scfeat_shapes()
     return {"backbone": strip(table, "backbone."), "localheader": strip(table, "localheader.")}
 
@@ -46,6 +49,7 @@ def check_golden(model, path):
         golden = json.load(f)
     recorded = {"scalenet": {"to_scale": "to_scale_shapes", "vgg16": "vgg16_shapes"},
                 "s2dnet": {"s2dnet": "shapes"},
+                "dualrc": {"dualrc": "shapes"},
                 "scfeat": {"backbone": "backbone_shapes",
                            "localheader": "localheader_shapes"}}[model]
     problems = []
@@ -70,14 +74,18 @@ def check_golden(model, path):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--model", required=True, choices=["scalenet", "s2dnet", "scfeat"])
+    parser.add_argument("--model", required=True,
+                        choices=["scalenet", "s2dnet", "scfeat", "dualrc"])
     parser.add_argument("--format", default="release", choices=["release", "training"])
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--data_parallel", action="store_true",
-                        help="scalenet training format: keys with DataParallel's module. prefix")
+                        help="scalenet training format and dualrc: keys with DataParallel's "
+                        "module. prefix")
     parser.add_argument("--golden", default="", help="fixture JSON: check layouts, use its seed")
     parser.add_argument("--hypercolumn_layers", nargs=3,
                         default=["conv1_2", "conv3_3", "conv5_3"])
+    parser.add_argument("--backbone", default=cw.DUALRC_BACKBONE,
+                        help="dualrc: the args.backbone to record")
     parser.add_argument("output")
     args = parser.parse_args()
     seed = check_golden(args.model, args.golden) if args.golden else args.seed
@@ -98,6 +106,17 @@ def main():
     elif args.model == "s2dnet":
         torch.save({"hypercolumn_layers": list(args.hypercolumn_layers),
                     "state_dict": parts["s2dnet"]}, args.output)
+    elif args.model == "dualrc":
+        # train.py saves {"epoch", "state_dict": model.state_dict(), "args": its argparse
+        # Namespace, "optimizer", ...}; with multi_gpu (its default) the model is DataParallel's
+        # and every name has the module. prefix.
+        prefix = "module." if args.data_parallel else ""
+        official_args = argparse.Namespace(
+            backbone=args.backbone, ncons_kernel_sizes=list(cw.DUALRC_NC_KERNEL_SIZES),
+            ncons_channels=list(cw.DUALRC_NC_CHANNELS), multi_gpu=args.data_parallel)
+        torch.save({"epoch": 5, "args": official_args, "optimizer": {},
+                    "state_dict": {prefix + k: v for k, v in parts["dualrc"].items()}},
+                   args.output)
     else:
         os.makedirs(args.output, exist_ok=True)
         for part in ("backbone", "localheader"):

@@ -49,9 +49,13 @@ const std::string& SmallZoomScene() {
 
 TEST(Registries, EveryMethodIsRegisteredByNameWithTraits) {
   const std::vector<std::string> matchers = PairMatcherNames();
-  EXPECT_EQ(matchers, (std::vector<std::string>{"nn", "s2dnet"}));
-  EXPECT_TRUE(FindPairMatcher("s2dnet").traits.creates_keypoints);
-  EXPECT_FALSE(FindPairMatcher("s2dnet").traits.shardable);
+  EXPECT_EQ(matchers, (std::vector<std::string>{"dualrc", "nn", "s2dnet"}));
+  for (const std::string name : {"s2dnet", "dualrc"}) {
+    EXPECT_TRUE(FindPairMatcher(name).traits.creates_keypoints) << name;
+    EXPECT_FALSE(FindPairMatcher(name).traits.shardable) << name;
+    EXPECT_FALSE(FindPairMatcher(name).traits.allows_guided) << name;
+    EXPECT_TRUE(FindPairMatcher(name).traits.needs_images) << name;
+  }
   EXPECT_TRUE(FindPairMatcher("nn").traits.allows_guided);
   try {
     FindPairMatcher("dense");

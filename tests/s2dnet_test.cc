@@ -25,15 +25,6 @@ namespace scalesfm {
 namespace {
 namespace F = torch::nn::functional;
 
-cv::Mat Texture(int w, int h, unsigned seed) {
-  cv::Mat noise(h / 4, w / 4, CV_8U);
-  cv::theRNG().state = seed;
-  cv::randu(noise, 0, 255);
-  cv::Mat out;
-  cv::resize(noise, out, cv::Size(w, h), 0, 0, cv::INTER_CUBIC);
-  return out;
-}
-
 // Hand-made dense maps of a window of a smooth random field: level 1 is the field, levels 2
 // and 3 its 4x4 and 16x16 averages, so a shifted window gives shifted maps.
 // `coarse_weight` scales levels 2 and 3.
@@ -193,7 +184,7 @@ TEST(S2DNetTraining, OneStepLowersTheLoss) {
   torch::manual_seed(1);
   S2DNet model(S2DNetConfig::Compact());
   model->train();
-  const cv::Mat big = Texture(160, 128, 5);
+  const cv::Mat big = test::NoiseTexture(160, 128, 5);
   const cv::Mat a = big(cv::Rect(0, 0, 128, 96)).clone();
   const cv::Mat b = big(cv::Rect(8, 4, 128, 96)).clone();
   const torch::Tensor input =
@@ -226,7 +217,7 @@ TEST(S2DNetMatcher, OneImageMatchedAgainstTwoPartnersSharesKeypointIds) {
   const std::string dir = test::MakeTempDir("s2dnet_tracks");
   fs::create_directories(dir + "/images");
   // Three overlapping crops of one texture, 16 px apart.
-  const cv::Mat big = Texture(288, 160, 11);
+  const cv::Mat big = test::NoiseTexture(288, 160, 11);
   for (int i = 0; i < 3; ++i) {
     cv::imwrite(dir + "/images/" + std::to_string(i) + ".png", big(cv::Rect(16 * i, 0, 192, 160)));
   }

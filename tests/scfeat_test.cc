@@ -28,15 +28,6 @@ namespace {
 
 double Softplus(double x) { return std::log1p(std::exp(x)); }
 
-cv::Mat Texture(int w, int h, unsigned seed) {
-  cv::Mat noise(h / 4, w / 4, CV_8U);
-  cv::theRNG().state = seed;
-  cv::randu(noise, 0, 255);
-  cv::Mat out;
-  cv::resize(noise, out, cv::Size(w, h), 0, 0, cv::INTER_CUBIC);
-  return out;
-}
-
 TEST(ScfeatModel, CompactShapesFollowFigure3) {
   torch::manual_seed(0);
   Scfeat model(ScfeatConfig::Compact());
@@ -124,7 +115,7 @@ TEST(ScfeatKeypoints, NmsThresholdAndTopK) {
 PosedPlanePairGenerator MakeGenerator(int size) {
   const std::string dir = test::MakeTempDir("scfeat_pairs");
   for (int i = 0; i < 3; ++i) {
-    cv::imwrite(dir + "/t" + std::to_string(i) + ".png", Texture(320, 240, 7 + i));
+    cv::imwrite(dir + "/t" + std::to_string(i) + ".png", test::NoiseTexture(320, 240, 7 + i));
   }
   PosedPlanePairOptions o;
   o.size = size;
@@ -211,7 +202,7 @@ TEST(ScfeatLosses, OneDetectionStepLowersThePolicyLoss) {
   // The policy-gradient surrogate of eq. 21 on fixed samples and rewards.
   torch::manual_seed(0);
   Scfeat model(ScfeatConfig::Compact());
-  const torch::Tensor x = ScfeatInput(Texture(64, 64, 3), model->config());
+  const torch::Tensor x = ScfeatInput(test::NoiseTexture(64, 64, 3), model->config());
   ScfeatDescription d;
   {
     torch::NoGradGuard no_grad;
@@ -280,7 +271,7 @@ TEST(ScfeatExtractor, CpuExtractionIsDeterministicAndInColmapConvention) {
   const int previous_threads = torch::get_num_threads();
   torch::set_num_threads(2);
   const ExtractionOptions o = RandomCompactExtraction("scfeat_weights", 300);
-  const cv::Mat image = Texture(320, 240, 9);
+  const cv::Mat image = test::NoiseTexture(320, 240, 9);
   ScfeatExtractor e1(o), e2(o);
   const FeatureSet f1 = e1.Extract(image), f2 = e2.Extract(image);
   ASSERT_GT(f1.keypoints.size(), 10u);
@@ -304,7 +295,8 @@ TEST(ScfeatExtractor, CpuExtractionIsDeterministicAndInColmapConvention) {
 TEST(ScfeatExtractor, DescribingAtItsOwnKeypointsGivesItsDescriptors) {
   torch::manual_seed(1);
   const ExtractionOptions o = RandomCompactExtraction("scfeat_describe_at", 200);
-  const cv::Mat image = Texture(200, 150, 4);  // not a multiple of the stride: padded input
+  const cv::Mat image =
+      test::NoiseTexture(200, 150, 4);  // not a multiple of the stride: padded input
   ScfeatExtractor e(o);
   const FeatureSet f = e.Extract(image);
   ASSERT_GT(f.keypoints.size(), 10u);

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <mutex>
+#include <opencv2/imgproc.hpp>
 #include <vector>
 
 #include "colmap_ext/colmap_runner.h"
@@ -108,6 +109,15 @@ int RunCommand(const std::string& command, std::string* output) {
   const int status = pclose(pipe);
   if (output) *output = text;
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+cv::Mat NoiseTexture(int w, int h, unsigned seed) {
+  cv::Mat noise(h / 4, w / 4, CV_8U);
+  cv::theRNG().state = seed;
+  cv::randu(noise, 0, 255);
+  cv::Mat out;
+  cv::resize(noise, out, cv::Size(w, h), 0, 0, cv::INTER_CUBIC);
+  return out;
 }
 
 }  // namespace scalesfm::test

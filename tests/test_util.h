@@ -2,6 +2,7 @@
 // test process.
 #pragma once
 
+#include <opencv2/core.hpp>
 #include <string>
 #include <vector>
 
@@ -10,6 +11,9 @@ namespace scalesfm::test {
 // A fresh, empty folder under the system temp dir, unique per call; removed with its contents
 // when the test process exits (SCALESFM_KEEP_TEST_DIRS=1 keeps it).
 std::string MakeTempDir(const std::string& tag);
+
+// A w x h 8-bit grey texture: uniform noise at 1/4 size, resized bicubically (seeded).
+cv::Mat NoiseTexture(int w, int h, unsigned seed);
 
 // The synthetic scene (images/ and gt/) rendered once per process: 8 cameras, 2 of them zoomed
 // 2x, 480x360 pixels.

@@ -154,14 +154,10 @@ void TrainS2DNet(const S2DNetTrainOptions& options) {
     }
     return batch;
   };
-  std::vector<std::vector<TrainPair>> validation;
-  {
-    std::mt19937 rng(options.seed + 977);
-    for (int done = 0; done < options.validation_pairs; done += options.batch_size) {
-      validation.push_back(make_batch(
-          val_data, std::min(options.batch_size, options.validation_pairs - done), &rng));
-    }
-  }
+  const std::vector<std::vector<TrainPair>> validation =
+      MakeValidationBatches<std::vector<TrainPair>>(
+          options.validation_pairs, options.batch_size, options.seed,
+          [&](int n, std::mt19937* rng) { return make_batch(val_data, n, rng); });
 
   S2DNet model(config);
   model->to(device);

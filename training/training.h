@@ -4,7 +4,10 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
+#include <functional>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -59,6 +62,19 @@ class TrainingCheckpoint {
 // until 90%, x0.01 after; sets it on every parameter group of the Adam `optimizer` and returns it.
 double SetStepDecayLearningRate(torch::optim::Adam* optimizer, double base, int iteration,
                                 int iterations);
+
+// The fixed validation set of a run: `total` pairs in batches of at most `batch_size`, each made
+// by make(n, rng) from one generator seeded with seed + 977 (the same for every run and resume).
+template <typename Batch>
+std::vector<Batch> MakeValidationBatches(int total, int batch_size, unsigned seed,
+                                         const std::function<Batch(int, std::mt19937*)>& make) {
+  std::vector<Batch> batches;
+  std::mt19937 rng(seed + 977);
+  for (int done = 0; done < total; done += batch_size) {
+    batches.push_back(make(std::min(batch_size, total - done), &rng));
+  }
+  return batches;
+}
 
 // torch::manual_seed(seed) and LibTorch's intra-op threads (num_threads <= 0: all cores).
 void SetUpTraining(unsigned seed, int num_threads);
