@@ -5,6 +5,8 @@
 #include <limits>
 #include <numeric>
 
+#include "util/logging.h"
+
 namespace scalesfm {
 
 namespace {
@@ -45,17 +47,17 @@ struct Argmax {
 Argmax MaskedArgmax(const torch::Tensor& scores, const torch::Tensor& fine,
                     const torch::Tensor& valid_target, bool subpixel) {
   const int64_t n = scores.size(0), ht = scores.size(1), wt = scores.size(2);
-  torch::Tensor flat = scores.reshape({n, ht * wt}).clone();
-  flat.masked_fill_(valid_target.logical_not().unsqueeze(0),
-                    -std::numeric_limits<float>::infinity());
-  auto [score, index] = flat.max(1);
+  constexpr float kInf = std::numeric_limits<float>::infinity();
+  const torch::Tensor bias =
+      torch::zeros({ht * wt}, scores.options()).masked_fill_(valid_target.logical_not(), -kInf);
+  auto [score, index] = (scores.reshape({n, ht * wt}) + bias).max(1);
   Argmax out{index, score, torch::zeros({n}), torch::zeros({n})};
   if (!subpixel) return out;
-  torch::Tensor cosine = fine.reshape({n, ht * wt}).clone();
-  cosine.masked_fill_(valid_target.logical_not().unsqueeze(0),
-                      -std::numeric_limits<float>::infinity());
+  const torch::Tensor cosine = fine.reshape({n, ht * wt});
+  auto at = [&](const torch::Tensor& i) {  // -inf at invalid (padding) cells
+    return cosine.gather(1, i.unsqueeze(1)).squeeze(1) + bias.index_select(0, i);
+  };
   const torch::Tensor x = index.remainder(wt), y = index.div(wt, "floor");
-  auto at = [&](const torch::Tensor& i) { return cosine.gather(1, i.unsqueeze(1)).squeeze(1); };
   const torch::Tensor centre = at(index);
   const torch::Tensor inner_x = x.gt(0) & x.lt(wt - 1), inner_y = y.gt(0) & y.lt(ht - 1);
   out.dx = ParabolaOffset(at(torch::where(inner_x, index - 1, index)), centre,
@@ -111,12 +113,15 @@ ScoreMaps ComputeScoreMaps(const torch::Tensor& corr, const torch::Tensor& fine_
   const torch::Tensor fine =  // eq. 1 (the maps are unit vectors, so this is the cosine)
       query.t().mm(fine_target.reshape({d, ht * wt})).reshape({n, ht, wt});
   const torch::Tensor coarse = CoarseScoreMaps(corr, cells, source_is_a);  // eq. 2
-  const torch::TensorOptions opts = torch::TensorOptions().dtype(torch::kLong);
-  const torch::Tensor rows = (torch::arange(ht, opts) * coarse.size(1)).div(ht, "floor");
-  const torch::Tensor cols = (torch::arange(wt, opts) * coarse.size(2)).div(wt, "floor");
-  const torch::Tensor up =
-      coarse.index_select(1, rows.to(coarse.device())).index_select(2, cols.to(coarse.device()));
-  return {fine, fine * up};  // eq. 3
+  // Eq. 3 with U_r as nearest up-sampling: each coarse cell scales its r x r fine cells.
+  const int64_t ch = coarse.size(1), cw = coarse.size(2);
+  if (ht != ch * kFinePerCoarse || wt != cw * kFinePerCoarse) {
+    throw Error("DualRC-Net: the fine map must be 4x the coarse map");
+  }
+  const int64_t r = static_cast<int64_t>(kFinePerCoarse);
+  const torch::Tensor guided =
+      (fine.reshape({n, ch, r, cw, r}) * coarse.reshape({n, ch, 1, cw, 1})).reshape({n, ht, wt});
+  return {fine, guided};
 }
 
 }  // namespace
@@ -173,8 +178,14 @@ std::vector<DenseMatch> ExtractDenseMatches(const torch::Tensor& corr, const tor
     const Argmax ab = MaskedArgmax(forward.guided, forward.fine, valid_b, options.subpixel);
     const torch::Tensor cells_b =
         torch::stack({ab.index.remainder(fwb), ab.index.div(fwb, "floor")}, 1).to(torch::kFloat32);
-    const Argmax ba =
-        MaskedArgmax(GuidedScoreMaps(corr, fine_b, fine_a, cells_b, false), {}, valid_a, false);
+    // Back from each distinct B cell (many queries land on the same one).
+    const auto [unique_b, inverse, counts] = torch::_unique2(ab.index, false, true, false);
+    const torch::Tensor unique_cells =
+        torch::stack({unique_b.remainder(fwb), unique_b.div(fwb, "floor")}, 1).to(torch::kFloat32);
+    const Argmax unique_ba = MaskedArgmax(
+        GuidedScoreMaps(corr, fine_b, fine_a, unique_cells, false), {}, valid_a, false);
+    Argmax ba{
+        unique_ba.index.index_select(0, inverse), unique_ba.score.index_select(0, inverse), {}, {}};
     const torch::Tensor back =
         torch::stack({ba.index.remainder(fwa), ba.index.div(fwa, "floor")}, 1).to(torch::kFloat32);
     const torch::Tensor mutual = (back == cells_a).all(1) & ab.score.isfinite();

@@ -26,7 +26,7 @@ echo "commit: $(git -C "$here" rev-parse --short HEAD)"
 if [[ ",$parts," == *",homography,"* ]]; then
   "$bin" eval_features --homography_path "$shared/data/homography" \
     --output_path "$out/homography" --methods dualrc,dualrc-gt-scale,sift,rootsift,s2dnet,scfeat \
-    --device cpu --Extraction.max_image_size 1024
+    --Extraction.device cpu --Extraction.max_image_size 1024
 fi
 
 # Seconds and MiB of a GNU time -v log.

@@ -24,7 +24,7 @@ echo "commit: $(git -C "$here" rev-parse --short HEAD)"
 
 if [[ ",$parts," == *",homography,"* ]]; then
   "$bin" eval_features --homography_path "$shared/data/homography" \
-    --output_path "$out/homography" --methods s2dnet,sift,rootsift,scfeat --device cpu \
+    --output_path "$out/homography" --methods s2dnet,sift,rootsift,scfeat --Extraction.device cpu \
     --Extraction.max_image_size 1024
 fi
 
