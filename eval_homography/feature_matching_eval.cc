@@ -26,6 +26,8 @@ void FeatureMatchingOptions::Check() const {
   if (output_path.empty()) throw Error("eval_features needs --output_path");
   for (const std::string& m : methods) ConfigureFeatureMethod(m, extraction);  // throws if unknown
   extraction.Check();
+  dualrc.Check();
+  if (max_num_matches < 1) throw Error("--Matching.max_num_matches must be >= 1");
 }
 
 double MmaScore(const std::array<double, 10>& mma) {

@@ -24,8 +24,8 @@ torch::Tensor ValidCells(int64_t h, int64_t w, double valid_w, double valid_h) {
   return (y.lt(valid_h).unsqueeze(1) & x.lt(valid_w).unsqueeze(0)).reshape({h * w});
 }
 
-// Offsets in [-0.5, 0.5] of the parabola's vertex through (left, centre, right); 0 where the
-// neighbours are missing or the centre is not a strict maximum.
+// Offsets of the parabola's vertex through (left, centre, right), clamped to [-0.5, 0.5]; 0 where
+// a neighbour is missing or the parabola does not open downwards.
 torch::Tensor ParabolaOffset(const torch::Tensor& left, const torch::Tensor& centre,
                              const torch::Tensor& right, const torch::Tensor& usable) {
   const torch::Tensor curvature = left - 2 * centre + right;
@@ -51,7 +51,8 @@ Argmax MaskedArgmax(const torch::Tensor& scores, const torch::Tensor& fine,
   const torch::Tensor bias =
       torch::zeros({ht * wt}, scores.options()).masked_fill_(valid_target.logical_not(), -kInf);
   auto [score, index] = (scores.reshape({n, ht * wt}) + bias).max(1);
-  Argmax out{index, score, torch::zeros({n}), torch::zeros({n})};
+  Argmax out{index, score, torch::zeros({n}, scores.options()),
+             torch::zeros({n}, scores.options())};
   if (!subpixel) return out;
   const torch::Tensor cosine = fine.reshape({n, ht * wt});
   auto at = [&](const torch::Tensor& i) {  // -inf at invalid (padding) cells
@@ -143,6 +144,9 @@ std::vector<DenseMatch> ExtractDenseMatches(const torch::Tensor& corr, const tor
   const torch::Tensor valid_a = ValidCells(fha, fwa, valid_wa, valid_ha).to(corr.device());
   const torch::Tensor valid_b = ValidCells(fhb, fwb, valid_wb, valid_hb).to(corr.device());
 
+  // C_bar with B first, transposed once for the way back (eq. 2 with B as the source).
+  const torch::Tensor corr_ba = corr.permute({2, 3, 0, 1}).contiguous();
+
   // Queries: the 4x4 fine cells of A's best coarse cells (by their maximum over B).
   const torch::Tensor best = std::get<0>(corr.reshape({ha * wa, hb * wb}).max(1)).cpu();
   std::vector<int64_t> order(static_cast<size_t>(ha * wa));
@@ -183,7 +187,7 @@ std::vector<DenseMatch> ExtractDenseMatches(const torch::Tensor& corr, const tor
     const torch::Tensor unique_cells =
         torch::stack({unique_b.remainder(fwb), unique_b.div(fwb, "floor")}, 1).to(torch::kFloat32);
     const Argmax unique_ba = MaskedArgmax(
-        GuidedScoreMaps(corr, fine_b, fine_a, unique_cells, false), {}, valid_a, false);
+        GuidedScoreMaps(corr_ba, fine_b, fine_a, unique_cells, true), {}, valid_a, false);
     Argmax ba{
         unique_ba.index.index_select(0, inverse), unique_ba.score.index_select(0, inverse), {}, {}};
     const torch::Tensor back =

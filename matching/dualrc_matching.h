@@ -10,7 +10,8 @@
 namespace scalesfm {
 
 // Eq. 2: each query's coarse score map over the target, C_bar bilinearly interpolated at the
-// query's coarse position and normalised to sum 1 (the official ExtractFeatureMap).
+// query's coarse position and normalised to sum 1 (the official ExtractFeatureMap, but sampled at
+// the geometric position (c - 1.5) / 4 where the official code takes c / 4; DESIGN_NOTES).
 // corr [ha, wa, hb, wb] (C_bar of one pair); cells [N, 2] float (x, y) fine cells of the source,
 // which is A when source_is_a, else B. Returns [N, ht, wt].
 torch::Tensor CoarseScoreMaps(const torch::Tensor& corr, const torch::Tensor& cells,

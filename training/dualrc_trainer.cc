@@ -260,7 +260,7 @@ void TrainDualRc(const DualRcTrainOptions& options) {
   std::array<double, 3> last{0, 0, 0};
   model->train();
   for (int it = start; it < options.iterations; ++it) {
-    // The official MultiStepLR (gamma 0.5), at 50% and 75% of the run.
+    // Halved at 50% and 75% of the run (the official MultiStepLR halves at epochs 5, 10, 15 of 15).
     const double lr = options.learning_rate * (it >= 0.5 * options.iterations ? 0.5 : 1.0) *
                       (it >= 0.75 * options.iterations ? 0.5 : 1.0);
     for (auto& group : optimizer.param_groups()) {

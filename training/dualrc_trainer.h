@@ -8,7 +8,8 @@
 // As the official model fixes its ImageNet backbone, the compact config starts its VGG backbone
 // from our trained S2DNet encoder (--backbone_weights, default models/s2dnet_compact.pt) and
 // fixes its first stage; the FPN, the later stages and the NC layers train. Adam at 1e-3,
-// halved at 50% and 75% of the iterations (the official MultiStepLR's gamma 0.5), a fixed seed,
+// halved at 50% and 75% of the iterations (the official train.py halves it, gamma 0.5, after
+// epochs 5, 10 and 15 of 15), a fixed seed,
 // progress lines, validation on held-out images, checkpoints that resume.
 #pragma once
 
