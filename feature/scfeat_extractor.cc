@@ -11,13 +11,9 @@
 namespace scalesfm {
 
 Scfeat LoadScfeat(const std::string& weights) {
-  const nlohmann::json sidecar = ReadArchitectureSidecar(
+  return LoadModelOfSidecarConfig<Scfeat, ScfeatConfig>(
       weights, "scfeat", "SCFeat",
       "train one with `scalesfm train_scfeat` or pass --Extraction.scfeat_weights");
-  Scfeat model(ScfeatConfig::FromName(sidecar.value("config", "compact")));
-  LoadWeights(model.get(), weights);
-  model->eval();
-  return model;
 }
 
 ScfeatExtractor::ScfeatExtractor(const ExtractionOptions& options)

@@ -302,13 +302,9 @@ std::string DualRcNetWeightsPath(const std::string& weights) {
 }
 
 DualRcNet LoadDualRcNet(const std::string& weights) {
-  const nlohmann::json sidecar = ReadArchitectureSidecar(
+  return LoadModelOfSidecarConfig<DualRcNet, DualRcNetConfig>(
       weights, "dualrc", "DualRC-Net",
       "train one with `scalesfm train_dualrc` or pass --Matching.dualrc_weights");
-  DualRcNet model(DualRcNetConfig::FromName(sidecar.value("config", "compact")));
-  LoadWeights(model.get(), weights);
-  model->eval();
-  return model;
 }
 
 }  // namespace scalesfm

@@ -92,13 +92,9 @@ torch::Tensor S2DNetInput(const cv::Mat& image, const S2DNetConfig& config) {
 }
 
 S2DNet LoadS2DNet(const std::string& weights) {
-  const nlohmann::json sidecar = ReadArchitectureSidecar(
+  return LoadModelOfSidecarConfig<S2DNet, S2DNetConfig>(
       weights, "s2dnet", "S2DNet",
       "train one with `scalesfm train_s2dnet` or pass --Matching.s2dnet_weights");
-  S2DNet model(S2DNetConfig::FromName(sidecar.value("config", "compact")));
-  LoadWeights(model.get(), weights);
-  model->eval();
-  return model;
 }
 
 }  // namespace scalesfm

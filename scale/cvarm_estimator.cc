@@ -14,13 +14,10 @@ namespace scalesfm {
 CvarmEstimator::CvarmEstimator(const ScaleEstimatorOptions& options)
     : device_(ParseDevice(options.device)) {
   weights_ = options.weights.empty() ? DefaultWeights("cvarm_compact.pt") : options.weights;
-  const nlohmann::json sidecar = ReadArchitectureSidecar(
+  model_ = LoadModelOfSidecarConfig<CvarmNet, CvarmConfig>(
       weights_, "cvarm", "CVARM",
       "train one with `scalesfm train_cvarm` or pass --ScaleMatching.weights");
-  model_ = CvarmNet(CvarmConfig::FromName(sidecar.value("config", "compact")));
-  LoadWeights(model_.get(), weights_);
   model_->to(device_);
-  model_->eval();
 }
 
 std::shared_ptr<const ImageCode> CvarmEstimator::Encode(const cv::Mat& image) {

@@ -18,13 +18,10 @@ ScaleNetEstimator::ScaleNetEstimator(const ScaleEstimatorOptions& options, bool 
   const std::string weights =
       options.weights.empty() ? DefaultWeights("scalenet_compact.pt") : options.weights;
   weights_ = weights;
-  const nlohmann::json sidecar = ReadArchitectureSidecar(
+  model_ = LoadModelOfSidecarConfig<ScaleNet, ScaleNetConfig>(
       weights, "scalenet", "ScaleNet",
       "train one with `scalesfm train_scalenet` or pass --ScaleMatching.weights");
-  model_ = ScaleNet(ScaleNetConfig::FromName(sidecar.value("config", "compact")));
-  LoadWeights(model_.get(), weights);
   model_->to(device_);
-  model_->eval();
 }
 
 ScaleNetImageFeatures ScaleNetEstimator::Features(const torch::Tensor& input) {

@@ -39,4 +39,19 @@ nlohmann::json ReadArchitectureSidecar(const std::string& weights_path,
                                        const std::string& architecture,
                                        const std::string& display_name, const std::string& hint);
 
+// What every model's loader does: a model of the config named in the weights' sidecar
+// ("compact" when it names none), its weights loaded (checked as LoadWeights checks them), in
+// eval mode. Model is a TORCH_MODULE holder constructible from a Config with FromName(name).
+// Errors as ReadArchitectureSidecar's and LoadWeights'.
+template <typename Model, typename Config>
+Model LoadModelOfSidecarConfig(const std::string& weights_path, const std::string& architecture,
+                               const std::string& display_name, const std::string& hint) {
+  const nlohmann::json sidecar =
+      ReadArchitectureSidecar(weights_path, architecture, display_name, hint);
+  Model model(Config::FromName(sidecar.value("config", "compact")));
+  LoadWeights(model.get(), weights_path);
+  model->eval();
+  return model;
+}
+
 }  // namespace scalesfm
